@@ -1,0 +1,47 @@
+"""The features package's commands for the `riskflag` CLI."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.contract import validate_folder
+from features.deployment import DeploymentError, load_deployment
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def validate(
+    folder: Annotated[Path, typer.Argument(help="Data folder: children and events, contract v1.")],
+    deployment: Annotated[
+        Path | None,
+        typer.Option(help="Deployment TOML (time zone, districts); default: Beijing."),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="Report as text or JSON.")
+    ] = OutputFormat.text,
+) -> None:
+    """Check a data folder against every rule of the data contract.
+
+    Exit 0 and a summary when valid; exit 1 and every violation (file, row, column,
+    rule, value; at most 50 rows per rule, with totals) when not.
+    """
+    try:
+        settings = load_deployment(deployment)
+    except DeploymentError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    report = validate_folder(folder, settings)
+    typer.echo(report.format_json() if output is OutputFormat.json else report.format_text())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this package's commands to the `riskflag` app."""
+    app.command("validate")(validate)

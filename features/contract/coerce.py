@@ -1,0 +1,139 @@
+"""Turning columns as written into the contract's types, row by row.
+
+A CSV column is text and is parsed; a parquet column is used as written when its type
+fits, parsed like CSV when it is text, and refused as a whole when its type cannot hold
+the contract's values (an integer birth_date, say). Each coercion returns the typed
+column and a mask of the rows whose value could not be read as that type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from typing import Literal
+
+import polars as pl
+
+from features.contract.files import ReadError
+
+ColumnKind = Literal["string", "date", "timestamp", "integer", "number"]
+
+# ISO-8601 spellings accepted for timestamps, most common first; the date-only one means
+# midnight local time.
+NAIVE_TIMESTAMP_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+)
+ZONED_TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+
+EXPECTED = {
+    "string": "text",
+    "date": "a date (YYYY-MM-DD)",
+    "timestamp": "an ISO-8601 timestamp",
+    "integer": "an integer",
+    "number": "a number",
+}
+
+
+@dataclass(frozen=True)
+class Coerced:
+    values: pl.Series
+    unreadable: pl.Series  # True where a value was present but could not be read as the type
+
+
+def coerce(raw: pl.Series, kind: ColumnKind, timezone: str, file: str) -> Coerced:
+    """Coerce one column; a parquet column whose type cannot fit raises ReadError."""
+    values, unreadable = _coerce(raw, kind, timezone, file)
+    if unreadable is None:
+        unreadable = pl.repeat(False, len(raw), dtype=pl.Boolean, eager=True)
+    return Coerced(values, unreadable.fill_null(False))
+
+
+def _coerce(
+    raw: pl.Series, kind: ColumnKind, timezone: str, file: str
+) -> tuple[pl.Series, pl.Series | None]:
+    dtype = raw.dtype
+    if dtype == pl.String:
+        return _parse_text(raw, kind, timezone)
+    if dtype == pl.Null:
+        nulls = pl.repeat(None, len(raw), dtype=TARGET_DTYPES[kind], eager=True)
+        return (nulls.alias(raw.name), None)
+    if kind == "string" and isinstance(dtype, pl.Categorical | pl.Enum):
+        return (raw.cast(pl.String), None)
+    if kind == "date" and dtype == pl.Date:
+        return (raw, None)
+    if kind == "date" and isinstance(dtype, pl.Datetime):
+        local = _naive_local(raw, timezone)
+        return (local.dt.date(), local.dt.time() != time(0))
+    if kind == "timestamp" and isinstance(dtype, pl.Datetime):
+        return (_naive_local(raw, timezone).cast(pl.Datetime("us")), None)
+    if kind == "timestamp" and dtype == pl.Date:
+        return (raw.cast(pl.Datetime("us")), None)
+    if kind == "integer" and dtype.is_integer():
+        return (raw.cast(pl.Int64), None)
+    if kind == "integer" and dtype.is_float():
+        # pandas writes an integer column with nulls as floats: accept whole numbers only
+        whole = (raw.is_finite() & (raw == raw.floor())).fill_null(True)
+        integers = pl.select(pl.when(whole).then(raw).cast(pl.Int64)).to_series()
+        return (integers.alias(raw.name), ~whole)
+    if kind == "number" and dtype.is_numeric():
+        return (raw.cast(pl.Float64), None)
+    raise ReadError(f"{file}: column {raw.name!r} has type {dtype}, expected {EXPECTED[kind]}")
+
+
+TARGET_DTYPES: dict[ColumnKind, pl.DataType] = {
+    "string": pl.String(),
+    "date": pl.Date(),
+    "timestamp": pl.Datetime("us"),
+    "integer": pl.Int64(),
+    "number": pl.Float64(),
+}
+
+
+def _naive_local(values: pl.Series, timezone: str) -> pl.Series:
+    zone = values.dtype.time_zone if isinstance(values.dtype, pl.Datetime) else None
+    if zone is None:
+        return values
+    return values.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
+
+
+def _parse_text(
+    raw: pl.Series, kind: ColumnKind, timezone: str
+) -> tuple[pl.Series, pl.Series | None]:
+    text = raw.str.strip_chars() if kind != "string" else raw
+    present = text.is_not_null() & (text.str.len_bytes() > 0)
+    if kind == "string":
+        return (raw, None)
+    if kind == "date":
+        values = text.str.to_date("%Y-%m-%d", strict=False)
+    elif kind == "timestamp":
+        values = _parse_timestamps(text, timezone)
+    elif kind == "integer":
+        values = text.cast(pl.Int64, strict=False)
+    else:
+        values = text.cast(pl.Float64, strict=False)
+    return (values, present & values.is_null())
+
+
+def _parse_timestamps(text: pl.Series, timezone: str) -> pl.Series:
+    """Try each accepted spelling in turn on the rows still unparsed (cheap when uniform)."""
+    result = pl.repeat(None, len(text), dtype=pl.Datetime("us"), eager=True).alias(text.name)
+    pending = text.is_not_null()
+    for fmt in NAIVE_TIMESTAMP_FORMATS + ZONED_TIMESTAMP_FORMATS:
+        if not pending.any():
+            break
+        rows = pending.arg_true()
+        subset = text.gather(rows)
+        if fmt in ZONED_TIMESTAMP_FORMATS:
+            zoned = subset.str.to_datetime(fmt, strict=False, time_zone=timezone, time_unit="us")
+            parsed = zoned.dt.replace_time_zone(None)
+        else:
+            parsed = subset.str.to_datetime(fmt, strict=False, time_unit="us")
+        hit = parsed.is_not_null()
+        if hit.any():
+            result = result.scatter(rows.filter(hit), parsed.filter(hit))
+            pending = pending.scatter(rows.filter(hit), False)
+    return result

@@ -1,0 +1,145 @@
+"""Finding and reading a data folder's files, exactly as written (no checks of values).
+
+Every condition that stops a file from being read at all becomes a :class:`ReadError`
+with one clear line naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from features.schema import EXPORT_FILE, TABLE_COLUMNS
+
+FORMATS = ("parquet", "csv")
+
+
+class ReadError(Exception):
+    """A file or folder that cannot be read; ``str()`` is the one line to show."""
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table as read: the contract's columns only (unknown ones dropped), in file order.
+
+    CSV columns are all strings; parquet columns keep the types they were written with.
+    """
+
+    name: str
+    path: Path
+    frame: pl.DataFrame
+    unknown_columns: tuple[str, ...]
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+    @property
+    def is_csv(self) -> bool:
+        return self.path.suffix == ".csv"
+
+
+def locate_table(folder: Path, name: str) -> Path:
+    """The one file holding table ``name``; both formats or neither is a problem."""
+    found = [folder / f"{name}.{fmt}" for fmt in FORMATS if (folder / f"{name}.{fmt}").exists()]
+    if len(found) > 1:
+        raise ReadError(
+            f"{name}: both {name}.parquet and {name}.csv exist: the folder is ambiguous, "
+            "keep exactly one"
+        )
+    if not found:
+        raise ReadError(f"{name}: missing: expected {name}.parquet or {name}.csv in {folder}")
+    if not found[0].is_file():
+        raise ReadError(f"{found[0].name}: not a regular file")
+    return found[0]
+
+
+def read_table(folder: Path, name: str) -> RawTable:
+    path = locate_table(folder, name)
+    expected = TABLE_COLUMNS[name]
+    header = _csv_header(path) if path.suffix == ".csv" else _parquet_header(path)
+    duplicated = sorted({column for column in header if header.count(column) > 1})
+    if duplicated:
+        raise ReadError(f"{path.name}: column {duplicated[0]!r} appears more than once")
+    missing = [column for column in expected if column not in header]
+    if missing:
+        listed = ", ".join(repr(column) for column in missing)
+        raise ReadError(f"{path.name}: missing column(s) {listed}")
+    unknown = tuple(column for column in header if column not in expected)
+    frame = _read_csv(path) if path.suffix == ".csv" else _read_parquet(path, expected)
+    return RawTable(name, path, frame.select(expected), unknown)
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as handle:
+        first = handle.readline()
+    if not first.strip():
+        raise ReadError(f"{path.name}: empty file: a header row is required")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{path.name}: header row is not UTF-8 text ({exc.reason})") from exc
+    return next(csv.reader(io.StringIO(text)))
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=False)
+    except pl.exceptions.ComputeError as exc:
+        message = _first_line(exc)
+        if "utf-8" in message.lower():
+            message = "not UTF-8 text (save the file as UTF-8)"
+        raise ReadError(f"{path.name}: cannot be read as CSV: {message}") from exc
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise ReadError(f"{path.name}: cannot be read as CSV: {_first_line(exc)}") from exc
+
+
+def _parquet_header(path: Path) -> list[str]:
+    try:
+        return list(pl.read_parquet_schema(path))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise ReadError(f"{path.name}: not a readable parquet file: {_first_line(exc)}") from exc
+
+
+def _read_parquet(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path, columns=list(columns))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise ReadError(f"{path.name}: not a readable parquet file: {_first_line(exc)}") from exc
+
+
+def read_exported_at(folder: Path, zone: ZoneInfo) -> datetime | None:
+    """The export instant from export.json as naive local time, or None without the file."""
+    path = folder / EXPORT_FILE
+    if not path.exists():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReadError(f"{EXPORT_FILE}: not valid UTF-8 JSON ({exc})") from exc
+    value = raw.get("exported_at") if isinstance(raw, dict) else None
+    if not isinstance(value, str):
+        raise ReadError(
+            f'{EXPORT_FILE}: expected {{"exported_at": "YYYY-MM-DDTHH:MM:SS"}}, got {raw!r:.80}'
+        )
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ReadError(
+            f"{EXPORT_FILE}: exported_at {value!r} is not an ISO-8601 timestamp"
+        ) from exc
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(zone).replace(tzinfo=None)
+    return moment
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,257 @@
+"""The one loader: a data folder in, typed case histories out, or a report of what is wrong.
+
+``load_case_histories`` is what everything downstream calls; it reads and checks each
+file once and hands out typed LazyFrames over the checked data, so nothing later parses
+or checks again. ``validate_folder`` runs the same code and returns the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from features import schema as s
+from features.contract.coerce import ColumnKind, coerce
+from features.contract.files import RawTable, ReadError, read_exported_at, read_table
+from features.contract.report import (
+    MAX_SAMPLES_PER_RULE,
+    RuleResult,
+    Sample,
+    Summary,
+    ValidationReport,
+)
+from features.contract.rules import (
+    DETAIL_INDEX,
+    KIND_INDEX,
+    Limits,
+    Rule,
+    children_rules,
+    events_rules,
+    unreadable,
+)
+from features.deployment import Deployment
+
+COLUMN_KINDS: dict[str, dict[str, ColumnKind]] = {
+    s.CHILDREN: {s.BIRTH_DATE: "date"},
+    s.EVENTS: {
+        s.OCCURRED_AT: "timestamp",
+        s.RECORDED_AT: "timestamp",
+        s.SEVERITY: "integer",
+        s.AMOUNT: "number",
+    },
+}
+
+
+class ContractError(ValueError):
+    """A data folder that breaks the contract; ``report`` says every way it does."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        super().__init__(report.format_text())
+        self.report = report
+
+
+@dataclass(frozen=True)
+class CaseHistories:
+    """A checked data folder: typed children and events, and when the export was taken.
+
+    Timestamps are naive local times of the deployment's zone; ``exported_at`` is where
+    the data ends (labels whose horizon runs past it are unknown).
+    """
+
+    children: pl.LazyFrame
+    events: pl.LazyFrame
+    exported_at: datetime
+    deployment: Deployment
+    source: Path
+    report: ValidationReport
+
+
+@dataclass(frozen=True)
+class _Checked:
+    name: str
+    raw: RawTable
+    frame: pl.DataFrame  # typed columns + unreadable masks
+
+
+def validate_folder(
+    folder: Path, deployment: Deployment | None = None, now: datetime | None = None
+) -> ValidationReport:
+    """Check a data folder against every rule of the contract; never raises for bad data."""
+    return _check(Path(folder), deployment or Deployment(), now)[0]
+
+
+def load_case_histories(
+    folder: Path, deployment: Deployment | None = None, now: datetime | None = None
+) -> CaseHistories:
+    """Read and check a data folder once; raise ContractError naming every violation."""
+    deployment = deployment or Deployment()
+    report, tables, exported_at = _check(Path(folder), deployment, now)
+    if not report.ok or tables is None or exported_at is None:
+        raise ContractError(report)
+    children, events = tables
+    return CaseHistories(
+        children=children.lazy(),
+        events=events.lazy(),
+        exported_at=exported_at,
+        deployment=deployment,
+        source=Path(folder),
+        report=report,
+    )
+
+
+def _check(
+    folder: Path, deployment: Deployment, now: datetime | None
+) -> tuple[ValidationReport, tuple[pl.DataFrame, pl.DataFrame] | None, datetime | None]:
+    now = now or datetime.now(deployment.zone).replace(tzinfo=None, microsecond=0)
+    if not folder.is_dir():
+        return ValidationReport(folder, problems=(f"{folder}: no such folder",)), None, None
+    problems: list[str] = []
+    checked: dict[str, _Checked] = {}
+    exported_at: datetime | None = None
+    try:
+        exported_at = read_exported_at(folder, deployment.zone)
+    except ReadError as problem:
+        problems.append(str(problem))
+    for name in (s.CHILDREN, s.EVENTS):
+        try:
+            checked[name] = _read_and_coerce(folder, name, deployment.timezone)
+        except ReadError as problem:
+            problems.append(str(problem))
+    warnings = tuple(
+        f"{table.raw.file}: unknown column {column!r} ignored"
+        for table in checked.values()
+        for column in table.raw.unknown_columns
+    )
+    files = {name: table.raw.file for name, table in checked.items()}
+    source = "export.json" if exported_at is not None else "latest recorded_at"
+    if exported_at is not None and exported_at > now:
+        problems.append(
+            f"export.json: exported_at {exported_at.isoformat(sep=' ')} lies after the "
+            f"moment of validation {now.isoformat(sep=' ')}"
+        )
+    if problems:
+        return ValidationReport(folder, tuple(problems), (), warnings, None, files), None, None
+    children, events = checked[s.CHILDREN], checked[s.EVENTS]
+    exported_at = exported_at or _latest_recorded(events.frame) or now
+    limits = Limits(exported_at=exported_at, now=now)
+    violations = _apply(children, children_rules(limits, deployment.districts))
+    violations += _apply(events, events_rules(limits, children.frame[s.CHILD_ID]))
+    if violations:
+        report = ValidationReport(folder, (), tuple(violations), warnings, None, files)
+        return report, None, exported_at
+    typed = (_finish_children(children.frame), _finish_events(events.frame))
+    summary = _summarise(*typed, exported_at=exported_at, export_source=source)
+    return ValidationReport(folder, (), (), warnings, summary, files), typed, exported_at
+
+
+def _read_and_coerce(folder: Path, name: str, timezone: str) -> _Checked:
+    raw = read_table(folder, name)
+    columns: list[pl.Series] = []
+    for column in raw.frame.columns:
+        kind = COLUMN_KINDS[name].get(column, "string")
+        coerced = coerce(raw.frame[column], kind, timezone, raw.file)
+        columns.append(coerced.values.alias(column))
+        if kind != "string":
+            columns.append(coerced.unreadable.alias(unreadable(column)))
+    frame = pl.DataFrame(columns)
+    if name == s.EVENTS:
+        frame = frame.with_columns(
+            pl.col(s.EVENT_TYPE)
+            .cast(s.EVENT_TYPE_DTYPE, strict=False)
+            .to_physical()
+            .alias(KIND_INDEX),
+            pl.col(s.DETAIL).cast(s.DETAIL_DTYPE, strict=False).to_physical().alias(DETAIL_INDEX),
+        )
+    return _Checked(name, raw, frame)
+
+
+def _latest_recorded(events: pl.DataFrame) -> datetime | None:
+    latest = events[s.RECORDED_AT].max()
+    return latest if isinstance(latest, datetime) else None
+
+
+def _apply(table: _Checked, rules: list[Rule]) -> list[RuleResult]:
+    """Evaluate every rule in one pass; gather counts and the first rows of each broken one."""
+    if table.frame.height == 0:
+        return []
+    masks = table.frame.select(
+        rule.broken.fill_null(False).alias(str(index)) for index, rule in enumerate(rules)
+    )
+    counts = masks.sum().row(0)
+    results = []
+    for index, (rule, count) in enumerate(zip(rules, counts, strict=True)):
+        if count:
+            results.append(_result(table, rule, masks[str(index)], int(count)))
+    return results
+
+
+def _result(table: _Checked, rule: Rule, mask: pl.Series, count: int) -> RuleResult:
+    rows = mask.arg_true().head(MAX_SAMPLES_PER_RULE)
+    values = table.raw.frame[rule.column].gather(rows).cast(pl.String)
+    kinds = (
+        table.raw.frame[s.EVENT_TYPE].gather(rows).cast(pl.String)
+        if rule.context is not None
+        else pl.Series([None] * len(rows), dtype=pl.String)
+    )
+    samples = tuple(
+        Sample(row=row + 1, value=value, context=rule.context(kind) if rule.context else None)
+        for row, value, kind in zip(rows.to_list(), values.to_list(), kinds.to_list(), strict=True)
+    )
+    return RuleResult(table.raw.file, rule.column, rule.rule, rule.description, count, samples)
+
+
+def _none_if_empty(column: str) -> pl.Expr:
+    return pl.when(pl.col(column).str.len_bytes() > 0).then(pl.col(column))
+
+
+def _finish_children(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        pl.col(s.CHILD_ID),
+        pl.col(s.BIRTH_DATE),
+        pl.col(s.SEX).cast(s.SEX_DTYPE),
+        pl.col(s.DISTRICT),
+        pl.col(s.HUKOU).cast(s.HUKOU_DTYPE),
+        pl.col(s.ETHNICITY).cast(s.ETHNICITY_DTYPE),
+        _none_if_empty(s.HOUSEHOLD_ID).alias(s.HOUSEHOLD_ID),
+    ).match_to_schema(s.CHILDREN_SCHEMA)
+
+
+def _finish_events(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        pl.col(s.EVENT_ID),
+        pl.col(s.CHILD_ID),
+        pl.col(s.EVENT_TYPE).cast(s.EVENT_TYPE_DTYPE),
+        pl.col(s.OCCURRED_AT),
+        pl.col(s.RECORDED_AT),
+        pl.col(s.SEVERITY).cast(pl.Int8),
+        pl.col(s.AMOUNT),
+        _none_if_empty(s.DETAIL).cast(s.DETAIL_DTYPE).alias(s.DETAIL),
+    ).match_to_schema(s.EVENTS_SCHEMA)
+
+
+def _summarise(
+    children: pl.DataFrame, events: pl.DataFrame, *, exported_at: datetime, export_source: str
+) -> Summary:
+    per_type = events.group_by(s.EVENT_TYPE).len().sort(s.EVENT_TYPE)
+    per_district = children.group_by(s.DISTRICT).len().sort(s.DISTRICT)
+    bounds = events.select(
+        pl.col(s.OCCURRED_AT).min().alias("o0"),
+        pl.col(s.OCCURRED_AT).max().alias("o1"),
+        pl.col(s.RECORDED_AT).min().alias("r0"),
+        pl.col(s.RECORDED_AT).max().alias("r1"),
+    ).row(0)
+    return Summary(
+        children=children.height,
+        events=events.height,
+        events_per_type=dict(zip(*per_type.get_columns(), strict=True)),
+        occurred_from=bounds[0],
+        occurred_to=bounds[1],
+        recorded_from=bounds[2],
+        recorded_to=bounds[3],
+        exported_at=exported_at,
+        export_date_source=export_source,
+        children_per_district=dict(zip(*per_district.get_columns(), strict=True)),
+    )
