@@ -206,7 +206,7 @@ def events_rules(limits: Limits, child_ids: pl.Series) -> list[Rule]:
             "child_id.known",
             s.CHILD_ID,
             "must be a child_id listed in children",
-            ~_empty(s.CHILD_ID) & ~pl.col(s.CHILD_ID).is_in(child_ids),
+            ~_empty(s.CHILD_ID) & ~pl.col(s.CHILD_ID).is_in(child_ids.implode()),
         ),
         Rule(
             "event_type.known",

@@ -1,0 +1,52 @@
+# Every target makes .venv itself when it is missing or pyproject.toml changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DATA ?= demo-data
+DEMO_CHILDREN ?= 20000
+DEMO_SEED ?= 20261129
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint format bench-contract bench-synth clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## demo: generate synthetic Beijing case histories and validate them (the main job so far)
+demo: $(STAMP)
+	@if [ ! -f $(DEMO_DATA)/events.parquet ]; then \
+		echo "== generating $(DEMO_CHILDREN) synthetic children into $(DEMO_DATA)/"; \
+		$(BIN)/riskflag synth --children $(DEMO_CHILDREN) --seed $(DEMO_SEED) --out $(DEMO_DATA); \
+	else echo "== $(DEMO_DATA)/ exists: reusing it (delete it to regenerate)"; fi
+	@echo "== validating $(DEMO_DATA)/ against the data contract"
+	$(BIN)/riskflag validate $(DEMO_DATA)
+	@echo "== done: synthetic case histories generated and validated in $(DEMO_DATA)/."
+	@echo "   Feature building, training and the service arrive with the next issues."
+
+## test: lint, type-check and run the whole suite
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## bench-contract: validate 10 million events, beside the same checks in DuckDB SQL
+bench-contract: $(STAMP)
+	$(BIN)/python benchmarks/bench_contract.py
+
+## bench-synth: generate 100k and 1M children
+bench-synth: $(STAMP)
+	$(BIN)/python benchmarks/bench_synth.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DATA)
