@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from features import schema as s
-from features.contract.coerce import ColumnKind, coerce
+from features.contract.coerce import ColumnKind, coerce, repeated
 from features.contract.files import RawTable, ReadError, read_exported_at, read_table
 from features.contract.report import (
     MAX_SAMPLES_PER_RULE,
@@ -30,10 +30,12 @@ from features.contract.rules import (
     Rule,
     children_rules,
     events_rules,
+    repeated_name,
     unreadable,
 )
 from features.deployment import Deployment
 
+UNIQUE_COLUMNS = {s.CHILDREN: s.CHILD_ID, s.EVENTS: s.EVENT_ID}
 COLUMN_KINDS: dict[str, dict[str, ColumnKind]] = {
     s.CHILDREN: {s.BIRTH_DATE: "date"},
     s.EVENTS: {
@@ -156,6 +158,8 @@ def _read_and_coerce(folder: Path, name: str, timezone: str) -> _Checked:
         columns.append(coerced.values.alias(column))
         if kind != "string":
             columns.append(coerced.unreadable.alias(unreadable(column)))
+        if column == UNIQUE_COLUMNS[name]:
+            columns.append(repeated(coerced.values).alias(repeated_name(column)))
     frame = pl.DataFrame(columns)
     if name == s.EVENTS:
         frame = frame.with_columns(

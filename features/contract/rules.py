@@ -23,6 +23,10 @@ def unreadable(column: str) -> str:
     return f"__unreadable_{column}"
 
 
+def repeated_name(column: str) -> str:
+    return f"__repeated_{column}"
+
+
 @dataclass(frozen=True)
 class Rule:
     rule: str
@@ -81,7 +85,7 @@ def _unique_id(column: str) -> list[Rule]:
             f"{column}.unique",
             column,
             "must be unique: the same value is on an earlier row",
-            ~_empty(column) & ~pl.col(column).is_first_distinct(),
+            pl.col(repeated_name(column)),
         ),
     ]
 
