@@ -1,0 +1,412 @@
+"""build_features: case histories and an as-of grid in, one row per (child, as-of) out.
+
+Every value for as-of date D uses only events recorded on or before D 00:00; the label
+uses outcomes that occurred in (D, D + horizon] and is null where D + horizon passes the
+export date. The result for any set of children is the same whether built whole or shard
+by shard (a shard keeps households together, so association features are unchanged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from features import schema as s
+from features.config import ConfigError, FeatureConfig, Policy, Window
+from features.contract import CaseHistories
+from features.engine import (
+    IDX,
+    KEY,
+    NONE,
+    OCC_US,
+    UNIT,
+    Grid,
+    attach,
+    interval_sums,
+    running_max,
+    window_sums,
+    with_positions,
+)
+from features.registry import (
+    AWAY_STATUSES,
+    HOUSEHOLD_SOURCES,
+    FeatureSpec,
+    Registry,
+    build_registry,
+    stem,
+    window_suffix,
+)
+from features.retention import with_expiry
+
+HOUSEHOLD = "__household"
+AS_OF = "as_of"
+DAY_US = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    frame: pl.LazyFrame
+    registry: Registry
+    config: FeatureConfig
+    policy: Policy
+    grid: Grid
+    label: str
+
+
+def _match(event_type: str, detail: str | None = None) -> pl.Expr:
+    expr = pl.col(s.EVENT_TYPE) == event_type
+    return expr & (pl.col(s.DETAIL) == detail) if detail else expr
+
+
+def _count_name(event_type: str, detail: str | None, window: Window) -> str:
+    return f"{stem(event_type, detail)}__count_{window_suffix(window)}"
+
+
+def _severity_name(spec: FeatureSpec, level: int) -> str:
+    return f"__sev_ge{level}__{spec.name}"
+
+
+# ---- what each window group sums ----------------------------------------------------------
+
+
+def _window_values(registry: Registry, policy: Policy) -> dict[Window, dict[str, pl.Expr]]:
+    """Per window: the Int64 contribution of an event to each summed column."""
+    groups: dict[Window, dict[str, pl.Expr]] = {}
+
+    def add(window: Window, name: str, expr: pl.Expr) -> None:
+        groups.setdefault(window, {})[name] = expr.cast(pl.Int64).fill_null(0)
+
+    for spec in registry.specs:
+        event_type = spec.sources[0] if spec.sources else ""
+        match = _match(event_type, spec.detail) if spec.sources else pl.lit(False)
+        if spec.kind in ("count", "never", "household") and spec.window is not None:
+            window = "all" if spec.kind == "never" else spec.window
+            add(window, _count_name(event_type, spec.detail, window), match)
+        elif spec.kind == "max_severity" and spec.window is not None:
+            low, high = s.CATALOGUE[event_type].severity or (0, 0)
+            for level in range(low, high + 1):
+                sev = pl.col(s.SEVERITY).fill_null(-1) >= level
+                add(spec.window, _severity_name(spec, level), match & sev)
+        elif spec.kind == "sum_amount" and spec.window is not None:
+            milli = (pl.col(s.AMOUNT) * 1000).round(0)
+            add(spec.window, f"__milli__{spec.name}", pl.when(match).then(milli).otherwise(0))
+    parent = pl.col(s.EVENT_TYPE) == "community.parent_status"
+    status = {
+        "__parents_deceased": parent & (pl.col(s.DETAIL) == "deceased"),
+        "__parents_left": parent & pl.col(s.DETAIL).is_in(AWAY_STATUSES),
+        "__parents_returned": parent & (pl.col(s.DETAIL) == "returned"),
+        "__unattended": _match("community.unattended_registered"),
+        "__disabled": _match("health.disability_certified"),
+    }
+    for name, expr in status.items():
+        add("all", name, expr)
+    return groups
+
+
+# status groups for running maxima: name -> {event_type or (event_type, detail): code}
+LATEST_OF: dict[str, dict[tuple[str, str | None], int]] = {
+    "__left_behind": {
+        ("community.left_behind_registered", None): 1,
+        ("community.left_behind_ended", None): 0,
+    },
+    "__dibao": {("social_aid.dibao_start", None): 1, ("social_aid.dibao_end", None): 0},
+    "__open_case": {("welfare.case_opened", None): 1, ("welfare.case_closed", None): 0},
+    "__school": {("education.enrolled", None): 1, ("education.dropout", None): 2},
+    "__guardian": {
+        ("welfare.guardianship_change", code): i + 1 for i, code in enumerate(s.GUARDIANS)
+    },
+    "__placed": {
+        ("welfare.emergency_removal", None): 1,
+        ("welfare.foster_placement", None): 1,
+        ("welfare.institution_placement", None): 1,
+        ("welfare.reunification", None): 0,
+        ("welfare.adoption", None): 0,
+    },
+    **{
+        f"__parent_{code}": {
+            ("community.parent_status", code): 1,
+            ("community.parent_status", "returned"): 0,
+        }
+        for code in AWAY_STATUSES
+    },
+}
+CODE_BITS = 16
+
+
+def _latest_values(registry: Registry) -> dict[str, pl.Expr]:
+    """Running-maximum columns: latest occurrence per recency feature, packed
+    (occurrence, code) per status group, and the latest disability level."""
+    values: dict[str, pl.Expr] = {}
+    for spec in registry.specs:
+        if spec.kind == "days_since":
+            match = _match(spec.sources[0], spec.detail)
+            values[f"__last__{spec.name}"] = pl.when(match).then(pl.col(OCC_US)).otherwise(NONE)
+    for group, codes in LATEST_OF.items():
+        packed = pl.lit(NONE, pl.Int64)
+        for (event_type, detail), code in codes.items():
+            packed = (
+                pl.when(_match(event_type, detail))
+                .then(pl.col(OCC_US) * CODE_BITS + code)
+                .otherwise(packed)
+            )
+        values[group] = packed
+    level = pl.col(s.SEVERITY).cast(pl.Int64).fill_null(0)
+    values["__disability_level"] = (
+        pl.when(_match("health.disability_certified"))
+        .then(pl.col(OCC_US) * CODE_BITS + level)
+        .otherwise(NONE)
+    )
+    return values
+
+
+# ---- assembling -------------------------------------------------------------------------
+
+
+def _units(histories: CaseHistories, shard: tuple[int, int] | None) -> pl.LazyFrame:
+    children = histories.children.with_columns(
+        pl.coalesce(pl.col(s.HOUSEHOLD_ID), pl.lit("child:") + pl.col(s.CHILD_ID)).alias(
+            "__household_key"
+        )
+    )
+    if shard is not None:
+        index, count = shard
+        children = children.filter(shard_of(pl.col("__household_key"), count) == index)
+    return children.sort(s.CHILD_ID).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias(UNIT),
+        pl.col("__household_key").rank("dense").cast(pl.Int64).alias(HOUSEHOLD),
+    )
+
+
+def shard_of(key: pl.Expr, count: int) -> pl.Expr:
+    """The shard of a household key (households stay together; consistent within a run)."""
+    return (key.hash(seed=20261129) % count).cast(pl.Int64)
+
+
+def _grid_rows(units: pl.LazyFrame, grid: Grid, config: FeatureConfig) -> pl.LazyFrame:
+    as_of = pl.col(AS_OF)
+    birth = pl.col(s.BIRTH_DATE)
+
+    def month_day(day: pl.Expr) -> pl.Expr:  # dt.month() is Int8: widen before scaling
+        return day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32)
+
+    before_birthday = month_day(as_of) < month_day(birth)
+    age = as_of.dt.year().cast(pl.Int32) - birth.dt.year() - before_birthday.cast(pl.Int32)
+    rows = (
+        units.join(grid.frame(), how="cross")
+        .with_columns(age.alias("age_years"))
+        .filter(
+            (birth <= as_of)
+            & pl.col("age_years").is_between(config.cohort.min_age, config.cohort.max_age)
+        )
+    )
+    return rows.with_columns(
+        (pl.col(UNIT).cast(pl.UInt64) * grid.size + pl.col(IDX).cast(pl.UInt64)).alias(
+            f"{KEY}_{UNIT}"
+        ),
+        (pl.col(HOUSEHOLD).cast(pl.UInt64) * grid.size + pl.col(IDX).cast(pl.UInt64)).alias(
+            f"{KEY}_{HOUSEHOLD}"
+        ),
+    ).sort(f"{KEY}_{UNIT}")
+
+
+def _household_frames(
+    events: pl.LazyFrame, grid: Grid, config: FeatureConfig, occurred: str
+) -> dict[Window, tuple[pl.LazyFrame, list[str]]]:
+    in_household = events.with_columns(pl.col(HOUSEHOLD).alias(UNIT))
+    frames = {}
+    for window in config.household_windows:
+        values = {
+            f"__hh__{_count_name(t, d, window)}": _match(t, d).cast(pl.Int64)
+            for t, d in HOUSEHOLD_SOURCES
+        }
+        frame = window_sums(in_household, grid, window, values, occurred, use_expiry=True)
+        frames[window] = (frame, list(values))
+    return frames
+
+
+def _label(events: pl.LazyFrame, grid: Grid, config: FeatureConfig, name: str) -> pl.LazyFrame:
+    horizon = timedelta(days=config.label.horizon_days)
+    outcome = pl.lit(False)
+    for item in config.label.outcomes:
+        condition = _match(item.event_type, item.detail)
+        if item.min_severity is not None:
+            condition &= pl.col(s.SEVERITY) >= item.min_severity
+        outcome |= condition.fill_null(False)
+    occurred = pl.col(s.OCCURRED_AT)
+    return interval_sums(
+        events.filter(outcome),
+        grid,
+        grid.index_of(occurred - horizon),
+        grid.index_of(occurred),
+        name,
+    )
+
+
+def build_features(
+    histories: CaseHistories,
+    config: FeatureConfig,
+    policy: Policy,
+    as_of: Sequence[date],
+    shard: tuple[int, int] | None = None,
+) -> FeatureTable:
+    """The feature table as a LazyFrame (collect once, at the edge) with its registry."""
+    check_compatible(config, policy)
+    registry = build_registry(config, policy)
+    grid = Grid.of(as_of)
+    units = _units(histories, shard)
+    events = histories.events.join(
+        units.select(s.CHILD_ID, UNIT, HOUSEHOLD), on=s.CHILD_ID, how="inner"
+    )
+    events = with_positions(with_expiry(events, policy, grid), grid, s.RECORDED_AT, s.OCCURRED_AT)
+    rows = _grid_rows(units, grid, config)
+    groups = _window_values(registry, policy)
+    for window, values in groups.items():
+        sums = window_sums(events, grid, window, values, s.OCCURRED_AT, use_expiry=True)
+        rows = attach(rows, sums, list(values), 0)
+    any_event = window_sums(
+        events, grid, "all", {"__any_event": pl.lit(1, pl.Int64)}, s.OCCURRED_AT, False
+    )
+    rows = attach(rows, any_event, ["__any_event"], 0)
+    latest = _latest_values(registry)
+    rows = attach(rows, running_max(events, grid, latest), list(latest), NONE)
+    label = config.label.name
+    rows = attach(rows, _label(events, grid, config, "__outcomes"), ["__outcomes"], 0)
+    if any(spec.kind == "household" for spec in registry.specs):
+        rows = rows.sort(f"{KEY}_{HOUSEHOLD}")
+        for frame, names in _household_frames(events, grid, config, s.OCCURRED_AT).values():
+            rows = attach(rows, frame, names, 0, unit=HOUSEHOLD)
+        rows = rows.sort(f"{KEY}_{UNIT}")
+    frame = _finish(rows, registry, config, histories, label)
+    return FeatureTable(frame, registry, config, policy, grid, label)
+
+
+def check_compatible(config: FeatureConfig, policy: Policy) -> None:
+    retention_days = policy.unsubstantiated_retention_years * 365
+    if config.days_since_cap > retention_days:
+        raise ConfigError(
+            f"windows.days_since_cap: {config.days_since_cap} days is longer than the "
+            f"retention of unsubstantiated findings ({policy.unsubstantiated_retention_years} "
+            "years): recency would reveal expired records"
+        )
+
+
+# ---- final columns ------------------------------------------------------------------------
+
+
+def _status_code(group: str) -> pl.Expr:
+    packed = pl.col(group)
+    return pl.when(packed == NONE).then(None).otherwise(packed % CODE_BITS)
+
+
+def _latest_is(group: str, code: int) -> pl.Expr:
+    return (_status_code(group) == code).fill_null(False)
+
+
+def _status_columns() -> dict[str, pl.Expr]:
+    deceased = pl.min_horizontal(pl.col("__parents_deceased"), 2)
+    away = (pl.col("__parents_left") - pl.col("__parents_returned")).clip(0, None)
+    columns = {
+        "status__left_behind": _latest_is("__left_behind", 1),
+        "status__unattended": pl.col("__unattended") > 0,
+        "status__parents_deceased": deceased,
+        "status__orphan": deceased >= 2,
+        "status__parents_away": pl.min_horizontal(away, 2 - deceased),
+        **{f"status__parent_{c}": _latest_is(f"__parent_{c}", 1) for c in AWAY_STATUSES},
+        "status__dibao": _latest_is("__dibao", 1),
+        "status__disabled": pl.col("__disabled") > 0,
+        "status__disability_level": _status_code("__disability_level").fill_null(0),
+        "status__school": _status_code("__school")
+        .replace_strict({1: "enrolled", 2: "dropped_out"}, default="none", return_dtype=pl.String)
+        .cast(pl.Enum(["none", "enrolled", "dropped_out"])),
+        "status__open_case": _latest_is("__open_case", 1),
+        "status__guardian": _status_code("__guardian")
+        .replace_strict(
+            {i + 1: code for i, code in enumerate(s.GUARDIANS)},
+            default="parent",
+            return_dtype=pl.String,
+        )
+        .cast(pl.Enum(list(s.GUARDIANS))),
+    }
+    return columns
+
+
+def _feature_column(spec: FeatureSpec, config: FeatureConfig) -> pl.Expr:
+    event_type = spec.sources[0] if spec.sources else ""
+    if spec.kind == "count":
+        return pl.col(_count_name(event_type, spec.detail, spec.window or "all")).cast(pl.UInt32)
+    if spec.kind == "max_severity":
+        low, high = s.CATALOGUE[event_type].severity or (0, 0)
+        level = pl.lit(None, pl.Int8)
+        for value in range(low, high + 1):
+            level = pl.when(pl.col(_severity_name(spec, value)) > 0).then(value).otherwise(level)
+        return level.cast(pl.Int8)
+    if spec.kind == "sum_amount":
+        return (pl.col(f"__milli__{spec.name}") / 1000).cast(pl.Float64)
+    if spec.kind == "never":
+        return pl.col(_count_name(event_type, spec.detail, "all")) == 0
+    if spec.kind == "days_since":
+        last = pl.col(f"__last__{spec.name}")
+        days = (pl.col(AS_OF).cast(pl.Datetime("us")).dt.epoch("us") - last) // DAY_US
+        never = pl.col(_count_name(event_type, spec.detail, "all")) == 0
+        cap = config.days_since_cap
+        return pl.when(never | (last == NONE)).then(cap).otherwise(days.clip(0, cap)).cast(pl.Int32)
+    if spec.kind == "household":
+        name = _count_name(event_type, spec.detail, spec.window or "all")
+        return (pl.col(f"__hh__{name}") - pl.col(name)).cast(pl.UInt32)
+    raise AssertionError(spec.kind)
+
+
+def _finish(
+    rows: pl.LazyFrame,
+    registry: Registry,
+    config: FeatureConfig,
+    histories: CaseHistories,
+    label: str,
+) -> pl.LazyFrame:
+    areas = histories.deployment.districts
+    cohort = pl.lit(True)
+    if config.cohort.require_event:
+        cohort &= pl.col("__any_event") > 0
+    if config.cohort.exclude_out_of_home:
+        cohort &= ~_latest_is("__placed", 1)
+    exported = histories.exported_at
+    horizon = timedelta(days=config.label.horizon_days)
+    known = pl.col(AS_OF).cast(pl.Datetime("us")) + horizon <= exported
+    static = {
+        "age_years": pl.col("age_years").cast(pl.Int8),
+        "sex": pl.col(s.SEX),
+        "area": pl.col(s.DISTRICT)
+        .replace_strict(dict(areas), return_dtype=pl.String)
+        .cast(pl.Enum(["core", "inner", "outlying"])),
+        "hukou": pl.col(s.HUKOU),
+    }
+    statuses = _status_columns()
+    columns = []
+    for spec in registry.specs:
+        if spec.kind == "static":
+            expr = static[spec.name]
+        elif spec.kind == "status":
+            expr = statuses[spec.name]
+        else:
+            expr = _feature_column(spec, config)
+        columns.append(expr.alias(spec.name))
+    outcome = pl.when(known).then((pl.col("__outcomes") > 0).cast(pl.Int8))
+    return (
+        rows.filter(cohort)
+        .select(
+            pl.col(s.CHILD_ID),
+            pl.col(AS_OF),
+            pl.col(s.DISTRICT),
+            *columns,
+            outcome.alias(label),
+        )
+        .sort(s.CHILD_ID, AS_OF)
+    )
+
+
+def month_grid(start: date, end: date, every: str = "1mo") -> list[date]:
+    """As-of dates from ``start`` to ``end`` inclusive every ``every`` (polars interval)."""
+    return pl.date_range(start, end, every, eager=True).to_list()

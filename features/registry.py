@@ -1,0 +1,366 @@
+"""The feature registry: every column of the feature table, described for people.
+
+Each entry names the feature, says what it is in English and Simplified Chinese, lists
+the event types it is computed from, its window and unit, and its family (what a policy
+may exclude). Explanations and the caseworkers' pages read descriptions from here; the
+evidence finder reads the predicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Final, Literal
+
+from features.config import Aggregate, FeatureConfig, Policy, Window
+from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
+
+Kind = Literal[
+    "count", "max_severity", "sum_amount", "days_since", "never", "status", "static", "household"
+]
+
+FAMILY_OF_SOURCE: Final = {
+    "report": "reports",
+    "welfare": "welfare",
+    "community": "community",
+    "social_aid": "poverty",
+    "education": "education",
+    "health": "health",
+    "police": "police",
+}
+UNITS: Final = {
+    "count": ("events", "次"),
+    "max_severity": ("severity level", "严重程度"),
+    "days_since": ("days", "天"),
+    "never": ("yes/no", "是/否"),
+}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    name: str
+    description_en: str
+    description_zh: str
+    sources: tuple[str, ...]
+    window: Window | None
+    unit_en: str
+    unit_zh: str
+    family: str
+    kind: Kind
+    detail: str | None = None
+    association: bool = False
+    categories: tuple[str, ...] | None = None  # for categorical features
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def family_of(event_type: str) -> str:
+    if event_type == "health.disability_certified":
+        return "disability"
+    return FAMILY_OF_SOURCE[event_type.split(".", 1)[0]]
+
+
+def stem(event_type: str, detail: str | None) -> str:
+    base = event_type.replace(".", "_")
+    return f"{base}__{detail}" if detail else base
+
+
+def window_suffix(window: Window) -> str:
+    return "all" if window == "all" else f"{window}d"
+
+
+def _window_words(window: Window) -> tuple[str, str]:
+    if window == "all":
+        return "in all recorded history", "全部历史记录中"
+    return f"in the last {window} days", f"近{window}天内"
+
+
+def _subject(event_type: str, detail: str | None) -> tuple[str, str]:
+    label = EVENT_LABELS[event_type]
+    if detail is None:
+        return label.en, label.zh
+    code = DETAIL_LABELS[detail]
+    return f"{label.en} ({code.en})", f"{label.zh}（{code.zh}）"
+
+
+def _aggregate_specs(aggregate: Aggregate, config: FeatureConfig) -> list[FeatureSpec]:
+    event_type, detail = aggregate.event_type, aggregate.detail
+    en, zh = _subject(event_type, detail)
+    family = family_of(event_type)
+    base = stem(event_type, detail)
+    amount_unit = (
+        ("days absent", "缺课天数") if event_type == "education.absence" else ("yuan", "元")
+    )
+    specs = []
+    texts = {
+        "count": ("Number of {en} {w_en}", "{w_zh}{zh}次数"),
+        "max_severity": ("Highest severity of {en} {w_en}", "{w_zh}{zh}最高严重程度"),
+        "sum_amount": ("Total amount of {en} {w_en}", "{w_zh}{zh}总量"),
+    }
+    for stat, windows in (
+        ("count", aggregate.count),
+        ("max_severity", aggregate.max_severity),
+        ("sum_amount", aggregate.sum_amount),
+    ):
+        unit = amount_unit if stat == "sum_amount" else UNITS[stat]
+        for window in windows:
+            w_en, w_zh = _window_words(window)
+            text_en, text_zh = texts[stat]
+            specs.append(
+                FeatureSpec(
+                    name=f"{base}__{stat}_{window_suffix(window)}",
+                    description_en=text_en.format(en=en, w_en=w_en),
+                    description_zh=text_zh.format(zh=zh, w_zh=w_zh),
+                    sources=(event_type,),
+                    window=window,
+                    unit_en=unit[0],
+                    unit_zh=unit[1],
+                    family=family,
+                    kind=stat,  # type: ignore[arg-type]
+                    detail=detail,
+                )
+            )
+    if aggregate.days_since:
+        cap = config.days_since_cap
+        specs.append(
+            FeatureSpec(
+                name=f"{base}__days_since_last",
+                description_en=f"Days since the last of {en} (at most {cap}; {cap} if never)",
+                description_zh=f"距最近一次{zh}的天数（最多{cap}天；从未发生记为{cap}）",
+                sources=(event_type,),
+                window="all",
+                unit_en="days",
+                unit_zh="天",
+                family=family,
+                kind="days_since",
+                detail=detail,
+            )
+        )
+        specs.append(
+            FeatureSpec(
+                name=f"{base}__never",
+                description_en=f"No {en} ever recorded",
+                description_zh=f"从未有{zh}记录",
+                sources=(event_type,),
+                window="all",
+                unit_en="yes/no",
+                unit_zh="是/否",
+                family=family,
+                kind="never",
+                detail=detail,
+            )
+        )
+    return specs
+
+
+def _status(
+    name: str,
+    en: str,
+    zh: str,
+    sources: tuple[str, ...],
+    family: str,
+    unit: tuple[str, str] = ("yes/no", "是/否"),
+    categories: tuple[str, ...] | None = None,
+) -> FeatureSpec:
+    return FeatureSpec(
+        name=name,
+        description_en=en,
+        description_zh=zh,
+        sources=sources,
+        window=None,
+        unit_en=unit[0],
+        unit_zh=unit[1],
+        family=family,
+        kind="status",
+        categories=categories,
+    )
+
+
+PARENT = ("community.parent_status",)
+AWAY_STATUSES: Final = ("migrated", "incarcerated", "ill_or_disabled", "drug_rehab", "contact_lost")
+
+
+def status_specs() -> list[FeatureSpec]:
+    """Status on the as-of date, derived from the events recorded by then."""
+    count_unit = ("parents", "人")
+    specs = [
+        _status(
+            "status__left_behind",
+            "Registered as a left-behind child",
+            "登记为留守儿童",
+            ("community.left_behind_registered", "community.left_behind_ended"),
+            "community",
+        ),
+        _status(
+            "status__unattended",
+            "Registered as a de facto unattended child",
+            "登记为事实无人抚养儿童",
+            ("community.unattended_registered",),
+            "community",
+        ),
+        _status(
+            "status__parents_deceased",
+            "Parents recorded as deceased (0-2)",
+            "已故父母人数（0-2）",
+            PARENT,
+            "community",
+            count_unit,
+        ),
+        _status(
+            "status__orphan",
+            "Orphan: both parents recorded as deceased",
+            "孤儿：父母双方均已故",
+            PARENT,
+            "community",
+        ),
+        _status(
+            "status__parents_away",
+            "Parents currently away (migrated, incarcerated, ill, in rehab or out of contact; 0-2)",
+            "目前不在身边的父母人数（外出、服刑、重病、戒毒或失联；0-2）",
+            PARENT,
+            "community",
+            count_unit,
+        ),
+    ]
+    for code in AWAY_STATUSES:
+        label = DETAIL_LABELS[code]
+        specs.append(
+            _status(
+                f"status__parent_{code}",
+                f"A parent's latest recorded status is: {label.en}",
+                f"父母一方最近记录的状况为：{label.zh}",
+                PARENT,
+                "community",
+            )
+        )
+    specs += [
+        _status(
+            "status__dibao",
+            "Family on dibao (minimum living allowance)",
+            "家庭享受低保",
+            ("social_aid.dibao_start", "social_aid.dibao_end"),
+            "poverty",
+        ),
+        _status(
+            "status__disabled",
+            "Disability certified",
+            "已认定残疾",
+            ("health.disability_certified",),
+            "disability",
+        ),
+        _status(
+            "status__disability_level",
+            "Certified disability level (1 most severe - 4; 0 if none)",
+            "残疾等级（1级最重至4级；无为0）",
+            ("health.disability_certified",),
+            "disability",
+            ("level", "级"),
+        ),
+        _status(
+            "status__school",
+            "Schooling: enrolled, dropped out, or no record",
+            "就学状况：在读、辍学或无记录",
+            ("education.enrolled", "education.dropout"),
+            "education",
+            ("category", "类别"),
+            ("none", "enrolled", "dropped_out"),
+        ),
+        _status(
+            "status__open_case",
+            "An open welfare case",
+            "有未结福利个案",
+            ("welfare.case_opened", "welfare.case_closed"),
+            "welfare",
+        ),
+        _status(
+            "status__guardian",
+            "Current guardian (parent unless a change was recorded)",
+            "现监护人（无变更记录时为父母）",
+            ("welfare.guardianship_change",),
+            "welfare",
+            ("category", "类别"),
+            ("parent", "grandparent", "relative", "state", "other"),
+        ),
+    ]
+    return specs
+
+
+def static_specs() -> list[FeatureSpec]:
+    def static(
+        name: str, en: str, zh: str, family: str, unit: tuple[str, str], cats: Any = None
+    ) -> FeatureSpec:
+        return FeatureSpec(
+            name, en, zh, (), None, unit[0], unit[1], family, "static", categories=cats
+        )
+
+    return [
+        static(
+            "age_years", "Age in whole years on the as-of date", "截至评估日的周岁年龄",
+            "demographics", ("years", "岁"),
+        ),
+        static("sex", "Sex as recorded", "登记性别", "sex", ("category", "类别"), ("F", "M", "U")),
+        static(
+            "area", "Area of the district (core, inner, outlying)",
+            "所在区域（核心区、城六区、郊区）", "area", ("category", "类别"),
+            ("core", "inner", "outlying"),
+        ),
+        static(
+            "hukou", "Household registration (hukou)", "户籍状况", "hukou",
+            ("category", "类别"), ("local", "nonlocal", "none", "unknown"),
+        ),
+    ]  # fmt: skip
+
+
+HOUSEHOLD_SOURCES: Final = (("report.concern", None), ("welfare.finding", "substantiated"))
+
+
+def household_specs(config: FeatureConfig) -> list[FeatureSpec]:
+    """Siblings' reports and findings: association features, on only by policy."""
+    specs = []
+    for event_type, detail in HOUSEHOLD_SOURCES:
+        en, zh = _subject(event_type, detail)
+        for window in config.household_windows:
+            w_en, w_zh = _window_words(window)
+            specs.append(
+                FeatureSpec(
+                    name=f"household__{stem(event_type, detail)}__count_{window_suffix(window)}",
+                    description_en=f"Association: siblings' {en} {w_en}",
+                    description_zh=f"关联特征：兄弟姐妹{w_zh}的{zh}次数",
+                    sources=(event_type,),
+                    window=window,
+                    unit_en="events",
+                    unit_zh="次",
+                    family="association",
+                    kind="household",
+                    detail=detail,
+                    association=True,
+                )
+            )
+    return specs
+
+
+@dataclass(frozen=True)
+class Registry:
+    specs: tuple[FeatureSpec, ...]
+
+    def __getitem__(self, name: str) -> FeatureSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.specs]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [spec.to_dict() for spec in self.specs]
+
+
+def build_registry(config: FeatureConfig, policy: Policy) -> Registry:
+    """Every feature the configuration asks for and the policy allows, in table order."""
+    specs = static_specs() + status_specs()
+    for aggregate in config.aggregates:
+        specs += _aggregate_specs(aggregate, config)
+    specs += household_specs(config)
+    return Registry(tuple(spec for spec in specs if policy.allows(spec.family)))

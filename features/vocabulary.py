@@ -1,0 +1,104 @@
+"""Plain-language names of event kinds and codes, in English and Simplified Chinese.
+
+Feature descriptions, explanations and the caseworkers' pages read these; a test checks
+that every event type and detail code of the contract has both.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+
+class Label(NamedTuple):
+    en: str
+    zh: str
+
+
+EVENT_LABELS: Final[dict[str, Label]] = {
+    "report.concern": Label("concern reports", "关注报告"),
+    "welfare.investigation_opened": Label("investigations opened", "启动调查"),
+    "welfare.finding": Label("investigation findings", "调查结论"),
+    "welfare.case_opened": Label("welfare cases opened", "福利个案立案"),
+    "welfare.case_closed": Label("welfare cases closed", "福利个案结案"),
+    "welfare.emergency_removal": Label("emergency removals", "紧急带离"),
+    "welfare.foster_placement": Label("foster placements", "家庭寄养安置"),
+    "welfare.institution_placement": Label("institution placements", "机构安置"),
+    "welfare.reunification": Label("family reunifications", "回归家庭"),
+    "welfare.adoption": Label("adoptions", "收养"),
+    "welfare.guardianship_change": Label("guardianship changes", "监护人变更"),
+    "community.home_visit": Label("child director home visits", "儿童主任家访"),
+    "community.parent_status": Label("parent status updates", "父母状况变更"),
+    "community.left_behind_registered": Label("left-behind registrations", "留守儿童登记"),
+    "community.left_behind_ended": Label("left-behind registrations ended", "留守儿童登记终止"),
+    "community.unattended_registered": Label(
+        "de facto unattended registrations", "事实无人抚养儿童登记"
+    ),
+    "social_aid.dibao_start": Label("dibao (minimum living allowance) starts", "低保开始"),
+    "social_aid.dibao_end": Label("dibao (minimum living allowance) ends", "低保终止"),
+    "social_aid.temporary_assistance": Label("temporary assistance", "临时救助"),
+    "education.enrolled": Label("school enrolments", "入学"),
+    "education.absence": Label("school absences", "缺课"),
+    "education.dropout": Label("school dropouts", "辍学"),
+    "health.visit": Label("health visits", "就诊"),
+    "health.injury": Label("injuries", "受伤"),
+    "health.malnutrition": Label("malnutrition records", "营养不良记录"),
+    "health.disability_certified": Label("disability certifications", "残疾认定"),
+    "health.mental_health": Label("mental health records", "心理健康记录"),
+    "police.missing_report": Label("missing-child reports", "儿童失踪报案"),
+    "police.found": Label("missing child found", "失踪儿童找回"),
+    "police.street_child_found": Label("found as a street child", "发现流浪儿童"),
+    "police.domestic_violence_call": Label("domestic violence calls", "家庭暴力报警"),
+    "police.rescue": Label("rescues from abduction or trafficking", "被拐儿童解救"),
+}
+
+DETAIL_LABELS: Final[dict[str, Label]] = {
+    # reporters
+    "school": Label("by a school", "学校报告"),
+    "kindergarten": Label("kindergarten", "幼儿园"),
+    "hospital": Label("by a hospital", "医院报告"),
+    "police": Label("by the police", "公安报告"),
+    "neighbor": Label("by a neighbour", "邻居报告"),
+    "family": Label("by family", "家人报告"),
+    "community": Label("by the community", "社区报告"),
+    "hotline": Label("through the hotline", "热线报告"),
+    "other": Label("other", "其他"),
+    # allegations
+    "neglect": Label("neglect", "疏忽照料"),
+    "physical": Label("physical", "身体"),
+    "sexual": Label("sexual abuse", "性侵害"),
+    "emotional": Label("emotional abuse", "精神伤害"),
+    "abandonment": Label("abandonment", "遗弃"),
+    "exploitation": Label("exploitation", "剥削"),
+    # findings
+    "substantiated": Label("substantiated", "查实"),
+    "unsubstantiated": Label("unsubstantiated", "未查实"),
+    "inconclusive": Label("inconclusive", "无法确定"),
+    # guardians
+    "parent": Label("parent", "父母"),
+    "grandparent": Label("grandparent", "祖父母"),
+    "relative": Label("other relative", "其他亲属"),
+    "state": Label("the state", "国家监护"),
+    # parent statuses
+    "migrated": Label("migrated for work", "外出务工"),
+    "returned": Label("returned", "返乡"),
+    "deceased": Label("deceased", "死亡"),
+    "incarcerated": Label("incarcerated", "服刑在押"),
+    "ill_or_disabled": Label("seriously ill or disabled", "重病或重残"),
+    "drug_rehab": Label("in compulsory drug rehabilitation", "强制隔离戒毒"),
+    "contact_lost": Label("contact lost", "失联"),
+    # school levels
+    "primary": Label("primary school", "小学"),
+    "secondary": Label("secondary school", "中学"),
+    "vocational": Label("vocational school", "职业学校"),
+    # injury kinds
+    "accidental": Label("accidental", "意外"),
+    "suspicious": Label("suspicious", "可疑"),
+    "unknown": Label("cause unknown", "原因不明"),
+    # disability kinds
+    "intellectual": Label("intellectual", "智力"),
+    "visual": Label("visual", "视力"),
+    "hearing": Label("hearing", "听力"),
+    "speech": Label("speech", "言语"),
+    "mental": Label("mental", "精神"),
+    "multiple": Label("multiple", "多重"),
+}
