@@ -10,6 +10,7 @@ import typer
 
 from features.contract import validate_folder
 from features.deployment import DeploymentError, load_deployment
+from features.features_cli import app as features_app
 
 
 class OutputFormat(StrEnum):
@@ -45,3 +46,4 @@ def validate(
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the `riskflag` app."""
     app.command("validate")(validate)
+    app.add_typer(features_app, name="features")

@@ -2,8 +2,8 @@
 
 Both are validated before anything runs; an error names the bad key and the rule. The
 defaults live in ``default_features.toml`` and ``default_policy.toml`` beside this file; a
-user's file replaces whole top-level sections of the defaults (a given ``[[aggregate]]``
-list replaces the default list).
+user's file is laid over them: tables merge key by key, and any other value replaces the
+default (a given ``[[aggregate]]`` list replaces the whole default list).
 """
 
 from __future__ import annotations
@@ -111,7 +111,18 @@ def _read_toml(path: Path | None, default_name: str) -> tuple[dict[str, Any], st
     unknown = sorted(set(user) - set(default))
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(default)})")
-    return default | user, str(path)
+    return _merge(default, user), str(path)
+
+
+def _merge(default: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; any other value (a list of tables too) replaces."""
+    merged = dict(default)
+    for key, value in user.items():
+        if isinstance(value, dict) and isinstance(default.get(key), dict):
+            merged[key] = _merge(default[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _take(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:

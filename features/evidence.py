@@ -1,0 +1,134 @@
+"""The records behind a feature value: for (child, as-of date, feature), the event_ids.
+
+A caseworker who sees "3 concern reports in the last 365 days" can open those three
+reports. The selection applies the same definitions as the engine (windows on
+``occurred_at``, knowledge by ``recorded_at``, the retention policy through the same
+expiry code), and a property test checks that counts equal the number of records.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from features import schema as s
+from features.build import LATEST_OF
+from features.config import Policy
+from features.contract import CaseHistories
+from features.engine import UNIT, Grid
+from features.registry import AWAY_STATUSES, FeatureSpec
+from features.retention import EXPIRES_AT, with_expiry
+
+EVIDENCE_COLUMNS = (
+    s.EVENT_ID,
+    s.CHILD_ID,
+    s.EVENT_TYPE,
+    s.OCCURRED_AT,
+    s.RECORDED_AT,
+    s.SEVERITY,
+    s.AMOUNT,
+    s.DETAIL,
+)
+
+# status features decided by the latest event of a group, and by counts of events
+STATUS_GROUPS = {
+    "status__left_behind": "__left_behind",
+    "status__dibao": "__dibao",
+    "status__open_case": "__open_case",
+    "status__school": "__school",
+    "status__guardian": "__guardian",
+    **{f"status__parent_{code}": f"__parent_{code}" for code in AWAY_STATUSES},
+}
+STATUS_COUNTED = {
+    "status__unattended": ("community.unattended_registered", None),
+    "status__parents_deceased": ("community.parent_status", ("deceased",)),
+    "status__orphan": ("community.parent_status", ("deceased",)),
+    "status__parents_away": ("community.parent_status", (*AWAY_STATUSES, "returned")),
+    "status__disabled": ("health.disability_certified", None),
+}
+
+
+def _household_members(histories: CaseHistories, child_id: str) -> list[str]:
+    children = histories.children.collect()
+    household = children.filter(pl.col(s.CHILD_ID) == child_id)[s.HOUSEHOLD_ID]
+    if household.is_empty() or household[0] is None:
+        return [child_id]
+    return children.filter(pl.col(s.HOUSEHOLD_ID) == household[0])[s.CHILD_ID].to_list()
+
+
+def _known(
+    histories: CaseHistories, child_ids: list[str], moment: datetime, policy: Policy
+) -> pl.DataFrame:
+    """Events of these children recorded by ``moment``, with when each stops counting."""
+    events = histories.events.filter(pl.col(s.CHILD_ID).is_in(child_ids)).with_columns(
+        pl.col(s.CHILD_ID).rank("dense").cast(pl.Int64).alias(UNIT)
+    )
+    grid = Grid.of([moment.date()])
+    expiring = with_expiry(events, policy, grid)
+    return expiring.filter(pl.col(s.RECORDED_AT) <= moment).collect()
+
+
+def _matching(events: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
+    match = pl.col(s.EVENT_TYPE) == spec.sources[0]
+    if spec.detail is not None:
+        match &= pl.col(s.DETAIL) == spec.detail
+    return events.filter(match)
+
+
+def _windowed(events: pl.DataFrame, spec: FeatureSpec, moment: datetime) -> pl.DataFrame:
+    counting = pl.col(EXPIRES_AT).is_null() | (pl.col(EXPIRES_AT) > moment)
+    if spec.window not in (None, "all"):
+        counting &= pl.col(s.OCCURRED_AT) > moment - timedelta(days=int(spec.window))
+    return events.filter(counting)
+
+
+def _status_evidence(known: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
+    if spec.name in STATUS_GROUPS:
+        codes = LATEST_OF[STATUS_GROUPS[spec.name]]
+        member = pl.lit(False)
+        for event_type, detail in codes:
+            one = pl.col(s.EVENT_TYPE) == event_type
+            member |= one & (pl.col(s.DETAIL) == detail) if detail else one
+        return known.filter(member).sort(s.OCCURRED_AT).tail(1)
+    if spec.name == "status__disability_level":
+        certified = known.filter(pl.col(s.EVENT_TYPE) == "health.disability_certified")
+        return certified.sort(s.OCCURRED_AT, s.SEVERITY).tail(1)
+    event_type, details = STATUS_COUNTED[spec.name]
+    selected = known.filter(pl.col(s.EVENT_TYPE) == event_type)
+    return selected if details is None else selected.filter(pl.col(s.DETAIL).is_in(details))
+
+
+def evidence(
+    histories: CaseHistories, policy: Policy, spec: FeatureSpec, child_id: str, as_of: date
+) -> pl.DataFrame:
+    """The events behind ``spec``'s value for ``child_id`` on ``as_of`` (oldest first).
+
+    Static features (age, sex, area, hukou) have none: they come from the child's row.
+    For association features the records are the siblings' (never the child's own).
+    """
+    moment = datetime(as_of.year, as_of.month, as_of.day)
+    if spec.kind == "static":
+        return pl.DataFrame(
+            schema={c: histories.events.collect_schema()[c] for c in EVIDENCE_COLUMNS}
+        )
+    members = _household_members(histories, child_id) if spec.kind == "household" else [child_id]
+    known = _known(histories, members, moment, policy)
+    if spec.kind == "status":
+        chosen = _status_evidence(known, spec)
+    elif spec.kind == "days_since":
+        chosen = _matching(known, spec).sort(s.OCCURRED_AT).tail(1)
+        if _windowed(_matching(known, spec), spec, moment).is_empty():
+            chosen = chosen.clear()
+    else:
+        chosen = _windowed(_matching(known, spec), spec, moment)
+        if spec.kind == "household":
+            chosen = chosen.filter(pl.col(s.CHILD_ID) != child_id)
+        elif spec.kind == "max_severity":
+            highest = chosen[s.SEVERITY].max()
+            chosen = (
+                chosen.filter(pl.col(s.SEVERITY) == highest)
+                if highest is not None
+                else (chosen.clear())
+            )
+    return chosen.sort(s.OCCURRED_AT, s.EVENT_ID).select(EVIDENCE_COLUMNS)
