@@ -18,15 +18,19 @@ from features import schema as s
 from features.config import ConfigError, FeatureConfig, Policy, Window
 from features.contract import CaseHistories
 from features.engine import (
+    CODE_BITS,
     IDX,
     KEY,
+    MAX_UNITS,
     NONE,
     OCC_US,
     UNIT,
     Grid,
-    attach,
+    attached,
     interval_sums,
+    pack,
     running_max,
+    unpack_seconds,
     window_sums,
     with_positions,
 )
@@ -133,7 +137,6 @@ LATEST_OF: dict[str, dict[tuple[str, str | None], int]] = {
         for code in AWAY_STATUSES
     },
 }
-CODE_BITS = 16
 
 
 def _latest_values(registry: Registry) -> dict[str, pl.Expr]:
@@ -143,20 +146,22 @@ def _latest_values(registry: Registry) -> dict[str, pl.Expr]:
     for spec in registry.specs:
         if spec.kind == "days_since":
             match = _match(spec.sources[0], spec.detail)
-            values[f"__last__{spec.name}"] = pl.when(match).then(pl.col(OCC_US)).otherwise(NONE)
+            values[f"__last__{spec.name}"] = (
+                pl.when(match).then(pack(pl.col(OCC_US), 0)).otherwise(NONE)
+            )
     for group, codes in LATEST_OF.items():
         packed = pl.lit(NONE, pl.Int64)
         for (event_type, detail), code in codes.items():
             packed = (
                 pl.when(_match(event_type, detail))
-                .then(pl.col(OCC_US) * CODE_BITS + code)
+                .then(pack(pl.col(OCC_US), code))
                 .otherwise(packed)
             )
         values[group] = packed
     level = pl.col(s.SEVERITY).cast(pl.Int64).fill_null(0)
     values["__disability_level"] = (
         pl.when(_match("health.disability_certified"))
-        .then(pl.col(OCC_US) * CODE_BITS + level)
+        .then(pack(pl.col(OCC_US), level))
         .otherwise(NONE)
     )
     return values
@@ -212,19 +217,26 @@ def _grid_rows(units: pl.LazyFrame, grid: Grid, config: FeatureConfig) -> pl.Laz
     ).sort(f"{KEY}_{UNIT}")
 
 
-def _household_frames(
-    events: pl.LazyFrame, grid: Grid, config: FeatureConfig, occurred: str
-) -> dict[Window, tuple[pl.LazyFrame, list[str]]]:
+def _household_part(
+    rows: pl.LazyFrame, events: pl.LazyFrame, grid: Grid, config: FeatureConfig
+) -> pl.LazyFrame:
+    """Household totals of the association sources, aligned with ``rows``."""
     in_household = events.with_columns(pl.col(HOUSEHOLD).alias(UNIT))
-    frames = {}
+    keys = (
+        rows.select(f"{KEY}_{HOUSEHOLD}", HOUSEHOLD)
+        .with_row_index("__row")
+        .sort(f"{KEY}_{HOUSEHOLD}")
+    )
+    parts = []
     for window in config.household_windows:
         values = {
             f"__hh__{_count_name(t, d, window)}": _match(t, d).cast(pl.Int64)
             for t, d in HOUSEHOLD_SOURCES
         }
-        frame = window_sums(in_household, grid, window, values, occurred, use_expiry=True)
-        frames[window] = (frame, list(values))
-    return frames
+        sums = window_sums(in_household, grid, window, values, s.OCCURRED_AT, use_expiry=True)
+        parts.append(attached(keys, sums, list(values), 0, unit=HOUSEHOLD))
+    aligned = pl.concat([keys.select("__row"), *parts], how="horizontal").sort("__row")
+    return aligned.drop("__row")
 
 
 def _label(events: pl.LazyFrame, grid: Grid, config: FeatureConfig, name: str) -> pl.LazyFrame:
@@ -256,29 +268,35 @@ def build_features(
     check_compatible(config, policy)
     registry = build_registry(config, policy)
     grid = Grid.of(as_of)
+    if histories.children.select(pl.len()).collect().item() >= MAX_UNITS:
+        raise ValueError(f"more than {MAX_UNITS:,} children in one build: build by shards")
     units = _units(histories, shard)
     events = histories.events.join(
         units.select(s.CHILD_ID, UNIT, HOUSEHOLD), on=s.CHILD_ID, how="inner"
     )
     events = with_positions(with_expiry(events, policy, grid), grid, s.RECORDED_AT, s.OCCURRED_AT)
     rows = _grid_rows(units, grid, config)
-    groups = _window_values(registry, policy)
-    for window, values in groups.items():
-        sums = window_sums(events, grid, window, values, s.OCCURRED_AT, use_expiry=True)
-        rows = attach(rows, sums, list(values), 0)
-    any_event = window_sums(
-        events, grid, "all", {"__any_event": pl.lit(1, pl.Int64)}, s.OCCURRED_AT, False
+    keys = rows.select(f"{KEY}_{UNIT}", UNIT)
+    parts = [
+        attached(keys, window_sums(events, grid, w, values, s.OCCURRED_AT, True), list(values), 0)
+        for w, values in _window_values(registry, policy).items()
+    ]
+    any_event = {"__any_event": pl.lit(1, pl.Int64)}
+    parts.append(
+        attached(
+            keys,
+            window_sums(events, grid, "all", any_event, s.OCCURRED_AT, False),
+            ["__any_event"],
+            0,
+        )
     )
-    rows = attach(rows, any_event, ["__any_event"], 0)
     latest = _latest_values(registry)
-    rows = attach(rows, running_max(events, grid, latest), list(latest), NONE)
+    parts.append(attached(keys, running_max(events, grid, latest), list(latest), NONE))
     label = config.label.name
-    rows = attach(rows, _label(events, grid, config, "__outcomes"), ["__outcomes"], 0)
+    parts.append(attached(keys, _label(events, grid, config, "__outcomes"), ["__outcomes"], 0))
     if any(spec.kind == "household" for spec in registry.specs):
-        rows = rows.sort(f"{KEY}_{HOUSEHOLD}")
-        for frame, names in _household_frames(events, grid, config, s.OCCURRED_AT).values():
-            rows = attach(rows, frame, names, 0, unit=HOUSEHOLD)
-        rows = rows.sort(f"{KEY}_{UNIT}")
+        parts.append(_household_part(rows, events, grid, config))
+    rows = pl.concat([rows, *parts], how="horizontal")
     frame = _finish(rows, registry, config, histories, label)
     return FeatureTable(frame, registry, config, policy, grid, label)
 
@@ -336,7 +354,9 @@ def _status_columns() -> dict[str, pl.Expr]:
 def _feature_column(spec: FeatureSpec, config: FeatureConfig) -> pl.Expr:
     event_type = spec.sources[0] if spec.sources else ""
     if spec.kind == "count":
-        return pl.col(_count_name(event_type, spec.detail, spec.window or "all")).cast(pl.UInt32)
+        # UInt16 halves the table; a count above 65,535 fails loudly rather than wrapping
+        column = pl.col(_count_name(event_type, spec.detail, spec.window or "all"))
+        return column.cast(pl.UInt16, strict=True)
     if spec.kind == "max_severity":
         low, high = s.CATALOGUE[event_type].severity or (0, 0)
         level = pl.lit(None, pl.Int8)
@@ -349,13 +369,14 @@ def _feature_column(spec: FeatureSpec, config: FeatureConfig) -> pl.Expr:
         return pl.col(_count_name(event_type, spec.detail, "all")) == 0
     if spec.kind == "days_since":
         last = pl.col(f"__last__{spec.name}")
-        days = (pl.col(AS_OF).cast(pl.Datetime("us")).dt.epoch("us") - last) // DAY_US
+        as_of_us = pl.col(AS_OF).cast(pl.Datetime("us")).dt.epoch("us")
+        days = (as_of_us - unpack_seconds(last)) // DAY_US
         never = pl.col(_count_name(event_type, spec.detail, "all")) == 0
         cap = config.days_since_cap
         return pl.when(never | (last == NONE)).then(cap).otherwise(days.clip(0, cap)).cast(pl.Int32)
     if spec.kind == "household":
         name = _count_name(event_type, spec.detail, spec.window or "all")
-        return (pl.col(f"__hh__{name}") - pl.col(name)).cast(pl.UInt32)
+        return (pl.col(f"__hh__{name}") - pl.col(name)).cast(pl.UInt16, strict=True)
     raise AssertionError(spec.kind)
 
 

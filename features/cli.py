@@ -11,6 +11,7 @@ import typer
 from features.contract import validate_folder
 from features.deployment import DeploymentError, load_deployment
 from features.features_cli import app as features_app
+from features.synth.cli import synth
 
 
 class OutputFormat(StrEnum):
@@ -46,4 +47,5 @@ def validate(
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the `riskflag` app."""
     app.command("validate")(validate)
+    app.command("synth")(synth)
     app.add_typer(features_app, name="features")

@@ -137,29 +137,76 @@ def interval_sums(
 
 
 def _cumulate(changes: pl.LazyFrame, grid: Grid, names: list[str], how: str) -> pl.LazyFrame:
-    agg = [getattr(pl.col(n), how)() for n in names]
-    ordered = changes.group_by(UNIT, IDX).agg(agg).sort(UNIT, IDX)
-    cumulated = ordered.with_columns(
-        (pl.col(n).cum_sum() if how == "sum" else pl.col(n).cum_max()).over(UNIT) for n in names
-    )
-    return cumulated.select(
-        (pl.col(UNIT).cast(pl.UInt64) * grid.size + pl.col(IDX).cast(pl.UInt64)).alias(KEY),
+    """Per unit, cumulate each column over the grid indices where it changes.
+
+    Rows are sorted by (unit, idx) and each cumulation runs once over the whole column,
+    not once per unit: sums subtract the running total carried in from earlier units;
+    maxima first lift each unit's values above every earlier unit's (see ``_lift``). Of
+    several rows with the same (unit, idx) the last holds the cumulated value.
+    """
+    key = pl.col(UNIT).cast(pl.UInt64) * grid.size + pl.col(IDX).cast(pl.UInt64)
+    ordered = changes.sort(UNIT, IDX).with_columns(key.alias(KEY))
+    if how == "sum":
+        first = (pl.col(UNIT) != pl.col(UNIT).shift(1)).fill_null(True)
+        row = pl.int_range(pl.len(), dtype=pl.Int64)
+        ordered = ordered.with_columns(pl.when(first).then(row).forward_fill().alias("__first"))
+        cumulated = [
+            pl.col(n).cum_sum()
+            - pl.col(n).cum_sum().gather(pl.col("__first"))
+            + pl.col(n).gather(pl.col("__first"))
+            for n in names
+        ]
+    else:
+        base = pl.col(UNIT) * LIFT
+        cumulated = [_unlift((_lift(pl.col(n)) + base).cum_max() - base) for n in names]
+    last = (pl.col(KEY) != pl.col(KEY).shift(-1)).fill_null(True)
+    return ordered.select(
+        pl.col(KEY),
         pl.col(UNIT).alias("__from_unit"),
-        *names,
-    )
+        *(expr.alias(n) for expr, n in zip(cumulated, names, strict=True)),
+    ).filter(last)
 
 
-def attach(
-    rows: pl.LazyFrame, results: pl.LazyFrame, names: Sequence[str], fill: int, unit: str = UNIT
+# Running maxima run over packed values ``seconds * CODE_BITS + code`` (``pack``) lifted by
+# ``unit * LIFT``: every unit then lies above all earlier units, so one cumulative maximum
+# over the sorted column never carries a value across units. Seconds since 1900 times 16
+# codes fit in 2**37, so units must stay below 2**26 per build (shard beyond that).
+LIFT = 2**37
+MAX_UNITS = 2**26
+CODE_BITS = 16
+EPOCH_1900_S = -2_208_988_800
+
+
+def pack(occurred_us: pl.Expr, code: pl.Expr | int) -> pl.Expr:
+    """(occurrence to the second, code) as one orderable Int64 above NONE."""
+    seconds = (occurred_us // 1_000_000 - EPOCH_1900_S).clip(1, None)
+    return seconds * CODE_BITS + code
+
+
+def unpack_seconds(packed: pl.Expr) -> pl.Expr:
+    """The occurrence of a packed value, in µs since 1970."""
+    return (packed // CODE_BITS + EPOCH_1900_S) * 1_000_000
+
+
+def _lift(value: pl.Expr) -> pl.Expr:
+    return pl.when(value == NONE).then(0).otherwise(value)
+
+
+def _unlift(value: pl.Expr) -> pl.Expr:
+    return pl.when(value == 0).then(NONE).otherwise(value)
+
+
+def attached(
+    keys: pl.LazyFrame, results: pl.LazyFrame, names: Sequence[str], fill: int, unit: str = UNIT
 ) -> pl.LazyFrame:
-    """Put cumulative results on grid rows (sorted by KEY): the latest change at or before
-    each row's index for the same unit; ``fill`` where the unit had none yet."""
-    joined = rows.join_asof(
+    """Result columns aligned row for row with ``keys`` (sorted by ``KEY_<unit>``): the
+    latest change at or before each row's grid index for the same unit, or ``fill``."""
+    joined = keys.join_asof(
         results.rename({KEY: "__rkey"}), left_on=f"{KEY}_{unit}", right_on="__rkey",
         strategy="backward",
     )  # fmt: skip
     same = pl.col("__from_unit") == pl.col(unit)
-    return joined.with_columns(
+    return joined.select(
         pl.when(same).then(pl.col(n)).otherwise(pl.lit(fill)).fill_null(fill).alias(n)
         for n in names
-    ).drop("__rkey", "__from_unit")
+    )

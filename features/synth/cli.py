@@ -1,0 +1,103 @@
+"""`riskflag synth`: write a synthetic data folder with its oracle (a thin wrapper)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.synth.config import (
+    DEFAULT_END,
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_START,
+    SynthConfig,
+    SynthConfigError,
+)
+from features.synth.generator import OutputFolderError, SynthSummary, generate
+
+
+def _date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise SynthConfigError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _config(
+    children: int,
+    seed: int,
+    start: str,
+    end: str,
+    file_format: str,
+    oracle_as_of: list[str] | None,
+    horizon_days: int,
+) -> SynthConfig:
+    as_of = tuple(_date("--oracle-as-of", text) for text in oracle_as_of) if oracle_as_of else None
+    return SynthConfig(
+        children=children,
+        seed=seed,
+        start=_date("--start", start),
+        end=_date("--end", end),
+        file_format=file_format,
+        horizon_days=horizon_days,
+        oracle_as_of=as_of,
+    )
+
+
+def summary_lines(summary: SynthSummary) -> list[str]:
+    """What the command prints: sizes, the base rate over the oracle's dates, time taken."""
+    first, last = summary.as_of_dates[0], summary.as_of_dates[-1]
+    return [
+        f"wrote {summary.out_dir}",
+        f"children: {summary.children:,}  events: {summary.events:,}",
+        f"oracle: {summary.oracle_rows:,} rows, {len(summary.as_of_dates)} as-of dates "
+        f"{first}..{last}",
+        f"outcome base rate in the horizon: {summary.base_rate:.2%} realised, "
+        f"{summary.mean_oracle:.2%} mean oracle probability",
+        f"time: {summary.seconds:.1f} s",
+    ]
+
+
+def synth(
+    children: Annotated[int, typer.Option("--children", help="Number of children.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (new or empty).")],
+    start: Annotated[
+        str, typer.Option("--start", help="First simulated day, YYYY-MM-DD.")
+    ] = DEFAULT_START.isoformat(),
+    end: Annotated[
+        str, typer.Option("--end", help="Export date, YYYY-MM-DD (export at 00:00).")
+    ] = DEFAULT_END.isoformat(),
+    file_format: Annotated[
+        str, typer.Option("--format", help="Table format: parquet or csv.")
+    ] = "parquet",
+    oracle_as_of: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--oracle-as-of",
+            help="As-of date of the oracle (repeatable); default: 24 month starts "
+            "ending at the last whose horizon ends by --end.",
+        ),
+    ] = None,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", help="Outcome horizon of the oracle, in days.")
+    ] = DEFAULT_HORIZON_DAYS,
+) -> None:
+    """Write synthetic Beijing case histories (contract v1) with each child's true risk.
+
+    The output folder gets children and events tables, export.json, oracle.parquet (each
+    child's true probability of the default outcome within the horizon) and synth.json.
+    """
+    try:
+        config = _config(children, seed, start, end, file_format, oracle_as_of, horizon_days)
+        summary = generate(config, out)
+    except (SynthConfigError, OutputFolderError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        typer.echo(f"error: {out}: cannot write ({exc.strerror or exc})", err=True)
+        raise typer.Exit(2) from exc
+    for line in summary_lines(summary):
+        typer.echo(line)
