@@ -139,6 +139,16 @@ LATEST_OF: dict[str, dict[tuple[str, str | None], int]] = {
 }
 
 
+def _latest_values_of(codes: dict[tuple[str, str | None], int]) -> pl.Expr:
+    """(occurrence, code) packed for events of a status group, NONE for other events."""
+    packed = pl.lit(NONE, pl.Int64)
+    for (event_type, detail), code in codes.items():
+        packed = (
+            pl.when(_match(event_type, detail)).then(pack(pl.col(OCC_US), code)).otherwise(packed)
+        )
+    return packed
+
+
 def _latest_values(registry: Registry) -> dict[str, pl.Expr]:
     """Running-maximum columns: latest occurrence per recency feature, packed
     (occurrence, code) per status group, and the latest disability level."""
@@ -150,14 +160,8 @@ def _latest_values(registry: Registry) -> dict[str, pl.Expr]:
                 pl.when(match).then(pack(pl.col(OCC_US), 0)).otherwise(NONE)
             )
     for group, codes in LATEST_OF.items():
-        packed = pl.lit(NONE, pl.Int64)
-        for (event_type, detail), code in codes.items():
-            packed = (
-                pl.when(_match(event_type, detail))
-                .then(pack(pl.col(OCC_US), code))
-                .otherwise(packed)
-            )
-        values[group] = packed
+        if group != "__placed":  # the cohort's, computed before the other features
+            values[group] = _latest_values_of(codes)
     level = pl.col(s.SEVERITY).cast(pl.Int64).fill_null(0)
     values["__disability_level"] = (
         pl.when(_match("health.disability_certified"))
@@ -275,30 +279,59 @@ def build_features(
         units.select(s.CHILD_ID, UNIT, HOUSEHOLD), on=s.CHILD_ID, how="inner"
     )
     events = with_positions(with_expiry(events, policy, grid), grid, s.RECORDED_AT, s.OCCURRED_AT)
-    rows = _grid_rows(units, grid, config)
+    rows = _cohort(_grid_rows(units, grid, config), events, grid, config)
     keys = rows.select(f"{KEY}_{UNIT}", UNIT)
     parts = [
-        attached(keys, window_sums(events, grid, w, values, s.OCCURRED_AT, True), list(values), 0)
-        for w, values in _window_values(registry, policy).items()
-    ]
-    any_event = {"__any_event": pl.lit(1, pl.Int64)}
-    parts.append(
         attached(
             keys,
-            window_sums(events, grid, "all", any_event, s.OCCURRED_AT, False),
-            ["__any_event"],
+            window_sums(events, grid, window, values, s.OCCURRED_AT, True),
+            list(values),
             0,
+            dtypes=_narrow(values),
         )
-    )
+        for window, values in _window_values(registry, policy).items()
+    ]
     latest = _latest_values(registry)
     parts.append(attached(keys, running_max(events, grid, latest), list(latest), NONE))
     label = config.label.name
-    parts.append(attached(keys, _label(events, grid, config, "__outcomes"), ["__outcomes"], 0))
+    outcomes = _label(events, grid, config, "__outcomes")
+    parts.append(attached(keys, outcomes, ["__outcomes"], 0, dtypes={"__outcomes": pl.UInt32()}))
     if any(spec.kind == "household" for spec in registry.specs):
         parts.append(_household_part(rows, events, grid, config))
     rows = pl.concat([rows, *parts], how="horizontal")
     frame = _finish(rows, registry, config, histories, label)
     return FeatureTable(frame, registry, config, policy, grid, label)
+
+
+def _narrow(values: dict[str, pl.Expr]) -> dict[str, pl.DataType]:
+    """Counts fit UInt16 (a larger one fails loudly); amounts stay Int64 thousandths."""
+    return {name: pl.Int64() if name.startswith("__milli__") else pl.UInt16() for name in values}
+
+
+def _cohort(
+    rows: pl.LazyFrame, events: pl.LazyFrame, grid: Grid, config: FeatureConfig
+) -> pl.LazyFrame:
+    """Grid rows of the eligible cohort: age already filtered; at least one event recorded
+    by then and not in out-of-home placement, as configured."""
+    keys = rows.select(f"{KEY}_{UNIT}", UNIT)
+    anything = {"__any_event": pl.lit(1, pl.Int64)}
+    seen = window_sums(events, grid, "all", anything, s.OCCURRED_AT, False)
+    placement = {"__placed": _latest_values_of(LATEST_OF["__placed"])}
+    placed = running_max(events, grid, placement)
+    rows = pl.concat(
+        [
+            rows,
+            attached(keys, seen, ["__any_event"], 0, dtypes={"__any_event": pl.UInt32()}),
+            attached(keys, placed, ["__placed"], NONE),
+        ],
+        how="horizontal",
+    )
+    eligible = pl.lit(True)
+    if config.cohort.require_event:
+        eligible &= pl.col("__any_event") > 0
+    if config.cohort.exclude_out_of_home:
+        eligible &= ~_latest_is("__placed", 1)
+    return rows.filter(eligible)
 
 
 def check_compatible(config: FeatureConfig, policy: Policy) -> None:
@@ -388,11 +421,6 @@ def _finish(
     label: str,
 ) -> pl.LazyFrame:
     areas = histories.deployment.districts
-    cohort = pl.lit(True)
-    if config.cohort.require_event:
-        cohort &= pl.col("__any_event") > 0
-    if config.cohort.exclude_out_of_home:
-        cohort &= ~_latest_is("__placed", 1)
     exported = histories.exported_at
     horizon = timedelta(days=config.label.horizon_days)
     known = pl.col(AS_OF).cast(pl.Datetime("us")) + horizon <= exported
@@ -415,17 +443,13 @@ def _finish(
             expr = _feature_column(spec, config)
         columns.append(expr.alias(spec.name))
     outcome = pl.when(known).then((pl.col("__outcomes") > 0).cast(pl.Int8))
-    return (
-        rows.filter(cohort)
-        .select(
-            pl.col(s.CHILD_ID),
-            pl.col(AS_OF),
-            pl.col(s.DISTRICT),
-            *columns,
-            outcome.alias(label),
-        )
-        .sort(s.CHILD_ID, AS_OF)
-    )
+    return rows.select(
+        pl.col(s.CHILD_ID),
+        pl.col(AS_OF),
+        pl.col(s.DISTRICT),
+        *columns,
+        outcome.alias(label),
+    ).sort(s.CHILD_ID, AS_OF)
 
 
 def month_grid(start: date, end: date, every: str = "1mo") -> list[date]:

@@ -197,16 +197,28 @@ def _unlift(value: pl.Expr) -> pl.Expr:
 
 
 def attached(
-    keys: pl.LazyFrame, results: pl.LazyFrame, names: Sequence[str], fill: int, unit: str = UNIT
+    keys: pl.LazyFrame,
+    results: pl.LazyFrame,
+    names: Sequence[str],
+    fill: int,
+    unit: str = UNIT,
+    dtypes: Mapping[str, pl.DataType] | None = None,
 ) -> pl.LazyFrame:
     """Result columns aligned row for row with ``keys`` (sorted by ``KEY_<unit>``): the
-    latest change at or before each row's grid index for the same unit, or ``fill``."""
+    latest change at or before each row's grid index for the same unit, or ``fill``.
+    ``dtypes`` narrows columns (strictly: a value that does not fit is an error)."""
+    dtypes = dtypes or {}
     joined = keys.join_asof(
         results.rename({KEY: "__rkey"}), left_on=f"{KEY}_{unit}", right_on="__rkey",
         strategy="backward",
     )  # fmt: skip
     same = pl.col("__from_unit") == pl.col(unit)
     return joined.select(
-        pl.when(same).then(pl.col(n)).otherwise(pl.lit(fill)).fill_null(fill).alias(n)
+        pl.when(same)
+        .then(pl.col(n))
+        .otherwise(pl.lit(fill))
+        .fill_null(fill)
+        .cast(dtypes.get(n, pl.Int64()), strict=True)
+        .alias(n)
         for n in names
     )

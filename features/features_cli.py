@@ -61,8 +61,9 @@ def build(
     ] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
     shards: Annotated[
-        int, typer.Option(min=1, help="Build shard by shard (households kept together).")
-    ] = 1,
+        int,
+        typer.Option(min=0, help="Build shard by shard (households kept together); 0: by size."),
+    ] = 0,
 ) -> None:
     """Build one row per (child, as-of date) for the eligible cohort, with the label."""
     dates = _as_of_dates(as_of, start, end, every)
@@ -79,7 +80,7 @@ def build(
         raise typer.Exit(1) from exc
     try:
         written = write_features(
-            histories, feature_config, feature_policy, dates, out, shards=shards
+            histories, feature_config, feature_policy, dates, out, shards=shards or None
         )
     except ConfigError as exc:
         raise _fail(str(exc)) from exc
