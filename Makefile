@@ -8,7 +8,7 @@ DEMO_CHILDREN ?= 20000
 DEMO_SEED ?= 20261129
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format bench-contract bench-synth clean
+.PHONY: demo test lint format bench-contract bench-synth bench-features clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,11 @@ demo: $(STAMP)
 	else echo "== $(DEMO_DATA)/ exists: reusing it (delete it to regenerate)"; fi
 	@echo "== validating $(DEMO_DATA)/ against the data contract"
 	$(BIN)/riskflag validate $(DEMO_DATA)
-	@echo "== done: synthetic case histories generated and validated in $(DEMO_DATA)/."
-	@echo "   Feature building, training and the service arrive with the next issues."
+	@echo "== building point-in-time features: 24 monthly as-of dates"
+	$(BIN)/riskflag features build --data $(DEMO_DATA) --out $(DEMO_DATA)/features.parquet \
+		--from 2023-08-01 --to 2025-07-01
+	@echo "== done: synthetic case histories generated, validated and turned into features"
+	@echo "   ($(DEMO_DATA)/features.parquet). Training and the service arrive with the next issues."
 
 ## test: lint, type-check and run the whole suite
 test: $(STAMP) lint
@@ -43,6 +46,10 @@ format: $(STAMP)
 ## bench-contract: validate 10 million events, beside the same checks in DuckDB SQL
 bench-contract: $(STAMP)
 	$(BIN)/python benchmarks/bench_contract.py
+
+## bench-features: feature tables for 100k, 300k and 1M children x 24 as-of dates, beside DuckDB SQL
+bench-features: $(STAMP)
+	$(BIN)/python benchmarks/bench_features.py
 
 ## bench-synth: generate 100k and 1M children
 bench-synth: $(STAMP)
