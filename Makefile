@@ -45,15 +45,15 @@ format: $(STAMP)
 
 ## bench-contract: validate 10 million events, beside the same checks in DuckDB SQL
 bench-contract: $(STAMP)
-	$(BIN)/python benchmarks/bench_contract.py
+	$(BIN)/python -m benchmarks.bench_contract
 
 ## bench-features: feature tables for 100k, 300k and 1M children x 24 as-of dates, beside DuckDB SQL
 bench-features: $(STAMP)
-	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python -m benchmarks.bench_features
 
 ## bench-synth: generate 100k and 1M children
 bench-synth: $(STAMP)
-	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python -m benchmarks.bench_synth
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DATA)

@@ -1,6 +1,6 @@
 """Validate 10 million events: riskflag's validator beside the same checks in DuckDB SQL.
 
-    python benchmarks/bench_contract.py [--events 10000000] [--children 1000000]
+    python -m benchmarks.bench_contract [--events 10000000] [--children 1000000]
 
 Writes a data folder (parquet and CSV) of random, contract-valid rows into .bench/, with a
 few hundred violations of each kind injected, then runs each validator in a fresh process
@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from benchmarks.measure import ROOT, measure
 from features import schema as s
 from features.deployment import BEIJING_DISTRICTS
 
-ROOT = Path(__file__).resolve().parent.parent
 INJECTED = 300  # rows of each injected violation
 START = np.datetime64("2019-01-01T00:00:00", "s")
 SPAN_S = int((np.datetime64("2025-06-01", "s") - START).astype(np.int64))
@@ -174,33 +172,10 @@ counts = {{r.rule: r.count for r in report.violations}}
 print(json.dumps(counts | {{"_problems": len(report.problems)}}))
 """
 
-# Peak memory is the process's own high-water mark (VmHWM): ru_maxrss would include
-# what the parent held when it forked.
-MEASURE = """
-import sys, time
-t0 = time.perf_counter()
-exec(compile(sys.argv[1], "<bench>", "exec"))
-elapsed = time.perf_counter() - t0
-status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
-print(f"__MEASURE__ {elapsed:.3f} {int(status) / 1024:.0f}")
-"""
 
-
-def measure(script: str) -> tuple[float, float, dict[str, int]]:
-    out = (
-        subprocess.run(
-            [sys.executable, "-c", MEASURE, script],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        .stdout.strip()
-        .splitlines()
-    )
-    counts = json.loads(out[-2])
-    _, seconds, rss = out[-1].split()
-    return float(seconds), float(rss), counts
+def _counted(script: str) -> tuple[float, float, dict[str, int]]:
+    seconds, peak, printed = measure(script)
+    return seconds, peak, json.loads(printed.splitlines()[-1])
 
 
 def main() -> None:
@@ -222,8 +197,8 @@ def main() -> None:
         (folder / "events.csv").touch()
     rows = []
     for fmt in ("parquet", "csv"):
-        ours = measure(RISKFLAG_SCRIPT.format(folder=str(folder / fmt)))
-        peer = measure(duckdb_script(folder / fmt, fmt))
+        ours = _counted(RISKFLAG_SCRIPT.format(folder=str(folder / fmt)))
+        peer = _counted(duckdb_script(folder / fmt, fmt))
         agree = all(ours[2].get(rule, 0) == count for rule, count in peer[2].items())
         rows.append((fmt, "riskflag validate (polars)", ours, agree))
         rows.append((fmt, "DuckDB SQL, same checks", peer, agree))

@@ -1,6 +1,6 @@
 """Feature building at scale, beside the same window counts written as DuckDB SQL.
 
-    python benchmarks/bench_features.py [--children 100000 300000 1000000] [--shards 1]
+    python -m benchmarks.bench_features [--children 100000 300000 1000000] [--shards 1]
 
 For each size: synthetic children (cached in .bench/), 24 monthly as-of dates; riskflag
 builds the whole feature table (every family, labels, cohort) and writes it; DuckDB gets
@@ -15,26 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.measure import ROOT, measure
+
 BENCH = ROOT / ".bench"
 AS_OF = (date(2023, 8, 1), date(2025, 7, 1))
 POLICY = "[retention]\nunsubstantiated_years = 30\n"
 
-MEASURE = """
-import sys, time
-t0 = time.perf_counter()
-exec(compile(sys.argv[1], "<bench>", "exec"))
-elapsed = time.perf_counter() - t0
-status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
-print(f"__MEASURE__ {elapsed:.3f} {int(status) / 1024:.0f}")
-"""
 
 SYNTH = """
 from pathlib import Path
@@ -63,21 +54,6 @@ con = duckdb.connect()
 con.execute("SET threads = 2")
 con.execute({sql!r})
 """
-
-
-def measure(script: str) -> tuple[float, float, str]:
-    result = subprocess.run(
-        [sys.executable, "-c", MEASURE, script],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"benchmark step failed:\n{result.stderr[-3000:]}")
-    lines = result.stdout.strip().splitlines()
-    _, seconds, rss = lines[-1].split()
-    return float(seconds), float(rss), "\n".join(lines[:-1])
 
 
 def count_features(features: Path) -> list[dict[str, object]]:

@@ -1,0 +1,38 @@
+"""Run a Python snippet in a fresh process and measure it: wall time and peak memory.
+
+Peak memory is the process's own high-water mark (VmHWM): ru_maxrss would include what
+the parent process held when it forked.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WRAPPER = """
+import sys, time
+t0 = time.perf_counter()
+exec(compile(sys.argv[1], "<bench>", "exec"))
+elapsed = time.perf_counter() - t0
+status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+print(f"__MEASURE__ {elapsed:.3f} {int(status) / 1024:.0f}")
+"""
+
+
+def measure(script: str) -> tuple[float, float, str]:
+    """(seconds, peak MB, what the snippet printed); a failing snippet stops the benchmark."""
+    result = subprocess.run(
+        [sys.executable, "-c", WRAPPER, script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark step failed:\n{result.stderr[-3000:]}")
+    lines = result.stdout.strip().splitlines()
+    _, seconds, peak = lines[-1].split()
+    return float(seconds), float(peak), "\n".join(lines[:-1])
