@@ -18,7 +18,6 @@ from features import schema as s
 from features.config import ConfigError, FeatureConfig, Policy, Window
 from features.contract import CaseHistories
 from features.engine import (
-    CODE_BITS,
     IDX,
     KEY,
     MAX_UNITS,
@@ -44,6 +43,7 @@ from features.registry import (
     window_suffix,
 )
 from features.retention import with_expiry
+from features.statuses import LATEST_OF, latest_is, latest_values_of, match, status_columns
 
 HOUSEHOLD = "__household"
 AS_OF = "as_of"
@@ -58,11 +58,6 @@ class FeatureTable:
     policy: Policy
     grid: Grid
     label: str
-
-
-def _match(event_type: str, detail: str | None = None) -> pl.Expr:
-    expr = pl.col(s.EVENT_TYPE) == event_type
-    return expr & (pl.col(s.DETAIL) == detail) if detail else expr
 
 
 def _count_name(event_type: str, detail: str | None, window: Window) -> str:
@@ -85,68 +80,29 @@ def _window_values(registry: Registry, policy: Policy) -> dict[Window, dict[str,
 
     for spec in registry.specs:
         event_type = spec.sources[0] if spec.sources else ""
-        match = _match(event_type, spec.detail) if spec.sources else pl.lit(False)
+        selected = match(event_type, spec.detail) if spec.sources else pl.lit(False)
         if spec.kind in ("count", "never", "household") and spec.window is not None:
             window = "all" if spec.kind == "never" else spec.window
-            add(window, _count_name(event_type, spec.detail, window), match)
+            add(window, _count_name(event_type, spec.detail, window), selected)
         elif spec.kind == "max_severity" and spec.window is not None:
             low, high = s.CATALOGUE[event_type].severity or (0, 0)
             for level in range(low, high + 1):
                 sev = pl.col(s.SEVERITY).fill_null(-1) >= level
-                add(spec.window, _severity_name(spec, level), match & sev)
+                add(spec.window, _severity_name(spec, level), selected & sev)
         elif spec.kind == "sum_amount" and spec.window is not None:
             milli = (pl.col(s.AMOUNT) * 1000).round(0)
-            add(spec.window, f"__milli__{spec.name}", pl.when(match).then(milli).otherwise(0))
+            add(spec.window, f"__milli__{spec.name}", pl.when(selected).then(milli).otherwise(0))
     parent = pl.col(s.EVENT_TYPE) == "community.parent_status"
     status = {
         "__parents_deceased": parent & (pl.col(s.DETAIL) == "deceased"),
         "__parents_left": parent & pl.col(s.DETAIL).is_in(AWAY_STATUSES),
         "__parents_returned": parent & (pl.col(s.DETAIL) == "returned"),
-        "__unattended": _match("community.unattended_registered"),
-        "__disabled": _match("health.disability_certified"),
+        "__unattended": match("community.unattended_registered"),
+        "__disabled": match("health.disability_certified"),
     }
     for name, expr in status.items():
         add("all", name, expr)
     return groups
-
-
-# status groups for running maxima: name -> {event_type or (event_type, detail): code}
-LATEST_OF: dict[str, dict[tuple[str, str | None], int]] = {
-    "__left_behind": {
-        ("community.left_behind_registered", None): 1,
-        ("community.left_behind_ended", None): 0,
-    },
-    "__dibao": {("social_aid.dibao_start", None): 1, ("social_aid.dibao_end", None): 0},
-    "__open_case": {("welfare.case_opened", None): 1, ("welfare.case_closed", None): 0},
-    "__school": {("education.enrolled", None): 1, ("education.dropout", None): 2},
-    "__guardian": {
-        ("welfare.guardianship_change", code): i + 1 for i, code in enumerate(s.GUARDIANS)
-    },
-    "__placed": {
-        ("welfare.emergency_removal", None): 1,
-        ("welfare.foster_placement", None): 1,
-        ("welfare.institution_placement", None): 1,
-        ("welfare.reunification", None): 0,
-        ("welfare.adoption", None): 0,
-    },
-    **{
-        f"__parent_{code}": {
-            ("community.parent_status", code): 1,
-            ("community.parent_status", "returned"): 0,
-        }
-        for code in AWAY_STATUSES
-    },
-}
-
-
-def _latest_values_of(codes: dict[tuple[str, str | None], int]) -> pl.Expr:
-    """(occurrence, code) packed for events of a status group, NONE for other events."""
-    packed = pl.lit(NONE, pl.Int64)
-    for (event_type, detail), code in codes.items():
-        packed = (
-            pl.when(_match(event_type, detail)).then(pack(pl.col(OCC_US), code)).otherwise(packed)
-        )
-    return packed
 
 
 def _latest_values(registry: Registry) -> dict[str, pl.Expr]:
@@ -155,16 +111,16 @@ def _latest_values(registry: Registry) -> dict[str, pl.Expr]:
     values: dict[str, pl.Expr] = {}
     for spec in registry.specs:
         if spec.kind == "days_since":
-            match = _match(spec.sources[0], spec.detail)
+            selected = match(spec.sources[0], spec.detail)
             values[f"__last__{spec.name}"] = (
-                pl.when(match).then(pack(pl.col(OCC_US), 0)).otherwise(NONE)
+                pl.when(selected).then(pack(pl.col(OCC_US), 0)).otherwise(NONE)
             )
     for group, codes in LATEST_OF.items():
         if group != "__placed":  # the cohort's, computed before the other features
-            values[group] = _latest_values_of(codes)
+            values[group] = latest_values_of(codes)
     level = pl.col(s.SEVERITY).cast(pl.Int64).fill_null(0)
     values["__disability_level"] = (
-        pl.when(_match("health.disability_certified"))
+        pl.when(match("health.disability_certified"))
         .then(pack(pl.col(OCC_US), level))
         .otherwise(NONE)
     )
@@ -234,7 +190,7 @@ def _household_part(
     parts = []
     for window in config.household_windows:
         values = {
-            f"__hh__{_count_name(t, d, window)}": _match(t, d).cast(pl.Int64)
+            f"__hh__{_count_name(t, d, window)}": match(t, d).cast(pl.Int64)
             for t, d in HOUSEHOLD_SOURCES
         }
         sums = window_sums(in_household, grid, window, values, s.OCCURRED_AT, use_expiry=True)
@@ -247,7 +203,7 @@ def _label(events: pl.LazyFrame, grid: Grid, config: FeatureConfig, name: str) -
     horizon = timedelta(days=config.label.horizon_days)
     outcome = pl.lit(False)
     for item in config.label.outcomes:
-        condition = _match(item.event_type, item.detail)
+        condition = match(item.event_type, item.detail)
         if item.min_severity is not None:
             condition &= pl.col(s.SEVERITY) >= item.min_severity
         outcome |= condition.fill_null(False)
@@ -316,7 +272,7 @@ def _cohort(
     keys = rows.select(f"{KEY}_{UNIT}", UNIT)
     anything = {"__any_event": pl.lit(1, pl.Int64)}
     seen = window_sums(events, grid, "all", anything, s.OCCURRED_AT, False)
-    placement = {"__placed": _latest_values_of(LATEST_OF["__placed"])}
+    placement = {"__placed": latest_values_of(LATEST_OF["__placed"])}
     placed = running_max(events, grid, placement)
     rows = pl.concat(
         [
@@ -330,7 +286,7 @@ def _cohort(
     if config.cohort.require_event:
         eligible &= pl.col("__any_event") > 0
     if config.cohort.exclude_out_of_home:
-        eligible &= ~_latest_is("__placed", 1)
+        eligible &= ~latest_is("__placed", 1)
     return rows.filter(eligible)
 
 
@@ -345,43 +301,6 @@ def check_compatible(config: FeatureConfig, policy: Policy) -> None:
 
 
 # ---- final columns ------------------------------------------------------------------------
-
-
-def _status_code(group: str) -> pl.Expr:
-    packed = pl.col(group)
-    return pl.when(packed == NONE).then(None).otherwise(packed % CODE_BITS)
-
-
-def _latest_is(group: str, code: int) -> pl.Expr:
-    return (_status_code(group) == code).fill_null(False)
-
-
-def _status_columns() -> dict[str, pl.Expr]:
-    deceased = pl.min_horizontal(pl.col("__parents_deceased"), 2)
-    away = (pl.col("__parents_left") - pl.col("__parents_returned")).clip(0, None)
-    columns = {
-        "status__left_behind": _latest_is("__left_behind", 1),
-        "status__unattended": pl.col("__unattended") > 0,
-        "status__parents_deceased": deceased,
-        "status__orphan": deceased >= 2,
-        "status__parents_away": pl.min_horizontal(away, 2 - deceased),
-        **{f"status__parent_{c}": _latest_is(f"__parent_{c}", 1) for c in AWAY_STATUSES},
-        "status__dibao": _latest_is("__dibao", 1),
-        "status__disabled": pl.col("__disabled") > 0,
-        "status__disability_level": _status_code("__disability_level").fill_null(0),
-        "status__school": _status_code("__school")
-        .replace_strict({1: "enrolled", 2: "dropped_out"}, default="none", return_dtype=pl.String)
-        .cast(pl.Enum(["none", "enrolled", "dropped_out"])),
-        "status__open_case": _latest_is("__open_case", 1),
-        "status__guardian": _status_code("__guardian")
-        .replace_strict(
-            {i + 1: code for i, code in enumerate(s.GUARDIANS)},
-            default="parent",
-            return_dtype=pl.String,
-        )
-        .cast(pl.Enum(list(s.GUARDIANS))),
-    }
-    return columns
 
 
 def _feature_column(spec: FeatureSpec, config: FeatureConfig) -> pl.Expr:
@@ -409,7 +328,8 @@ def _feature_column(spec: FeatureSpec, config: FeatureConfig) -> pl.Expr:
         return pl.when(never | (last == NONE)).then(cap).otherwise(days.clip(0, cap)).cast(pl.Int32)
     if spec.kind == "household":
         name = _count_name(event_type, spec.detail, spec.window or "all")
-        return (pl.col(f"__hh__{name}") - pl.col(name)).cast(pl.UInt16, strict=True)
+        siblings = pl.col(f"__hh__{name}").cast(pl.Int32) - pl.col(name).cast(pl.Int32)
+        return siblings.cast(pl.UInt16, strict=True)  # signed first: never a silent wrap
     raise AssertionError(spec.kind)
 
 
@@ -432,7 +352,7 @@ def _finish(
         .cast(pl.Enum(["core", "inner", "outlying"])),
         "hukou": pl.col(s.HUKOU),
     }
-    statuses = _status_columns()
+    statuses = status_columns()
     columns = []
     for spec in registry.specs:
         if spec.kind == "static":

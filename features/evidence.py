@@ -13,12 +13,12 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from features import schema as s
-from features.build import LATEST_OF
 from features.config import Policy
 from features.contract import CaseHistories
 from features.engine import UNIT, Grid
 from features.registry import AWAY_STATUSES, FeatureSpec
 from features.retention import EXPIRES_AT, with_expiry
+from features.statuses import LATEST_OF
 
 EVIDENCE_COLUMNS = (
     s.EVENT_ID,

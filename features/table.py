@@ -82,6 +82,8 @@ def write_features(
         shards = max(1, -(-children_count // CHILDREN_PER_SHARD))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file readable by its owner only, and so it stays: a feature
+    # table is child-level data (deny by default; widen it deliberately if needed)
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(handle)
     rows = children = labelled = positives = 0

@@ -237,3 +237,14 @@ def test_month_grid() -> None:
         date(2024, 3, 31),
         date(2024, 4, 30),
     ]
+
+
+def test_feature_table_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "data")
+    from features.contract import load_case_histories
+
+    histories = load_case_histories(folder, now=NOW)
+    out = tmp_path / "f.parquet"
+    write_features(histories, load_feature_config(), load_policy(), GRID, out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
