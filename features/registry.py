@@ -86,17 +86,33 @@ def _subject(event_type: str, detail: str | None) -> tuple[str, str]:
 def _aggregate_specs(aggregate: Aggregate, config: FeatureConfig) -> list[FeatureSpec]:
     event_type, detail = aggregate.event_type, aggregate.detail
     en, zh = _subject(event_type, detail)
-    family = family_of(event_type)
     base = stem(event_type, detail)
     amount_unit = (
         ("days absent", "缺课天数") if event_type == "education.absence" else ("yuan", "元")
     )
-    specs = []
+
+    def spec(
+        suffix: str, text: tuple[str, str], window: Window, unit: tuple[str, str], kind: Kind
+    ) -> FeatureSpec:
+        return FeatureSpec(
+            name=f"{base}__{suffix}",
+            description_en=text[0],
+            description_zh=text[1],
+            sources=(event_type,),
+            window=window,
+            unit_en=unit[0],
+            unit_zh=unit[1],
+            family=family_of(event_type),
+            kind=kind,
+            detail=detail,
+        )
+
     texts = {
         "count": ("Number of {en} {w_en}", "{w_zh}{zh}次数"),
         "max_severity": ("Highest severity of {en} {w_en}", "{w_zh}{zh}最高严重程度"),
         "sum_amount": ("Total amount of {en} {w_en}", "{w_zh}{zh}总量"),
     }
+    specs = []
     for stat, windows in (
         ("count", aggregate.count),
         ("max_severity", aggregate.max_severity),
@@ -105,51 +121,20 @@ def _aggregate_specs(aggregate: Aggregate, config: FeatureConfig) -> list[Featur
         unit = amount_unit if stat == "sum_amount" else UNITS[stat]
         for window in windows:
             w_en, w_zh = _window_words(window)
-            text_en, text_zh = texts[stat]
-            specs.append(
-                FeatureSpec(
-                    name=f"{base}__{stat}_{window_suffix(window)}",
-                    description_en=text_en.format(en=en, w_en=w_en),
-                    description_zh=text_zh.format(zh=zh, w_zh=w_zh),
-                    sources=(event_type,),
-                    window=window,
-                    unit_en=unit[0],
-                    unit_zh=unit[1],
-                    family=family,
-                    kind=stat,  # type: ignore[arg-type]
-                    detail=detail,
-                )
+            text = (
+                texts[stat][0].format(en=en, w_en=w_en),
+                texts[stat][1].format(zh=zh, w_zh=w_zh),
             )
+            specs.append(spec(f"{stat}_{window_suffix(window)}", text, window, unit, stat))  # type: ignore[arg-type]
     if aggregate.days_since:
         cap = config.days_since_cap
-        specs.append(
-            FeatureSpec(
-                name=f"{base}__days_since_last",
-                description_en=f"Days since the last of {en} (at most {cap}; {cap} if never)",
-                description_zh=f"距最近一次{zh}的天数（最多{cap}天；从未发生记为{cap}）",
-                sources=(event_type,),
-                window="all",
-                unit_en="days",
-                unit_zh="天",
-                family=family,
-                kind="days_since",
-                detail=detail,
-            )
+        since = (
+            f"Days since the last of {en} (at most {cap}; {cap} if never)",
+            f"距最近一次{zh}的天数（最多{cap}天；从未发生记为{cap}）",
         )
-        specs.append(
-            FeatureSpec(
-                name=f"{base}__never",
-                description_en=f"No {en} ever recorded",
-                description_zh=f"从未有{zh}记录",
-                sources=(event_type,),
-                window="all",
-                unit_en="yes/no",
-                unit_zh="是/否",
-                family=family,
-                kind="never",
-                detail=detail,
-            )
-        )
+        specs.append(spec("days_since_last", since, "all", UNITS["days_since"], "days_since"))
+        never = (f"No {en} ever recorded", f"从未有{zh}记录")
+        specs.append(spec("never", never, "all", UNITS["never"], "never"))
     return specs
 
 
