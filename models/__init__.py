@@ -1,4 +1,5 @@
 """Features in, fitted, evaluated and registered models out (scikit-learn, MLflow, joblib).
 
-Nothing is built here yet: the model families arrive with issue 4.
+So far: temporal validation (``models.splits``). The model families, calibration,
+evaluation, the fairness audit and the MLflow registry arrive with the rest of issue 4.
 """
