@@ -130,7 +130,3 @@ def read_metadata(path: Path) -> dict[str, Any]:
             except json.JSONDecodeError:
                 out[name.removeprefix(META_PREFIX)] = text
     return out
-
-
-def read_features(path: Path) -> pl.LazyFrame:
-    return pl.scan_parquet(path)

@@ -52,12 +52,6 @@ class TimeGrid:
         return (day - self.start).days
 
 
-def uniform_between(
-    rng: Rng, low: FloatArray | float, high: FloatArray | float, n: int
-) -> FloatArray:
-    return np.asarray(low + (np.asarray(high) - low) * rng.random(n), dtype=np.float64)
-
-
 def days_to_s(days: FloatArray) -> IntArray:
     return np.floor(days * DAY).astype(np.int64)
 

@@ -51,6 +51,7 @@ def test_monthly_grid_with_a_180_day_horizon() -> None:
     assert split.calibration == (date(2024, 5, 1), date(2024, 6, 1), date(2024, 7, 1))
     assert split.train[-1] == date(2023, 11, 1)
     assert split.train[0] == date(2021, 1, 1)
+    assert split.describe()["calibration"] == "2024-05-01..2024-07-01 (3 dates)"
 
 
 def test_training_history_is_bounded() -> None:
