@@ -50,11 +50,15 @@ STATUS_COUNTED = {
 
 
 def _household_members(histories: CaseHistories, child_id: str) -> list[str]:
-    children = histories.children.collect()
-    household = children.filter(pl.col(s.CHILD_ID) == child_id)[s.HOUSEHOLD_ID]
+    """The child and its siblings (the children sharing its non-null household_id)."""
+    children = histories.children
+    household = (children.filter(pl.col(s.CHILD_ID) == child_id).select(s.HOUSEHOLD_ID).collect())[
+        s.HOUSEHOLD_ID
+    ]
     if household.is_empty() or household[0] is None:
         return [child_id]
-    return children.filter(pl.col(s.HOUSEHOLD_ID) == household[0])[s.CHILD_ID].to_list()
+    members = children.filter(pl.col(s.HOUSEHOLD_ID) == household[0]).select(s.CHILD_ID)
+    return list(members.collect()[s.CHILD_ID])
 
 
 def _known(
