@@ -1,0 +1,127 @@
+"""From a model's probabilities to what a caseworker sees: a 1-20 score, a tier, a flag.
+
+- **Score 1-20**: the ventile of the training population's scores (as the Allegheny
+  Family Screening Tool shows it): 20 means among the highest 5% of training rows.
+- **Tier**: low, moderate, high or urgent, from the lowest score of each tier in the
+  flagging policy, never from numbers buried in code.
+- **Flag**: a row of at least the policy's tier, within capacity: at most K per district
+  per as-of date (a weekly batch in service), or the top p% of the batch; the highest
+  probabilities first, ties broken by child_id so the same input always flags the same
+  children. Capacity is what keeps a queue from drowning in false alarms.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+TIERS: Final = ("low", "moderate", "high", "urgent")
+TIER_DTYPE: Final = pl.Enum(TIERS)
+
+
+class FlaggingError(ValueError):
+    """A flagging policy that cannot be used, or scores that cannot be ranked."""
+
+
+@dataclass(frozen=True)
+class FlaggingPolicy:
+    moderate: int = 11
+    high: int = 16
+    urgent: int = 19
+    flag_from: str = "high"
+    capacity: Literal["per_district", "top_percent"] = "per_district"
+    per_district: int = 25
+    top_percent: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 1 < self.moderate < self.high < self.urgent <= 20:
+            raise FlaggingError("tiers: need 1 < moderate < high < urgent <= 20")
+        if self.flag_from not in TIERS:
+            raise FlaggingError(f"flagging.flag_from: {self.flag_from!r} is not a tier {TIERS}")
+        if self.capacity not in ("per_district", "top_percent"):
+            raise FlaggingError("flagging.capacity: per_district or top_percent")
+        if self.per_district < 0 or not 0 <= self.top_percent <= 100:
+            raise FlaggingError("flagging: per_district >= 0 and 0 <= top_percent <= 100")
+
+
+def load_flagging_policy(path: Path | None = None) -> FlaggingPolicy:
+    """Read ``[tiers]`` and ``[flagging]`` over the shipped defaults; errors name the key."""
+    text = resources.files("models").joinpath("default_flagging.toml").read_text("utf-8")
+    raw: dict[str, Any] = tomllib.loads(text)
+    if path is not None:
+        try:
+            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise FlaggingError(f"{path}: cannot be read as TOML ({exc})") from exc
+        for section, values in user.items():
+            if section not in raw or not isinstance(values, dict):
+                raise FlaggingError(f"{path}: unknown section {section!r} (tiers, flagging)")
+            unknown = sorted(set(values) - set(raw[section]))
+            if unknown:
+                raise FlaggingError(f"{path}: {section}.{unknown[0]}: unknown key")
+            raw[section] = raw[section] | values
+    try:
+        return FlaggingPolicy(**raw["tiers"], **raw["flagging"])
+    except TypeError as exc:
+        raise FlaggingError(f"flagging policy: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Ventiles:
+    """The 19 cut points between the twenty 5% bands of the training scores."""
+
+    edges: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, training_scores: npt.ArrayLike) -> Ventiles:
+        scores = np.asarray(training_scores, dtype=np.float64)
+        if scores.size == 0 or not np.isfinite(scores).all():
+            raise FlaggingError("ventiles need finite training scores")
+        edges = np.quantile(scores, np.arange(1, 20) / 20, method="linear")
+        return cls(tuple(float(edge) for edge in edges))
+
+    def score(self, scores: npt.ArrayLike) -> npt.NDArray[np.int8]:
+        """1-20: how many cut points a score reaches, plus one."""
+        values = np.asarray(scores, dtype=np.float64)
+        return (np.searchsorted(np.asarray(self.edges), values, side="right") + 1).astype(np.int8)
+
+
+def tier_of(score_1_20: pl.Expr, policy: FlaggingPolicy) -> pl.Expr:
+    return (
+        pl.when(score_1_20 >= policy.urgent)
+        .then(pl.lit("urgent"))
+        .when(score_1_20 >= policy.high)
+        .then(pl.lit("high"))
+        .when(score_1_20 >= policy.moderate)
+        .then(pl.lit("moderate"))
+        .otherwise(pl.lit("low"))
+        .cast(TIER_DTYPE)
+    )
+
+
+def flag(
+    scored: pl.DataFrame,
+    policy: FlaggingPolicy,
+    probability: str = "probability",
+    district: str = "district",
+    batch: str = "as_of",
+) -> pl.DataFrame:
+    """Add ``tier`` and ``flagged`` to rows holding ``score_1_20`` and a probability."""
+    eligible = pl.col("tier") >= pl.lit(policy.flag_from, TIER_DTYPE)
+    group = [batch, district] if policy.capacity == "per_district" else [batch]
+    rank = pl.struct(pl.col(probability).neg(), pl.col("child_id")).rank("ordinal").over(*group)
+    if policy.capacity == "per_district":
+        within = rank <= policy.per_district
+    else:
+        limit = (pl.len().over(*group) * policy.top_percent / 100).floor()
+        within = rank <= limit
+    return scored.with_columns(tier_of(pl.col("score_1_20"), policy).alias("tier")).with_columns(
+        (eligible & within).alias("flagged")
+    )
