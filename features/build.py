@@ -17,6 +17,7 @@ import polars as pl
 from features import schema as s
 from features.config import ConfigError, FeatureConfig, Policy, Window
 from features.contract import CaseHistories
+from features.deployment import AREAS
 from features.engine import (
     IDX,
     KEY,
@@ -71,7 +72,7 @@ def _severity_name(spec: FeatureSpec, level: int) -> str:
 # ---- what each window group sums ----------------------------------------------------------
 
 
-def _window_values(registry: Registry, policy: Policy) -> dict[Window, dict[str, pl.Expr]]:
+def _window_values(registry: Registry) -> dict[Window, dict[str, pl.Expr]]:
     """Per window: the Int64 contribution of an event to each summed column."""
     groups: dict[Window, dict[str, pl.Expr]] = {}
 
@@ -245,7 +246,7 @@ def build_features(
             0,
             dtypes=_narrow(values),
         )
-        for window, values in _window_values(registry, policy).items()
+        for window, values in _window_values(registry).items()
     ]
     latest = _latest_values(registry)
     parts.append(attached(keys, running_max(events, grid, latest), list(latest), NONE))
@@ -349,7 +350,7 @@ def _finish(
         "sex": pl.col(s.SEX),
         "area": pl.col(s.DISTRICT)
         .replace_strict(dict(areas), return_dtype=pl.String)
-        .cast(pl.Enum(["core", "inner", "outlying"])),
+        .cast(pl.Enum(AREAS)),
         "hukou": pl.col(s.HUKOU),
     }
     statuses = status_columns()

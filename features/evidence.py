@@ -18,7 +18,7 @@ from features.contract import CaseHistories
 from features.engine import UNIT, Grid
 from features.registry import AWAY_STATUSES, FeatureSpec
 from features.retention import EXPIRES_AT, with_expiry
-from features.statuses import LATEST_OF
+from features.statuses import LATEST_OF, match
 
 EVIDENCE_COLUMNS = (
     s.EVENT_ID,
@@ -74,10 +74,7 @@ def _known(
 
 
 def _matching(events: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
-    match = pl.col(s.EVENT_TYPE) == spec.sources[0]
-    if spec.detail is not None:
-        match &= pl.col(s.DETAIL) == spec.detail
-    return events.filter(match)
+    return events.filter(match(spec.sources[0], spec.detail))
 
 
 def _windowed(events: pl.DataFrame, spec: FeatureSpec, moment: datetime) -> pl.DataFrame:
@@ -90,10 +87,7 @@ def _windowed(events: pl.DataFrame, spec: FeatureSpec, moment: datetime) -> pl.D
 def _status_evidence(known: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
     if spec.name in STATUS_GROUPS:
         codes = LATEST_OF[STATUS_GROUPS[spec.name]]
-        member = pl.lit(False)
-        for event_type, detail in codes:
-            one = pl.col(s.EVENT_TYPE) == event_type
-            member |= one & (pl.col(s.DETAIL) == detail) if detail else one
+        member = pl.any_horizontal([match(event_type, detail) for event_type, detail in codes])
         return known.filter(member).sort(s.OCCURRED_AT).tail(1)
     if spec.name == "status__disability_level":
         certified = known.filter(pl.col(s.EVENT_TYPE) == "health.disability_certified")

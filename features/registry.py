@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
+from features import schema as s
 from features.config import Aggregate, FeatureConfig, Policy, Window
+from features.deployment import AREAS
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 
 Kind = Literal[
@@ -264,7 +266,7 @@ def status_specs() -> list[FeatureSpec]:
             ("welfare.guardianship_change",),
             "welfare",
             ("category", "类别"),
-            ("parent", "grandparent", "relative", "state", "other"),
+            s.GUARDIANS,
         ),
     ]
     return specs
@@ -283,15 +285,15 @@ def static_specs() -> list[FeatureSpec]:
             "age_years", "Age in whole years on the as-of date", "截至评估日的周岁年龄",
             "demographics", ("years", "岁"),
         ),
-        static("sex", "Sex as recorded", "登记性别", "sex", ("category", "类别"), ("F", "M", "U")),
+        static("sex", "Sex as recorded", "登记性别", "sex", ("category", "类别"), s.SEX_VALUES),
         static(
             "area", "Area of the district (core, inner, outlying)",
             "所在区域（核心区、城六区、郊区）", "area", ("category", "类别"),
-            ("core", "inner", "outlying"),
+            AREAS,
         ),
         static(
             "hukou", "Household registration (hukou)", "户籍状况", "hukou",
-            ("category", "类别"), ("local", "nonlocal", "none", "unknown"),
+            ("category", "类别"), s.HUKOU_VALUES,
         ),
     ]  # fmt: skip
 
