@@ -51,8 +51,31 @@ class FlaggingPolicy:
             raise FlaggingError("flagging: per_district >= 0 and 0 <= top_percent <= 100")
 
 
-def load_flagging_policy(path: Path | None = None) -> FlaggingPolicy:
-    """Read ``[tiers]`` and ``[flagging]`` over the shipped defaults; errors name the key."""
+@dataclass(frozen=True)
+class GatePolicy:
+    """What a challenger must show before it becomes the champion, and the fairness audit."""
+
+    max_auc_drop: float = 0.01
+    max_calibration_error: float = 0.01
+    attributes: tuple[str, ...] = ("area", "district", "hukou", "sex", "ethnicity", "disability")
+    tolerance_low: float = 0.8
+    tolerance_high: float = 1.25
+    min_count: int = 50
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_auc_drop <= 1 or not 0 < self.max_calibration_error <= 1:
+            raise FlaggingError("promotion: 0 <= max_auc_drop <= 1, 0 < max_calibration_error <= 1")
+        if not 0 < self.tolerance_low <= 1 <= self.tolerance_high:
+            raise FlaggingError("fairness: need 0 < tolerance_low <= 1 <= tolerance_high")
+        if self.min_count < 1:
+            raise FlaggingError("fairness.min_count must be at least 1")
+
+    @property
+    def tolerance(self) -> tuple[float, float]:
+        return (self.tolerance_low, self.tolerance_high)
+
+
+def _policy_tables(path: Path | None) -> dict[str, Any]:
     text = resources.files("models").joinpath("default_flagging.toml").read_text("utf-8")
     raw: dict[str, Any] = tomllib.loads(text)
     if path is not None:
@@ -62,15 +85,38 @@ def load_flagging_policy(path: Path | None = None) -> FlaggingPolicy:
             raise FlaggingError(f"{path}: cannot be read as TOML ({exc})") from exc
         for section, values in user.items():
             if section not in raw or not isinstance(values, dict):
-                raise FlaggingError(f"{path}: unknown section {section!r} (tiers, flagging)")
+                raise FlaggingError(
+                    f"{path}: unknown section {section!r} ({', '.join(sorted(raw))})"
+                )
             unknown = sorted(set(values) - set(raw[section]))
             if unknown:
                 raise FlaggingError(f"{path}: {section}.{unknown[0]}: unknown key")
             raw[section] = raw[section] | values
+    return raw
+
+
+def load_flagging_policy(path: Path | None = None) -> FlaggingPolicy:
+    """Read ``[tiers]`` and ``[flagging]`` over the shipped defaults; errors name the key."""
+    raw = _policy_tables(path)
     try:
         return FlaggingPolicy(**raw["tiers"], **raw["flagging"])
     except TypeError as exc:
         raise FlaggingError(f"flagging policy: {exc}") from exc
+
+
+def load_gate_policy(path: Path | None = None) -> GatePolicy:
+    """Read ``[promotion]`` and ``[fairness]`` of the same policy file."""
+    raw = _policy_tables(path)
+    fairness = dict(raw["fairness"])
+    if not isinstance(fairness.get("attributes"), list) or not all(
+        isinstance(a, str) for a in fairness["attributes"]
+    ):
+        raise FlaggingError("fairness.attributes: a list of attribute names")
+    fairness["attributes"] = tuple(fairness["attributes"])
+    try:
+        return GatePolicy(**raw["promotion"], **fairness)
+    except TypeError as exc:
+        raise FlaggingError(f"promotion/fairness policy: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -80,11 +126,19 @@ class Ventiles:
     edges: tuple[float, ...]
 
     @classmethod
-    def fit(cls, training_scores: npt.ArrayLike) -> Ventiles:
+    def fit(cls, training_scores: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> Ventiles:
+        """Cut points of the training scores; ``weights`` count a row that many times
+        (a training set whose negatives were sampled at rate r weighs each by 1/r)."""
         scores = np.asarray(training_scores, dtype=np.float64)
         if scores.size == 0 or not np.isfinite(scores).all():
             raise FlaggingError("ventiles need finite training scores")
-        edges = np.quantile(scores, np.arange(1, 20) / 20, method="linear")
+        if weights is None:
+            edges = np.quantile(scores, np.arange(1, 20) / 20, method="linear")
+        else:
+            w = np.asarray(weights, dtype=np.float64)
+            if w.shape != scores.shape or not (np.isfinite(w) & (w > 0)).all():
+                raise FlaggingError("ventile weights must be positive, one per score")
+            edges = np.quantile(scores, np.arange(1, 20) / 20, weights=w, method="inverted_cdf")
         return cls(tuple(float(edge) for edge in edges))
 
     def score(self, scores: npt.ArrayLike) -> npt.NDArray[np.int8]:

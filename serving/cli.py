@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from features import cli as features_cli
+from models import cli as models_cli
 
 app = typer.Typer(
     name="riskflag",
@@ -25,6 +26,7 @@ def main() -> None:
 
 
 features_cli.register(app)
+models_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,201 @@
+"""`riskflag train`, `riskflag promote`, `riskflag score`, `riskflag models`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.build import build_features
+from features.config import ConfigError, load_feature_config, load_policy
+from features.contract import ContractError, load_case_histories
+from features.deployment import DeploymentError, load_deployment
+from models.design import DesignError
+from models.families import FAMILIES, FamilyError
+from models.flagging import FlaggingError, load_flagging_policy, load_gate_policy
+from models.settings import SettingsError, load_training_settings
+
+TRACKING_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)."
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _progress(started: float) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        typer.echo(f"[{time.perf_counter() - started:7.1f}s] {message}", err=True)
+
+    return say
+
+
+def train_command(
+    data: Annotated[Path, typer.Option(help="Data folder (contract v1).")],
+    model: Annotated[str, typer.Option(help=f"Model family: {', '.join(FAMILIES)}.")] = "ebm",
+    config: Annotated[Path | None, typer.Option(help="Feature configuration TOML.")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Feature policy TOML.")] = None,
+    flagging: Annotated[
+        Path | None, typer.Option(help="Flagging, promotion and fairness policy TOML.")
+    ] = None,
+    training: Annotated[
+        Path | None, typer.Option(help="Training settings TOML (dates, sampling, model).")
+    ] = None,
+    deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
+    tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
+) -> None:
+    """Validate, build features, split, fit, calibrate, evaluate, audit and register."""
+    from models.tracking import log_and_register
+    from models.train import train
+
+    if model not in FAMILIES:
+        raise _fail(f"--model {model!r}: one of {', '.join(FAMILIES)}")
+    started = time.perf_counter()
+    say = _progress(started)
+    try:
+        settings = load_deployment(deployment)
+        feature_config, feature_policy = load_feature_config(config), load_policy(policy)
+        flagging_policy, gates = load_flagging_policy(flagging), load_gate_policy(flagging)
+        training_settings = load_training_settings(training)
+    except (ConfigError, DeploymentError, FlaggingError, SettingsError) as exc:
+        raise _fail(str(exc)) from exc
+    say(f"validating {data}")
+    try:
+        histories = load_case_histories(data, settings)
+    except ContractError as exc:
+        typer.echo(exc.report.format_text(), err=True)
+        raise typer.Exit(1) from exc
+    try:
+        result = train(
+            histories,
+            model,
+            feature_config,
+            feature_policy,
+            flagging_policy,
+            gates,
+            training_settings,
+            progress=say,
+        )
+    except (SettingsError, FamilyError, DesignError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    say("logging the run and registering the model")
+    registered = log_and_register(result, training_settings, flagging_policy, gates, tracking_uri)
+    summary = {
+        "run_id": registered.run_id,
+        "model": "riskflag-urgent",
+        "version": registered.version,
+        "alias": "challenger",
+        "family": model,
+        "sha256": registered.sha256,
+        "tracking_uri": registered.tracking_uri,
+        "seconds": round(time.perf_counter() - started, 1),
+        "metrics": {k: round(v, 5) for k, v in result.evaluation.headline().items()},
+        "fairness_violations": len(result.fairness.violations()),
+    }
+    typer.echo(json.dumps(summary))
+
+
+def promote_command(
+    version: Annotated[str, typer.Argument(help="Version number (or alias) to promote.")],
+    force: Annotated[bool, typer.Option(help="Promote even if a gate fails.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (required with --force).")] = None,
+    justify_disparity: Annotated[
+        str | None, typer.Option(help="Justification accepted for disparities outside tolerance.")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Who promotes (default: the OS user).")] = None,
+    flagging: Annotated[
+        Path | None, typer.Option(help="Flagging, promotion and fairness policy TOML.")
+    ] = None,
+    tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
+) -> None:
+    """Move alias `champion` to VERSION when the promotion gates pass."""
+    from models.tracking import RegistryError, promote, use_tracking
+
+    try:
+        gates = load_gate_policy(flagging)
+    except FlaggingError as exc:
+        raise _fail(str(exc)) from exc
+    use_tracking(tracking_uri)
+    try:
+        done, results = promote(version, gates, force, reason, justify_disparity, by)
+    except RegistryError as exc:
+        raise _fail(str(exc)) from exc
+    for gate in results:
+        typer.echo(f"{'pass' if gate.passed else 'FAIL'}  {gate.name:13s} {gate.detail}")
+    if not done:
+        typer.echo(
+            f"not promoted: version {version} fails a gate (--force --reason TEXT overrides, "
+            "and is recorded)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    forced = not all(gate.passed for gate in results)
+    typer.echo(f"version {version} is now the champion" + (" (forced)" if forced else ""))
+
+
+def score_command(
+    data: Annotated[Path, typer.Option(help="Data folder (contract v1).")],
+    as_of: Annotated[str, typer.Option(help="As-of date to score, YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
+    model_uri: Annotated[
+        str, typer.Option(help="models:/riskflag-urgent/<version or @alias>.")
+    ] = "models:/riskflag-urgent/@champion",
+    flagging: Annotated[Path | None, typer.Option(help="Flagging policy TOML.")] = None,
+    deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
+    tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
+) -> None:
+    """Score every eligible child on one as-of date with the champion (or --model-uri)."""
+    from models.tracking import RegistryError, load_uri, use_tracking
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise _fail(f"--as-of {as_of!r} is not a YYYY-MM-DD date") from exc
+    if out.suffix not in (".parquet", ".csv"):
+        raise _fail(f"--out {out}: use a .parquet or .csv file name")
+    try:
+        settings = load_deployment(deployment)
+        policy = load_flagging_policy(flagging)
+    except (DeploymentError, FlaggingError) as exc:
+        raise _fail(str(exc)) from exc
+    use_tracking(tracking_uri)
+    try:
+        model = load_uri(model_uri)
+    except RegistryError as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        histories = load_case_histories(data, settings)
+    except ContractError as exc:
+        typer.echo(exc.report.format_text(), err=True)
+        raise typer.Exit(1) from exc
+    if day > histories.exported_at.date():
+        raise _fail(f"--as-of {day} is after the export ({histories.exported_at.date()})")
+    table = build_features(histories, model.config, model.policy, [day])
+    frame = table.frame.collect()
+    try:
+        scored = model.score(frame, policy)
+    except DesignError as exc:
+        raise _fail(f"the data do not fit the model's features: {exc}") from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.partial")
+    if out.suffix == ".csv":
+        scored.with_columns(scored["tier"].cast(str)).write_csv(temporary)
+    else:
+        scored.write_parquet(temporary)
+    temporary.replace(out)
+    flagged = int(scored["flagged"].sum())
+    typer.echo(
+        f"scored {scored.height:,} children on {day} with {model.family}: "
+        f"{flagged:,} flagged; wrote {out}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("promote")(promote_command)
+    app.command("score")(score_command)

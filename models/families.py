@@ -1,0 +1,129 @@
+"""The model families, each a scikit-learn Pipeline that keeps its feature names.
+
+- ``scorecard``: binned features, sparse L1 logistic regression, integer points per bin
+  (models.scorecard): the fitted counterpart of the Structured Decision Making checklists.
+- ``logistic``: L1 / elastic-net logistic regression on standardised features (the shape
+  of California's LASSO models).
+- ``ebm``: interpret's Explainable Boosting Machine with few pairwise interactions.
+- ``gbm``: histogram gradient boosting, the black box that prices interpretability; it is
+  trained and compared, and never promoted unless forced.
+- ``baseline``: children ranked by their prior reports alone (models.baseline).
+
+Every family but gbm is additive in log-odds, so ``raw_terms`` gives exact per-term
+contributions; for gbm they come from shap's TreeExplainer. Parameters come from the
+training settings (``[model.<family>]``) over the defaults here; an unknown parameter is
+refused by the estimator's own ``set_params``, which names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from models.baseline import PriorReportsBaseline
+from models.scorecard import Scorecard
+
+FAMILIES: Final = ("scorecard", "logistic", "ebm", "gbm", "baseline")
+INTERPRETABLE: Final = ("scorecard", "logistic", "ebm", "baseline")
+BASELINE_FEATURE: Final = "report_concern__count_365d"
+
+Float = npt.NDArray[np.float64]
+
+
+class FamilyError(ValueError):
+    """An unknown family or parameter; says which."""
+
+
+DEFAULTS: Final[dict[str, dict[str, Any]]] = {
+    "scorecard": {"max_bins": 5, "C": 0.05, "points_to_double_odds": 20.0},
+    "logistic": {"C": 0.05, "l1_ratio": 1.0, "solver": "liblinear", "max_iter": 500},
+    "ebm": {
+        "interactions": 5,
+        "outer_bags": 4,
+        "max_rounds": 2000,
+        "learning_rate": 0.04,
+        "n_jobs": 2,
+    },
+    "gbm": {"max_iter": 400, "learning_rate": 0.05, "max_leaf_nodes": 31},
+    "baseline": {"feature": BASELINE_FEATURE},
+}
+
+
+def make_pipeline(
+    family: str, columns: Sequence[str], params: Mapping[str, Any] | None = None, seed: int = 0
+) -> Pipeline:
+    """An unfitted pipeline of ``family`` for design columns ``columns``."""
+    if family not in FAMILIES:
+        raise FamilyError(f"unknown model family {family!r}; one of {', '.join(FAMILIES)}")
+    settings = DEFAULTS[family] | dict(params or {})
+    steps: list[tuple[str, Any]]
+    try:
+        if family == "scorecard":
+            steps = [("scorecard", Scorecard(random_state=seed).set_params(**settings))]
+        elif family == "logistic":
+            steps = [
+                ("scale", StandardScaler()),
+                ("logistic", LogisticRegression(random_state=seed).set_params(**settings)),
+            ]
+        elif family == "ebm":
+            from interpret.glassbox import ExplainableBoostingClassifier
+
+            ebm = ExplainableBoostingClassifier(feature_names=list(columns), random_state=seed)
+            steps = [("ebm", ebm.set_params(**settings))]
+        elif family == "gbm":
+            gbm = HistGradientBoostingClassifier(random_state=seed, early_stopping=True)
+            steps = [("gbm", gbm.set_params(**settings))]
+        else:
+            feature = settings.pop("feature")
+            if feature not in columns:
+                raise FamilyError(f"model.baseline.feature: {feature!r} is not a design column")
+            baseline = PriorReportsBaseline(column=list(columns).index(feature))
+            steps = [("baseline", baseline.set_params(**settings))]
+    except ValueError as exc:
+        if isinstance(exc, FamilyError):
+            raise
+        raise FamilyError(f"model.{family}: {exc}") from exc
+    return Pipeline(steps)
+
+
+def term_columns(pipeline: Pipeline, family: str, n_columns: int) -> list[tuple[int, ...]]:
+    """The design columns each term of ``raw_terms`` is a function of."""
+    if family == "ebm":
+        return [tuple(int(i) for i in term) for term in pipeline[-1].term_features_]
+    return [(j,) for j in range(n_columns)]
+
+
+def as_frame(matrix: Float, columns: Sequence[str]) -> pd.DataFrame:
+    """The matrix as a DataFrame (no copy), so every pipeline sees its feature names."""
+    return pd.DataFrame(matrix, columns=list(columns), copy=False)
+
+
+def raw_terms(pipeline: Pipeline, family: str, matrix: pd.DataFrame) -> tuple[Float, float]:
+    """Per-term contributions to the uncalibrated log-odds, and the intercept.
+
+    For every family but gbm, ``terms.sum(axis=1) + intercept`` is the pipeline's
+    ``decision_function`` up to floating-point rounding (tested to 1e-9): the model is a
+    sum of these terms. For gbm, shap's TreeExplainer values on the margin.
+    """
+    last = pipeline[-1]
+    if family == "logistic":
+        scaler = pipeline[0]
+        standard = (matrix.to_numpy() - scaler.mean_) / scaler.scale_
+        return standard * last.coef_[0], float(last.intercept_[0])
+    if family == "ebm":
+        return np.asarray(last.eval_terms(matrix), dtype=np.float64), float(last.intercept_[0])
+    if family in ("scorecard", "baseline"):
+        return last.contributions(matrix), float(last.contribution_intercept_)
+    import shap
+
+    explainer = shap.TreeExplainer(last)
+    values = np.asarray(explainer.shap_values(matrix, check_additivity=False), dtype=np.float64)
+    return values, float(np.ravel(explainer.expected_value)[0])

@@ -1,0 +1,134 @@
+"""Training settings: the as-of dates of each block, sampling, and family parameters.
+
+They are read from ``default_training.toml`` shipped with the package, overridden key by
+key by a user's file; an unknown section or key is an error naming it, so a typo never
+trains a model silently on defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from models.families import FAMILIES
+from models.splits import SplitError, TemporalSplit, temporal_split
+
+
+class SettingsError(ValueError):
+    """Training settings that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    every_months: int = 1
+    train_dates: int = 12
+    calibration_dates: int = 3
+    test_dates: int = 3
+    last_test: date | None = None
+    max_train_rows: int = 1_000_000
+    seed: int = 20261129
+    model: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dates": {
+                "every_months": self.every_months,
+                "train_dates": self.train_dates,
+                "calibration_dates": self.calibration_dates,
+                "test_dates": self.test_dates,
+                "last_test": self.last_test.isoformat() if self.last_test else "",
+            },
+            "sampling": {"max_train_rows": self.max_train_rows, "seed": self.seed},
+            "model": self.model,
+        }
+
+
+def load_training_settings(path: Path | None = None) -> TrainingSettings:
+    text = resources.files("models").joinpath("default_training.toml").read_text("utf-8")
+    raw: dict[str, Any] = tomllib.loads(text)
+    if path is not None:
+        try:
+            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{path}: cannot be read as TOML ({exc})") from exc
+        for section, values in user.items():
+            if section not in raw or not isinstance(values, dict):
+                raise SettingsError(f"{path}: unknown section [{section}] (dates, sampling, model)")
+            if section == "model":
+                for family, params in values.items():
+                    if family not in FAMILIES or not isinstance(params, dict):
+                        raise SettingsError(f"{path}: [model.{family}]: unknown family")
+                    raw["model"][family] = raw["model"][family] | params
+                continue
+            unknown = sorted(set(values) - set(raw[section]))
+            if unknown:
+                raise SettingsError(f"{path}: {section}.{unknown[0]}: unknown key")
+            raw[section] = raw[section] | values
+    dates, sampling = raw["dates"], raw["sampling"]
+    for key in ("every_months", "train_dates", "calibration_dates", "test_dates"):
+        if not isinstance(dates[key], int) or dates[key] < 1:
+            raise SettingsError(f"dates.{key}: a positive whole number, got {dates[key]!r}")
+    for key in ("max_train_rows", "seed"):
+        if not isinstance(sampling[key], int) or sampling[key] < 1:
+            raise SettingsError(f"sampling.{key}: a positive whole number, got {sampling[key]!r}")
+    last_test = None
+    if dates["last_test"]:
+        try:
+            last_test = date.fromisoformat(str(dates["last_test"]))
+        except ValueError as exc:
+            raise SettingsError(f"dates.last_test: not a YYYY-MM-DD date ({exc})") from exc
+    return TrainingSettings(
+        every_months=dates["every_months"],
+        train_dates=dates["train_dates"],
+        calibration_dates=dates["calibration_dates"],
+        test_dates=dates["test_dates"],
+        last_test=last_test,
+        max_train_rows=sampling["max_train_rows"],
+        seed=sampling["seed"],
+        model={family: dict(params) for family, params in raw["model"].items()},
+    )
+
+
+def _month_start(day: date, back: int) -> date:
+    index = day.year * 12 + day.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def plan_split(settings: TrainingSettings, exported_at: datetime, horizon_days: int) -> TemporalSplit:
+    """Month-start as-of dates for the three blocks, the test block ending at the latest
+    date whose label is known on ``exported_at`` (or at ``dates.last_test``)."""
+    horizon = timedelta(days=horizon_days)
+    known_until = exported_at.date() - horizon
+    last = settings.last_test or _month_start(known_until, 0)
+    if last > known_until:
+        raise SettingsError(
+            f"dates.last_test {last}: its {horizon_days}-day label window runs past the "
+            f"export ({exported_at.date()}); the latest possible is {known_until}"
+        )
+    step = settings.every_months
+    test = [_month_start(last, step * i) for i in reversed(range(settings.test_dates))]
+    calibration_end = next(
+        _month_start(test[0], back) for back in range(step, 10_000, step)
+        if _month_start(test[0], back) + horizon <= test[0]
+    )
+    calibration = [
+        _month_start(calibration_end, step * i) for i in reversed(range(settings.calibration_dates))
+    ]
+    train_end = next(
+        _month_start(calibration[0], back) for back in range(step, 10_000, step)
+        if _month_start(calibration[0], back) + horizon <= calibration[0]
+    )
+    train = [_month_start(train_end, step * i) for i in reversed(range(settings.train_dates))]
+    try:
+        return temporal_split(
+            train + calibration + test,
+            horizon_days,
+            test_from=test[0],
+            calibration_dates=settings.calibration_dates,
+        )
+    except SplitError as exc:
+        raise SettingsError(str(exc)) from exc

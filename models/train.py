@@ -1,0 +1,271 @@
+"""Training end to end: features -> split -> fit -> calibrate -> evaluate -> audit.
+
+Each block of the temporal split is built and collected on its own (training rows,
+sampled; the calibration block; the test block), so memory follows the largest block
+rather than the whole table. Tracking and registration are in models.tracking; this
+module only computes, so notebooks can call it and inspect every intermediate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+import features.schema as s
+from features.build import build_features
+from features.config import FeatureConfig, Policy
+from features.contract import CaseHistories
+from models.design import design_columns, design_matrix
+from models.evaluation import Evaluation, evaluate
+from models.fairness import FairnessReport, audit
+from models.families import as_frame, make_pipeline
+from models.flagging import FlaggingPolicy, GatePolicy, Ventiles
+from models.riskmodel import CHUNK_ROWS, Float, Platt, RiskModel
+from models.settings import TrainingSettings, plan_split
+from models.splits import TemporalSplit
+
+Progress = Callable[[str], None]
+ORACLE_FILE = "oracle.parquet"
+
+
+@dataclass
+class TrainResult:
+    model: RiskModel
+    split: TemporalSplit
+    evaluation: Evaluation
+    fairness: FairnessReport
+    scored_test: pl.DataFrame
+    test_rows: pl.DataFrame
+    counts: dict[str, int]
+    sampling: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    factor_importance: list[tuple[str, float]] = field(default_factory=list)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _block(
+    histories: CaseHistories,
+    config: FeatureConfig,
+    policy: Policy,
+    dates: tuple[date, ...],
+) -> tuple[pl.DataFrame, Any]:
+    table = build_features(histories, config, policy, list(dates))
+    label = pl.col(table.label)
+    frame = table.frame.filter(label.is_not_null()).collect()
+    return frame, table
+
+
+def sample_negatives(
+    frame: pl.DataFrame, label: str, max_rows: int, seed: int
+) -> tuple[pl.DataFrame, float]:
+    """All positives and a uniform sample of negatives, at most ``max_rows`` in all.
+
+    Returns the rows and the rate at which negatives were kept (1.0: no sampling).
+    """
+    if frame.height <= max_rows:
+        return frame, 1.0
+    positives = frame.filter(pl.col(label) == 1)
+    negatives = frame.filter(pl.col(label) == 0)
+    keep = max(max_rows - positives.height, 1)
+    rate = min(1.0, keep / max(negatives.height, 1))
+    sampled = negatives.sample(n=min(keep, negatives.height), seed=seed)
+    return pl.concat([positives, sampled]).sort("as_of", "child_id"), rate
+
+
+def chunked_raw_log_odds(model: RiskModel, frame: pl.DataFrame) -> Float:
+    parts = [
+        model.raw_log_odds(model.matrix(frame.slice(start, CHUNK_ROWS)))
+        for start in range(0, frame.height, CHUNK_ROWS)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def audit_attributes(histories: CaseHistories, rows: pl.DataFrame) -> pl.DataFrame:
+    """Protected attributes of each (child, as-of) row, from the records, not the features.
+
+    The feature policy may exclude a family (disability, say) from the model; the audit
+    still asks how the model treats those children, so attributes are read from the
+    children table and the events themselves.
+    """
+    areas = dict(histories.deployment.districts)
+    children = histories.children.select(s.CHILD_ID, s.SEX, s.HUKOU, s.ETHNICITY).collect()
+    certified = (
+        histories.events.filter(pl.col(s.EVENT_TYPE) == "health.disability_certified")
+        .group_by(s.CHILD_ID)
+        .agg(pl.col(s.RECORDED_AT).min().alias("_certified_at"))
+        .collect()
+    )
+    out = (
+        rows.select("child_id", "as_of", "district")
+        .join(children, on="child_id", how="left")
+        .join(certified, on="child_id", how="left")
+        .with_columns(
+            pl.col("district").replace_strict(areas, return_dtype=pl.String).alias("area"),
+            pl.when(pl.col("_certified_at").dt.date() <= pl.col("as_of"))
+            .then(pl.lit("certified"))
+            .otherwise(pl.lit("not certified"))
+            .alias("disability"),
+            pl.col(s.SEX).cast(pl.String),
+            pl.col(s.HUKOU).cast(pl.String),
+            pl.col(s.ETHNICITY).cast(pl.String),
+        )
+        .drop("_certified_at")
+    )
+    return out
+
+
+def oracle_of(histories: CaseHistories, rows: pl.DataFrame, horizon_days: int) -> Float | None:
+    """The synthetic generator's true rate for each row, when the folder carries one."""
+    path = Path(histories.source) / ORACLE_FILE
+    if not path.is_file():
+        return None
+    oracle = pl.read_parquet(path).filter(pl.col("horizon_days") == horizon_days)
+    joined = rows.select("child_id", "as_of").join(
+        oracle.select("child_id", "as_of", pl.col("probability").alias("_oracle")),
+        on=["child_id", "as_of"],
+        how="left",
+    )
+    values = joined["_oracle"]
+    if values.null_count():
+        return None
+    return values.to_numpy().astype(np.float64)
+
+
+def train(
+    histories: CaseHistories,
+    family: str,
+    config: FeatureConfig,
+    policy: Policy,
+    flagging: FlaggingPolicy,
+    gates: GatePolicy,
+    settings: TrainingSettings,
+    progress: Progress = _quiet,
+) -> TrainResult:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    split = plan_split(settings, histories.exported_at, config.label.horizon_days)
+    progress(f"split: {split.describe()}")
+
+    train_rows, table = _block(histories, config, policy, split.train)
+    label = table.label
+    registry = table.registry
+    n_train_all = train_rows.height
+    train_rows, rate = sample_negatives(train_rows, label, settings.max_train_rows, settings.seed)
+    lap("features_train")
+    progress(
+        f"training rows: {n_train_all:,} ({int(train_rows[label].sum()):,} positive); "
+        f"negatives kept at rate {rate:.3f}"
+    )
+
+    columns = design_columns(registry)
+    names = [column.name for column in columns]
+    matrix, _ = design_matrix(train_rows, registry)
+    y_train = train_rows[label].to_numpy().astype(np.int8)
+    pipeline = make_pipeline(family, names, settings.model.get(family), settings.seed)
+    pipeline.fit(as_frame(matrix, names), y_train)
+    lap("fit")
+    progress(f"fitted {family} on {matrix.shape[0]:,} rows x {matrix.shape[1]} columns")
+
+    model = RiskModel(
+        family=family,
+        pipeline=pipeline,
+        columns=columns,
+        specs=registry.specs,
+        label=label,
+        horizon_days=config.label.horizon_days,
+        platt=Platt(1.0, 0.0),
+        ventiles=Ventiles((0.0,) * 19),
+        config=config,
+        policy=policy,
+    )
+    if family == "scorecard":
+        model.points_to_double_odds = float(pipeline[-1].points_to_double_odds)
+    calibration_rows, _ = _block(histories, config, policy, split.calibration)
+    raw_calibration = chunked_raw_log_odds(model, calibration_rows)
+    model.platt = Platt.fit(raw_calibration, calibration_rows[label].to_numpy())
+    del raw_calibration
+    lap("calibrate")
+    progress(f"calibrated on {calibration_rows.height:,} rows: {model.platt}")
+
+    train_probability = 1 / (1 + np.exp(-model.platt(chunked_raw_log_odds(model, train_rows))))
+    weights = np.where(y_train == 1, 1.0, 1.0 / rate)
+    model.ventiles = Ventiles.fit(train_probability, weights if rate < 1 else None)
+    del matrix
+
+    test_rows, _ = _block(histories, config, policy, split.test)
+    scored = model.score(test_rows, flagging).with_columns(
+        test_rows[label].cast(pl.Int8).alias("y")
+    )
+    lap("score_test")
+    oracle = oracle_of(histories, scored, model.horizon_days)
+    evaluation = evaluate(
+        y=scored["y"].to_numpy(),
+        probability=scored["probability"].to_numpy(),
+        score_1_20=scored["score_1_20"].to_numpy(),
+        flagged=scored["flagged"].to_numpy(),
+        as_of=scored["as_of"].to_numpy(),
+        oracle=oracle,
+    )
+    attributes = audit_attributes(histories, scored)
+    audited = attributes.join(
+        scored.select("child_id", "as_of", "y", "probability", "flagged"),
+        on=["child_id", "as_of"],
+        how="left",
+    )
+    fairness = audit(audited, gates.attributes, tolerance=gates.tolerance, min_count=gates.min_count)
+    lap("evaluate")
+    progress(f"test AUC {evaluation.roc_auc:.4f}, calibration error {evaluation.ece:.4f}")
+
+    importance = factor_importance(model, test_rows)
+    model.provenance = {
+        "feature_config_sha256": config.digest(),
+        "feature_policy_sha256": policy.digest(),
+        "split": split.describe(),
+        "exported_at": histories.exported_at.isoformat(),
+        "source": str(histories.source),
+        "negative_rate": rate,
+    }
+    return TrainResult(
+        model=model,
+        split=split,
+        evaluation=evaluation,
+        fairness=fairness,
+        scored_test=scored,
+        test_rows=test_rows,
+        counts={
+            "train_rows": n_train_all,
+            "train_rows_fitted": train_rows.height,
+            "calibration_rows": calibration_rows.height,
+            "test_rows": test_rows.height,
+            "design_columns": len(columns),
+        },
+        sampling={"max_train_rows": settings.max_train_rows, "negative_rate": rate},
+        timings=timings,
+        factor_importance=importance,
+    )
+
+
+def factor_importance(model: RiskModel, frame: pl.DataFrame, rows: int = 20_000) -> list[tuple[str, float]]:
+    """Mean absolute log-odds contribution of each factor over (a sample of) ``frame``."""
+    sample = frame if frame.height <= rows else frame.sample(n=rows, seed=0)
+    explanation = model.explain(model.matrix(sample))
+    means = np.abs(explanation.log_odds).mean(axis=0)
+    order = np.argsort(-means, kind="stable")
+    return [(explanation.factors[i].name, float(means[i])) for i in order if means[i] > 0]
