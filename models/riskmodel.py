@@ -115,7 +115,7 @@ class RiskModel:
 
     def matrix(self, frame: pl.DataFrame) -> Float:
         matrix, _ = design_matrix(frame, self.registry)
-        return matrix
+        return matrix.astype(np.float64, copy=False)
 
     def frame(self, matrix: Float) -> pd.DataFrame:
         return as_frame(matrix, [column.name for column in self.columns])

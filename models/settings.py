@@ -98,7 +98,9 @@ def _month_start(day: date, back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def plan_split(settings: TrainingSettings, exported_at: datetime, horizon_days: int) -> TemporalSplit:
+def plan_split(
+    settings: TrainingSettings, exported_at: datetime, horizon_days: int
+) -> TemporalSplit:
     """Month-start as-of dates for the three blocks, the test block ending at the latest
     date whose label is known on ``exported_at`` (or at ``dates.last_test``)."""
     horizon = timedelta(days=horizon_days)
@@ -112,14 +114,16 @@ def plan_split(settings: TrainingSettings, exported_at: datetime, horizon_days: 
     step = settings.every_months
     test = [_month_start(last, step * i) for i in reversed(range(settings.test_dates))]
     calibration_end = next(
-        _month_start(test[0], back) for back in range(step, 10_000, step)
+        _month_start(test[0], back)
+        for back in range(step, 10_000, step)
         if _month_start(test[0], back) + horizon <= test[0]
     )
     calibration = [
         _month_start(calibration_end, step * i) for i in reversed(range(settings.calibration_dates))
     ]
     train_end = next(
-        _month_start(calibration[0], back) for back in range(step, 10_000, step)
+        _month_start(calibration[0], back)
+        for back in range(step, 10_000, step)
         if _month_start(calibration[0], back) + horizon <= calibration[0]
     )
     train = [_month_start(train_end, step * i) for i in reversed(range(settings.train_dates))]

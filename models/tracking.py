@@ -27,11 +27,13 @@ from typing import Any, Final
 
 import joblib
 import mlflow
+import mlflow.pyfunc
 import pandas as pd
 import polars as pl
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from sklearn.metrics import roc_auc_score
 
 from models.flagging import FlaggingPolicy, GatePolicy
 from models.reports import (
@@ -91,7 +93,7 @@ def verified_load(path: Path, expected: str) -> RiskModel:
     return model
 
 
-class RiskflagPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class RiskflagPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
     """The pyfunc face of a riskflag model, for ``mlflow models serve`` and notebooks:
     feature-table rows in, probability, 1-20 score and the top factors out."""
 
@@ -140,8 +142,6 @@ def champion_on_window(result: TrainResult) -> dict[str, Any]:
         raw = chunked_raw_log_odds(model, result.test_rows)
     except Exception as exc:  # any failure makes the champion not comparable
         return {"champion_version": str(champion.version), "champion_error": str(exc)[:300]}
-    from sklearn.metrics import roc_auc_score
-
     y = result.scored_test["y"].to_numpy()
     return {
         "champion_version": str(champion.version),
@@ -242,7 +242,7 @@ def log_and_register(
         mlflow.log_dict(settings.to_dict(), "config/training.json")
         mlflow.log_dict(asdict(model.config.label), "config/label.json")
         mlflow.log_dict(
-            [spec.to_dict() for spec in model.specs], "config/feature_registry.json"
+            {"features": [spec.to_dict() for spec in model.specs]}, "config/feature_registry.json"
         )
         metrics = dict(result.evaluation.headline())
         metrics["fairness_violations"] = float(len(result.fairness.violations()))
@@ -346,7 +346,8 @@ def gates_for(version: Any, gates: GatePolicy, justification: str | None) -> lis
         Gate(
             "interpretable",
             family != "gbm",
-            f"family {family}" + (": the black-box benchmark is never promoted" if family == "gbm" else ""),
+            f"family {family}"
+            + (": the black-box benchmark is never promoted" if family == "gbm" else ""),
         )
     )
     ece = float(tags.get("riskflag.ece", "nan"))
@@ -431,7 +432,9 @@ def promote(
         "disparity_justification": justification or "",
         "gates": [asdict(gate) for gate in results],
     }
-    client.set_model_version_tag(MODEL_NAME, version.version, "riskflag.promotion", json.dumps(record))
+    client.set_model_version_tag(
+        MODEL_NAME, version.version, "riskflag.promotion", json.dumps(record)
+    )
     client.set_registered_model_alias(MODEL_NAME, "champion", version.version)
     return True, results
 
@@ -447,4 +450,3 @@ __all__ = [
     "promote",
     "use_tracking",
 ]
-

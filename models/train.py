@@ -176,7 +176,7 @@ def train(
 
     columns = design_columns(registry)
     names = [column.name for column in columns]
-    matrix, _ = design_matrix(train_rows, registry)
+    matrix = design_matrix(train_rows, registry)[0].astype(np.float64, copy=False)
     y_train = train_rows[label].to_numpy().astype(np.int8)
     pipeline = make_pipeline(family, names, settings.model.get(family), settings.seed)
     pipeline.fit(as_frame(matrix, names), y_train)
@@ -229,7 +229,9 @@ def train(
         on=["child_id", "as_of"],
         how="left",
     )
-    fairness = audit(audited, gates.attributes, tolerance=gates.tolerance, min_count=gates.min_count)
+    fairness = audit(
+        audited, gates.attributes, tolerance=gates.tolerance, min_count=gates.min_count
+    )
     lap("evaluate")
     progress(f"test AUC {evaluation.roc_auc:.4f}, calibration error {evaluation.ece:.4f}")
 
@@ -262,7 +264,9 @@ def train(
     )
 
 
-def factor_importance(model: RiskModel, frame: pl.DataFrame, rows: int = 20_000) -> list[tuple[str, float]]:
+def factor_importance(
+    model: RiskModel, frame: pl.DataFrame, rows: int = 20_000
+) -> list[tuple[str, float]]:
     """Mean absolute log-odds contribution of each factor over (a sample of) ``frame``."""
     sample = frame if frame.height <= rows else frame.sample(n=rows, seed=0)
     explanation = model.explain(model.matrix(sample))
