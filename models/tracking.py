@@ -71,6 +71,18 @@ def use_tracking(uri: str | None = None) -> str:
     return chosen
 
 
+def _experiment(uri: str) -> None:
+    """Use experiment ``riskflag``; on a SQLite store, its artifacts go beside the database
+    (``mlartifacts/`` next to ``mlflow.db``), wherever the command runs from."""
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        location = None
+        if uri.startswith("sqlite:///"):
+            database = Path(uri.removeprefix("sqlite:///")).resolve()
+            location = (database.parent / "mlartifacts").as_uri()
+        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    mlflow.set_experiment(EXPERIMENT)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -223,7 +235,7 @@ def log_and_register(
     """Log the run with its reports and model; register a challenger version."""
     uri = use_tracking(tracking_uri)
     comparison = champion_on_window(result)
-    mlflow.set_experiment(EXPERIMENT)
+    _experiment(uri)
     model = result.model
     with mlflow.start_run(run_name=f"{model.family}") as run, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -259,7 +271,7 @@ def log_and_register(
         joblib.dump(model, artifact, compress=3)
         sha = sha256_of(artifact)
         sample = result.test_rows.head(5)
-        example = _signature_frame(sample)
+        example = signature_frame(model, sample)
         output = RiskflagPyfunc.__new__(RiskflagPyfunc)
         output.model, output.policy = model, flagging
         signature = infer_signature(example, output.predict(None, example))
@@ -286,12 +298,17 @@ def log_and_register(
         return Registered(run.info.run_id, str(version.version), sha, uri)
 
 
-def _signature_frame(rows: pl.DataFrame) -> pd.DataFrame:
-    """Feature-table rows as pandas with plain types (enums as strings)."""
-    plain = rows.with_columns(
+def signature_frame(model: RiskModel, rows: pl.DataFrame) -> pd.DataFrame:
+    """The pyfunc's input: keys and the model's features, numbers as floats (a severity may
+    be missing) and categories as strings; the label is never an input."""
+    keys = [key for key in ("child_id", "as_of", "district") if key in rows.columns]
+    features = [spec.name for spec in model.specs]
+    plain = rows.select(*keys, *features).with_columns(
         pl.col(name).cast(pl.String)
-        for name, dtype in rows.schema.items()
         if isinstance(dtype, pl.Enum | pl.Categorical)
+        else pl.col(name).cast(pl.Float64)
+        for name, dtype in rows.select(features).schema.items()
+        if isinstance(dtype, pl.Enum | pl.Categorical) or dtype.is_numeric()
     )
     return plain.to_pandas()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import features.schema as s
 from features.build import build_features
 from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories
+from features.registry import Registry
 from models.design import design_columns, design_matrix
 from models.evaluation import Evaluation, evaluate
 from models.fairness import FairnessReport, audit
@@ -53,16 +53,26 @@ def _quiet(_: str) -> None:
     return None
 
 
-def _block(
-    histories: CaseHistories,
-    config: FeatureConfig,
-    policy: Policy,
-    dates: tuple[date, ...],
-) -> tuple[pl.DataFrame, Any]:
-    table = build_features(histories, config, policy, list(dates))
-    label = pl.col(table.label)
-    frame = table.frame.filter(label.is_not_null()).collect()
-    return frame, table
+@dataclass(frozen=True)
+class Blocks:
+    """The collected rows (known labels only) of each block of a split."""
+
+    train: pl.DataFrame
+    calibration: pl.DataFrame
+    test: pl.DataFrame
+    registry: Registry
+    label: str
+
+
+def build_blocks(
+    histories: CaseHistories, config: FeatureConfig, policy: Policy, split: TemporalSplit
+) -> Blocks:
+    """Features of each block, built and collected one block at a time."""
+    frames = []
+    for dates in (split.train, split.calibration, split.test):
+        table = build_features(histories, config, policy, list(dates))
+        frames.append(table.frame.filter(pl.col(table.label).is_not_null()).collect())
+    return Blocks(frames[0], frames[1], frames[2], table.registry, table.label)
 
 
 def sample_negatives(
@@ -150,7 +160,11 @@ def train(
     gates: GatePolicy,
     settings: TrainingSettings,
     progress: Progress = _quiet,
+    blocks: Blocks | None = None,
 ) -> TrainResult:
+    """Fit ``family`` on the training block, calibrate it on the calibration block and
+    judge it on the test block. ``blocks``: features already built for this split (a
+    benchmark or notebook comparing families builds them once)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -162,13 +176,12 @@ def train(
 
     split = plan_split(settings, histories.exported_at, config.label.horizon_days)
     progress(f"split: {split.describe()}")
-
-    train_rows, table = _block(histories, config, policy, split.train)
-    label = table.label
-    registry = table.registry
-    n_train_all = train_rows.height
-    train_rows, rate = sample_negatives(train_rows, label, settings.max_train_rows, settings.seed)
-    lap("features_train")
+    if blocks is None:
+        blocks = build_blocks(histories, config, policy, split)
+    lap("features")
+    label, registry = blocks.label, blocks.registry
+    n_train_all = blocks.train.height
+    train_rows, rate = sample_negatives(blocks.train, label, settings.max_train_rows, settings.seed)
     progress(
         f"training rows: {n_train_all:,} ({int(train_rows[label].sum()):,} positive); "
         f"negatives kept at rate {rate:.3f}"
@@ -197,7 +210,7 @@ def train(
     )
     if family == "scorecard":
         model.points_to_double_odds = float(pipeline[-1].points_to_double_odds)
-    calibration_rows, _ = _block(histories, config, policy, split.calibration)
+    calibration_rows = blocks.calibration
     raw_calibration = chunked_raw_log_odds(model, calibration_rows)
     model.platt = Platt.fit(raw_calibration, calibration_rows[label].to_numpy())
     del raw_calibration
@@ -209,7 +222,7 @@ def train(
     model.ventiles = Ventiles.fit(train_probability, weights if rate < 1 else None)
     del matrix
 
-    test_rows, _ = _block(histories, config, policy, split.test)
+    test_rows = blocks.test
     scored = model.score(test_rows, flagging).with_columns(
         test_rows[label].cast(pl.Int8).alias("y")
     )
