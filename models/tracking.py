@@ -162,8 +162,9 @@ def champion_on_window(result: TrainResult) -> dict[str, Any]:
 
 
 def write_reports(
-    result: TrainResult, folder: Path, settings: TrainingSettings, gates: GatePolicy
+    result: TrainResult, folder: Path, gates: GatePolicy, version: str | None = None
 ) -> ModelCard:
+    """Evaluation and fairness reports (Markdown, JSON, PNG) and the model card."""
     y = result.scored_test["y"].to_numpy()
     probability = result.scored_test["probability"].to_numpy()
     images = {
@@ -197,7 +198,7 @@ def write_reports(
     violations = result.fairness.violations()
     card = ModelCard(
         model_name=MODEL_NAME,
-        version=None,
+        version=version,
         family=result.model.family,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         data_window={k: str(v) for k, v in result.split.describe().items()},
@@ -211,6 +212,7 @@ def write_reports(
             "no disparity outside tolerance among judged groups"
             if not violations
             else "; ".join(v.describe() for v in violations[:10])
+            + (f"; and {len(violations) - 10} more (fairness.md)" if len(violations) > 10 else "")
         ),
         intended_use=INTENDED_USE,
         not_intended_use=NOT_INTENDED_USE,
@@ -262,10 +264,6 @@ def log_and_register(
         if "champion_roc_auc" in comparison:
             metrics["champion_roc_auc_same_window"] = comparison["champion_roc_auc"]
         mlflow.log_metrics(metrics)
-        reports = folder / "reports"
-        reports.mkdir()
-        write_reports(result, reports, settings, gates)
-        mlflow.log_artifacts(str(reports), "reports")
 
         artifact = folder / "riskmodel.joblib"
         joblib.dump(model, artifact, compress=3)
@@ -295,6 +293,10 @@ def log_and_register(
         }
         version = mlflow.register_model(info.model_uri, MODEL_NAME, tags=tags)
         MlflowClient().set_registered_model_alias(MODEL_NAME, "challenger", version.version)
+        reports = folder / "reports"
+        reports.mkdir()
+        write_reports(result, reports, gates, str(version.version))
+        mlflow.log_artifacts(str(reports), "reports")
         return Registered(run.info.run_id, str(version.version), sha, uri)
 
 
