@@ -112,7 +112,7 @@ class RiskflagPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defin
     def load_context(self, context: Any) -> None:
         path = Path(context.artifacts[ARTIFACT_KEY])
         self.model = verified_load(path, str(context.model_config["sha256"]))
-        self.policy = FlaggingPolicy()
+        self.policy = FlaggingPolicy(**context.model_config.get("flagging", {}))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         frame = pl.from_pandas(model_input)
@@ -277,7 +277,7 @@ def log_and_register(
             name="model",
             python_model=RiskflagPyfunc(),
             artifacts={ARTIFACT_KEY: str(artifact)},
-            model_config={"sha256": sha},
+            model_config={"sha256": sha, "flagging": asdict(flagging)},
             signature=signature,
             pip_requirements=_requirements(),
         )

@@ -207,6 +207,8 @@ def test_an_altered_artifact_is_refused(
         path.write_bytes(path.read_bytes() + b"\0")
     with pytest.raises(RegistryError, match="does not match"):
         load_version("1")
+    with pytest.raises(RegistryError, match="refusing to load"):  # the pyfunc checks too
+        mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/1")
     code, _, err = _run(
         "score", "--data", str(workspace["data"]), "--as-of", "2025-12-01",
         "--out", str(Path(workspace["root"]) / "x.parquet"),
