@@ -55,41 +55,53 @@ def _quiet(_: str) -> None:
 
 @dataclass(frozen=True)
 class Blocks:
-    """The collected rows (known labels only) of each block of a split."""
+    """The collected rows (known labels only) of each block of a split; the training block
+    holds every positive and negatives kept at ``negative_rate``."""
 
     train: pl.DataFrame
     calibration: pl.DataFrame
     test: pl.DataFrame
     registry: Registry
     label: str
+    negative_rate: float = 1.0
+
+
+def negative_rate(children: int, train_dates: int, max_rows: int) -> float:
+    """The share of negatives to keep so that the training block stays near ``max_rows``:
+    a row per child and date at most, so ``max_rows / (children x dates)`` (the cohort and
+    the positives make the real count somewhat smaller)."""
+    return min(1.0, max_rows / max(children * train_dates, 1))
+
+
+def sample_negatives(frame: pl.LazyFrame, label: str, rate: float, seed: int) -> pl.LazyFrame:
+    """Every positive and a deterministic hash sample of negatives at ``rate``, applied
+    before the rows are collected, so a large training block is never held whole."""
+    if rate >= 1.0:
+        return frame
+    threshold = int(rate * (2**64 - 1))
+    draw = pl.struct("child_id", "as_of").hash(seed)
+    return frame.filter((pl.col(label) == 1) | (draw < threshold))
 
 
 def build_blocks(
-    histories: CaseHistories, config: FeatureConfig, policy: Policy, split: TemporalSplit
+    histories: CaseHistories,
+    config: FeatureConfig,
+    policy: Policy,
+    split: TemporalSplit,
+    max_train_rows: int | None = None,
+    seed: int = 0,
 ) -> Blocks:
     """Features of each block, built and collected one block at a time."""
+    children = histories.children.select(pl.len()).collect().item()
+    rate = negative_rate(children, len(split.train), max_train_rows) if max_train_rows else 1.0
     frames = []
-    for dates in (split.train, split.calibration, split.test):
+    for index, dates in enumerate((split.train, split.calibration, split.test)):
         table = build_features(histories, config, policy, list(dates))
-        frames.append(table.frame.filter(pl.col(table.label).is_not_null()).collect())
-    return Blocks(frames[0], frames[1], frames[2], table.registry, table.label)
-
-
-def sample_negatives(
-    frame: pl.DataFrame, label: str, max_rows: int, seed: int
-) -> tuple[pl.DataFrame, float]:
-    """All positives and a uniform sample of negatives, at most ``max_rows`` in all.
-
-    Returns the rows and the rate at which negatives were kept (1.0: no sampling).
-    """
-    if frame.height <= max_rows:
-        return frame, 1.0
-    positives = frame.filter(pl.col(label) == 1)
-    negatives = frame.filter(pl.col(label) == 0)
-    keep = max(max_rows - positives.height, 1)
-    rate = min(1.0, keep / max(negatives.height, 1))
-    sampled = negatives.sample(n=min(keep, negatives.height), seed=seed)
-    return pl.concat([positives, sampled]).sort("as_of", "child_id"), rate
+        rows = table.frame.filter(pl.col(table.label).is_not_null())
+        if index == 0:
+            rows = sample_negatives(rows, table.label, rate, seed)
+        frames.append(rows.collect())
+    return Blocks(frames[0], frames[1], frames[2], table.registry, table.label, rate)
 
 
 def chunked_raw_log_odds(model: RiskModel, frame: pl.DataFrame) -> Float:
@@ -177,14 +189,18 @@ def train(
     split = plan_split(settings, histories.exported_at, config.label.horizon_days)
     progress(f"split: {split.describe()}")
     if blocks is None:
-        blocks = build_blocks(histories, config, policy, split)
+        blocks = build_blocks(
+            histories, config, policy, split, settings.max_train_rows, settings.seed
+        )
     lap("features")
     label, registry = blocks.label, blocks.registry
-    n_train_all = blocks.train.height
-    train_rows, rate = sample_negatives(blocks.train, label, settings.max_train_rows, settings.seed)
+    train_rows, rate = blocks.train, blocks.negative_rate
+    positives = int(train_rows[label].sum())
+    # rows the block held before sampling, estimated from the kept negatives
+    n_train_all = positives + round((train_rows.height - positives) / rate)
     progress(
-        f"training rows: {n_train_all:,} ({int(train_rows[label].sum()):,} positive); "
-        f"negatives kept at rate {rate:.3f}"
+        f"training rows: {train_rows.height:,} fitted ({positives:,} positive; negatives "
+        f"kept at rate {rate:.3f} of about {n_train_all - positives:,})"
     )
 
     columns = design_columns(registry)

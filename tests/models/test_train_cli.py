@@ -25,6 +25,8 @@ TRAINING = """
 train_dates = 4
 calibration_dates = 2
 test_dates = 2
+[sampling]
+max_train_rows = 5000
 [model.ebm]
 interactions = 1
 outer_bags = 1
