@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.measure import ROOT, measure
+from benchmarks.measure import ROOT, WRAPPER, measure
 
 BENCH = ROOT / ".bench"
 
@@ -51,7 +51,7 @@ histories = load_case_histories(Path({data!r}))
 config, policy, settings = load_feature_config(), load_policy(), load_training_settings()
 split = plan_split(settings, histories.exported_at, config.label.horizon_days)
 t0 = time.perf_counter()
-blocks = build_blocks(histories, config, policy, split)
+blocks = build_blocks(histories, config, policy, split, settings.max_train_rows, settings.seed)
 print(json.dumps({{"features_seconds": time.perf_counter() - t0,
                   "rows": [blocks.train.height, blocks.calibration.height, blocks.test.height]}}))
 for family in {families!r}:
@@ -76,32 +76,54 @@ def synth(children: int) -> Path:
     return data
 
 
+def _row(r: dict[str, object]) -> str:
+    return (
+        f"{r['family']:10s} {r['roc_auc']:8.4f} {r['ap']:7.4f} {r['p5']:7.4f} "
+        f"{r['ece']:7.4f} {r['lift'] or 0:6.3f} {r['fit']:7.1f} {r['total']:8.1f} "
+        f"{r['fitted_rows']:10,}"
+    )
+
+
 def families(children: int, names: list[str]) -> None:
+    """One fresh process builds the split's features once and fits every family; rows are
+    printed as each family finishes."""
     data = synth(children)
     print(f"\n== families on {children:,} synthetic children (one process) ...", flush=True)
-    seconds, peak, printed = measure(FAMILIES.format(data=str(data), families=names))
-    lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
-    head, rows = lines[0], lines[1:]
-    print(
-        f"features for the split: {head['features_seconds']:.1f} s; rows train/calibration/"
-        f"test = {'/'.join(f'{r:,}' for r in head['rows'])}; whole process {seconds:.0f} s, "
-        f"peak {peak / 1024:.1f} GB"
+    script = FAMILIES.format(data=str(data), families=names)
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRAPPER, script], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
-    header = f"{'family':10s} {'ROC AUC':>8s} {'AP':>7s} {'P@5%':>7s} {'ECE':>7s} {'lift':>6s}"
-    print(f"{header} {'fit s':>7s} {'train s':>8s} {'fit rows':>10s}")
-    for r in rows:
-        print(
-            f"{r['family']:10s} {r['roc_auc']:8.4f} {r['ap']:7.4f} {r['p5']:7.4f} "
-            f"{r['ece']:7.4f} {r['lift'] or 0:6.3f} {r['fit']:7.1f} {r['total']:8.1f} "
-            f"{r['fitted_rows']:10,}"
-        )
-    oracle = rows[0]["oracle"]
-    print(f"{'oracle':10s} {oracle:8.4f}  (the generator's true rate; lift 1 by definition)")
+    assert process.stdout is not None
+    rows: list[dict[str, object]] = []
+    seconds = peak = 0.0
+    for line in process.stdout:
+        if line.startswith("__MEASURE__"):
+            seconds, peak = (float(v) for v in line.split()[1:])
+        elif line.startswith("{"):
+            item = json.loads(line)
+            if "features_seconds" in item:
+                print(
+                    f"features for the split: {item['features_seconds']:.1f} s; rows "
+                    f"train (fitted)/calibration/test = "
+                    f"{'/'.join(f'{r:,}' for r in item['rows'])}"
+                )
+                header = (
+                    f"{'family':10s} {'ROC AUC':>8s} {'AP':>7s} {'P@5%':>7s} {'ECE':>7s} "
+                    f"{'lift':>6s} {'fit s':>7s} {'train s':>8s} {'fit rows':>10s}"
+                )
+                print(header, flush=True)
+            else:
+                rows.append(item)
+                print(_row(item), flush=True)
+    if process.wait() != 0 or not rows:
+        raise SystemExit("the families process failed (see its error output above)")
+    print(f"{'oracle':10s} {rows[0]['oracle']:8.4f}  (the generator's true rate)")
+    print(f"whole process {seconds:.0f} s, peak {peak / 1024:.1f} GB")
     by = {r["family"]: r for r in rows}
     interpretable = [r for r in rows if r["family"] not in ("gbm", "baseline")]
     if interpretable and "gbm" in by:
-        best = max(interpretable, key=lambda r: r["roc_auc"])
-        gap = by["gbm"]["roc_auc"] - best["roc_auc"]
+        best = max(interpretable, key=lambda r: float(r["roc_auc"]))
+        gap = float(by["gbm"]["roc_auc"]) - float(best["roc_auc"])
         print(
             f"aim: best interpretable ({best['family']}) within 0.005 AUC of gbm: "
             f"gap {gap:+.4f}; lift {best['lift']:.3f} (aim >= 0.90); "
