@@ -3,7 +3,7 @@
 - ``scorecard``: binned features, sparse L1 logistic regression, integer points per bin
   (models.scorecard): the fitted counterpart of the Structured Decision Making checklists.
 - ``logistic``: L1 / elastic-net logistic regression on standardised features (the shape
-  of California's LASSO models).
+  of California's LASSO models), solved with sign bounds (models.monotone).
 - ``ebm``: interpret's Explainable Boosting Machine with few pairwise interactions.
 - ``gbm``: histogram gradient boosting, the black box that prices interpretability; it is
   trained and compared, and never promoted unless forced.
@@ -24,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from models.baseline import PriorReportsBaseline
+from models.monotone import L1Logistic
 from models.scorecard import Scorecard
 
 FAMILIES: Final = ("scorecard", "logistic", "ebm", "gbm", "baseline")
@@ -44,7 +44,7 @@ class FamilyError(ValueError):
 
 DEFAULTS: Final[dict[str, dict[str, Any]]] = {
     "scorecard": {"max_bins": 5, "C": 0.05, "points_to_double_odds": 20.0},
-    "logistic": {"C": 0.05, "l1_ratio": 1.0, "solver": "liblinear", "max_iter": 500},
+    "logistic": {"C": 0.05, "l1_ratio": 1.0, "max_iter": 1000},
     "ebm": {
         "interactions": 5,
         "outer_bags": 4,
@@ -58,28 +58,49 @@ DEFAULTS: Final[dict[str, dict[str, Any]]] = {
 
 
 def make_pipeline(
-    family: str, columns: Sequence[str], params: Mapping[str, Any] | None = None, seed: int = 0
+    family: str,
+    columns: Sequence[str],
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    directions: Sequence[int] | None = None,
 ) -> Pipeline:
-    """An unfitted pipeline of ``family`` for design columns ``columns``."""
+    """An unfitted pipeline of ``family`` for design columns ``columns``.
+
+    ``directions``: +1/-1/0 per column (models.monotone): the fitted model never moves
+    against them. Held exactly by scorecard, logistic and gbm; the EBM holds them on its
+    main effects and keeps interactions to pairs of unconstrained columns.
+    """
+    signs = list(directions) if directions is not None else [0] * len(columns)
+    if len(signs) != len(columns):
+        raise FamilyError(f"directions: {len(signs)} given for {len(columns)} columns")
     if family not in FAMILIES:
         raise FamilyError(f"unknown model family {family!r}; one of {', '.join(FAMILIES)}")
     settings = DEFAULTS[family] | dict(params or {})
     steps: list[tuple[str, Any]]
     try:
         if family == "scorecard":
-            steps = [("scorecard", Scorecard(random_state=seed).set_params(**settings))]
+            scorecard = Scorecard(random_state=seed, monotone=signs)
+            steps = [("scorecard", scorecard.set_params(**settings))]
         elif family == "logistic":
             steps = [
                 ("scale", StandardScaler()),
-                ("logistic", LogisticRegression(random_state=seed).set_params(**settings)),
+                ("logistic", L1Logistic(monotone=signs).set_params(**settings)),
             ]
         elif family == "ebm":
             from interpret.glassbox import ExplainableBoostingClassifier
 
-            ebm = ExplainableBoostingClassifier(feature_names=list(columns), random_state=seed)
+            constrained = [j for j, sign in enumerate(signs) if sign]
+            ebm = ExplainableBoostingClassifier(
+                feature_names=list(columns),
+                random_state=seed,
+                monotone_constraints=signs if constrained else None,
+                exclude=[(j, k) for j in constrained for k in range(len(signs)) if k != j] or None,
+            )
             steps = [("ebm", ebm.set_params(**settings))]
         elif family == "gbm":
-            gbm = HistGradientBoostingClassifier(random_state=seed, early_stopping=True)
+            gbm = HistGradientBoostingClassifier(
+                random_state=seed, early_stopping=True, monotonic_cst=signs
+            )
             steps = [("gbm", gbm.set_params(**settings))]
         else:
             feature = settings.pop("feature")

@@ -6,9 +6,11 @@ model stays something a caseworker can read, check by hand and argue with:
 
 1. every column is cut into at most ``max_bins`` bins at distinct quantiles (a column with
    at most ``max_bins`` distinct values gets one bin per value, a constant column one bin);
-2. the bins are one-hot encoded, none dropped, and an L1-penalised logistic regression
-   (inverse strength ``C``; the intercept left practically unpenalised) chooses which
-   bins matter;
+2. the bins are step-encoded (one 0/1 column per inner cut, "value reaches this bin"),
+   and an L1-penalised logistic regression (inverse strength ``C``; intercept
+   unpenalised; models.monotone's solver) chooses which steps matter: L1 on steps merges
+   neighbouring bins, and with ``monotone`` (+1/-1 per column) every step of a column
+   keeps that sign, so more of a risk-increasing event never takes points away;
 3. per column the lowest-coefficient bin is set to 0 points (the shift moves into the
    intercept), so every point is non-negative as on a paper checklist, and coefficients
    become integers: ``round(coef * points_to_double_odds / ln 2)``.
@@ -42,9 +44,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from models.monotone import fit_l1_logistic
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -172,6 +176,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         max_iter: int = 1000,
         random_state: int | np.random.RandomState | None = None,
         class_weight: Mapping[Any, float] | str | None = None,
+        monotone: Sequence[int] | None = None,
     ) -> None:
         self.max_bins = max_bins
         self.C = C
@@ -179,6 +184,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.max_iter = max_iter
         self.random_state = random_state
         self.class_weight = class_weight
+        self.monotone = monotone
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -209,23 +215,24 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             single.append(is_single)
         self.bin_edges_ = edges
         self.single_value_bins_ = np.asarray(single, dtype=bool)
-        onehot = self._one_hot(self._bins(X))
-        model = LogisticRegression(
-            C=float(self.C),
-            l1_ratio=1.0,
-            solver="liblinear",
-            # liblinear penalises the intercept as a weight on a constant column of this
-            # value: a large one leaves the base rate (nearly) unpenalised, so the L1
-            # penalty selects bins and a card without bins predicts the training rate
-            intercept_scaling=100.0,
-            max_iter=self.max_iter,
-            random_state=self.random_state,
-            class_weight=self.class_weight,
+        steps = self._steps(self._bins(X))
+        signs = np.concatenate(
+            [
+                np.full(cuts.shape[0], sign, dtype=np.int8)
+                for cuts, sign in zip(edges, self._signs(X.shape[1]), strict=True)
+            ]
         )
-        model.fit(onehot, y)
-        self.n_iter_ = int(np.max(model.n_iter_))
-        coef = model.coef_[0].astype(np.float64)
-        intercept = float(model.intercept_[0])
+        weight = compute_sample_weight(self.class_weight, y) if self.class_weight else None
+        coef_steps, intercept, self.n_iter_ = fit_l1_logistic(
+            steps, y == self.classes_[1], float(self.C), signs, self.max_iter, 1e-7, weight
+        )
+        # a bin's coefficient is the sum of the steps up to it (bin 0: none)
+        coef = np.concatenate(
+            [
+                np.concatenate([[0.0], np.cumsum(part)])
+                for part in np.split(coef_steps, np.cumsum([c.shape[0] for c in edges])[:-1])
+            ]
+        )
         scale = float(self.points_to_double_odds) / LN2
         points: list[IntArray] = []
         start = 0
@@ -249,13 +256,23 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             out[:, j] = np.searchsorted(cuts, X[:, j], side="right")
         return out
 
-    def _one_hot(self, bins: IntArray) -> FloatArray:
-        offsets = np.cumsum([0] + [cuts.shape[0] + 1 for cuts in self.bin_edges_])
-        onehot = np.zeros((bins.shape[0], int(offsets[-1])), dtype=np.float64)
-        rows = np.arange(bins.shape[0])
-        for j in range(bins.shape[1]):
-            onehot[rows, offsets[j] + bins[:, j]] = 1.0
-        return onehot
+    def _steps(self, bins: IntArray) -> FloatArray:
+        """Step ("thermometer") encoding: one 0/1 column per inner cut, ``bin >= k``; a
+        step's coefficient is the change from bin k-1 to bin k, so holding its sign holds
+        the column's direction, and L1 on steps merges neighbouring bins."""
+        blocks = [
+            (bins[:, j : j + 1] >= np.arange(1, cuts.shape[0] + 1)).astype(np.float64)
+            for j, cuts in enumerate(self.bin_edges_)
+        ]
+        return np.hstack(blocks) if blocks else np.zeros((bins.shape[0], 0))
+
+    def _signs(self, p: int) -> npt.NDArray[np.int8]:
+        if self.monotone is None:
+            return np.zeros(p, dtype=np.int8)
+        signs = np.asarray(self.monotone)
+        if signs.shape != (p,) or not np.isin(signs, (-1, 0, 1)).all():
+            raise ValueError(f"monotone: one of -1, 0, 1 per input column ({p}), got {signs!r}")
+        return signs.astype(np.int8)
 
     def _validated(self, X: Any) -> FloatArray:
         check_is_fitted(self)

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import features.schema as s
 from models.families import FAMILIES
 from models.splits import SplitError, TemporalSplit, temporal_split
 
@@ -31,6 +32,7 @@ class TrainingSettings:
     last_test: date | None = None
     max_train_rows: int = 1_000_000
     seed: int = 20261129
+    increasing: tuple[str, ...] = ()
     model: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,6 +45,7 @@ class TrainingSettings:
                 "last_test": self.last_test.isoformat() if self.last_test else "",
             },
             "sampling": {"max_train_rows": self.max_train_rows, "seed": self.seed},
+            "direction": {"increasing": list(self.increasing)},
             "model": self.model,
         }
 
@@ -57,7 +60,9 @@ def load_training_settings(path: Path | None = None) -> TrainingSettings:
             raise SettingsError(f"{path}: cannot be read as TOML ({exc})") from exc
         for section, values in user.items():
             if section not in raw or not isinstance(values, dict):
-                raise SettingsError(f"{path}: unknown section [{section}] (dates, sampling, model)")
+                raise SettingsError(
+                    f"{path}: unknown section [{section}] (dates, sampling, direction, model)"
+                )
             if section == "model":
                 for family, params in values.items():
                     if family not in FAMILIES or not isinstance(params, dict):
@@ -75,6 +80,18 @@ def load_training_settings(path: Path | None = None) -> TrainingSettings:
     for key in ("max_train_rows", "seed"):
         if not isinstance(sampling[key], int) or sampling[key] < 1:
             raise SettingsError(f"sampling.{key}: a positive whole number, got {sampling[key]!r}")
+    increasing = raw["direction"]["increasing"]
+    if not isinstance(increasing, list) or not all(isinstance(x, str) for x in increasing):
+        raise SettingsError("direction.increasing: a list of event types (or type:detail)")
+    for selector in increasing:
+        event_type, _, detail = selector.partition(":")
+        kind = s.CATALOGUE.get(event_type)
+        if kind is None:
+            raise SettingsError(f"direction.increasing: {event_type!r} is not an event type")
+        if detail and detail not in (kind.details or ()):
+            raise SettingsError(
+                f"direction.increasing: {selector!r}: {detail!r} is not a detail of {event_type}"
+            )
     last_test = None
     if dates["last_test"]:
         try:
@@ -89,6 +106,7 @@ def load_training_settings(path: Path | None = None) -> TrainingSettings:
         last_test=last_test,
         max_train_rows=sampling["max_train_rows"],
         seed=sampling["seed"],
+        increasing=tuple(increasing),
         model={family: dict(params) for family, params in raw["model"].items()},
     )
 

@@ -27,6 +27,7 @@ from models.evaluation import Evaluation, evaluate
 from models.fairness import FairnessReport, audit
 from models.families import as_frame, make_pipeline
 from models.flagging import FlaggingPolicy, GatePolicy, Ventiles
+from models.monotone import column_directions
 from models.riskmodel import CHUNK_ROWS, Float, Platt, RiskModel
 from models.settings import TrainingSettings, plan_split
 from models.splits import TemporalSplit
@@ -207,7 +208,8 @@ def train(
     names = [column.name for column in columns]
     matrix = design_matrix(train_rows, registry)[0].astype(np.float64, copy=False)
     y_train = train_rows[label].to_numpy().astype(np.int8)
-    pipeline = make_pipeline(family, names, settings.model.get(family), settings.seed)
+    directions = column_directions(columns, registry.specs, settings.increasing)
+    pipeline = make_pipeline(family, names, settings.model.get(family), settings.seed, directions)
     pipeline.fit(as_frame(matrix, names), y_train)
     lap("fit")
     progress(f"fitted {family} on {matrix.shape[0]:,} rows x {matrix.shape[1]} columns")
