@@ -164,6 +164,76 @@ def oracle_of(histories: CaseHistories, rows: pl.DataFrame, horizon_days: int) -
     return values.to_numpy().astype(np.float64)
 
 
+def fit_model(
+    family: str,
+    blocks: Blocks,
+    config: FeatureConfig,
+    policy: Policy,
+    settings: TrainingSettings,
+) -> RiskModel:
+    """Fit on the training block (directions held), calibrate on the calibration block,
+    and fit the 1-20 ventiles on the training population's calibrated rates."""
+    columns = design_columns(blocks.registry)
+    names = [column.name for column in columns]
+    matrix = design_matrix(blocks.train, blocks.registry)[0].astype(np.float64, copy=False)
+    y_train = blocks.train[blocks.label].to_numpy().astype(np.int8)
+    directions = column_directions(columns, blocks.registry.specs, settings.increasing)
+    pipeline = make_pipeline(family, names, settings.model.get(family), settings.seed, directions)
+    pipeline.fit(as_frame(matrix, names), y_train)
+    del matrix
+    model = RiskModel(
+        family=family,
+        pipeline=pipeline,
+        columns=columns,
+        specs=blocks.registry.specs,
+        label=blocks.label,
+        horizon_days=config.label.horizon_days,
+        platt=Platt(1.0, 0.0),
+        ventiles=Ventiles((0.0,) * 19),
+        config=config,
+        policy=policy,
+    )
+    if family == "scorecard":
+        model.points_to_double_odds = float(pipeline[-1].points_to_double_odds)
+    raw_calibration = chunked_raw_log_odds(model, blocks.calibration)
+    model.platt = Platt.fit(raw_calibration, blocks.calibration[blocks.label].to_numpy())
+    rate = blocks.negative_rate
+    training = 1 / (1 + np.exp(-model.platt(chunked_raw_log_odds(model, blocks.train))))
+    weights = np.where(y_train == 1, 1.0, 1.0 / rate) if rate < 1 else None
+    model.ventiles = Ventiles.fit(training, weights)
+    return model
+
+
+def judge(
+    model: RiskModel,
+    histories: CaseHistories,
+    test_rows: pl.DataFrame,
+    flagging: FlaggingPolicy,
+    gates: GatePolicy,
+) -> tuple[pl.DataFrame, Evaluation, FairnessReport]:
+    """Score the test block under the flagging policy, evaluate it and audit fairness."""
+    scored = model.score(test_rows, flagging).with_columns(
+        test_rows[model.label].cast(pl.Int8).alias("y")
+    )
+    evaluation = evaluate(
+        y=scored["y"].to_numpy(),
+        probability=scored["probability"].to_numpy(),
+        score_1_20=scored["score_1_20"].to_numpy(),
+        flagged=scored["flagged"].to_numpy(),
+        as_of=scored["as_of"].to_numpy(),
+        oracle=oracle_of(histories, scored, model.horizon_days),
+    )
+    audited = audit_attributes(histories, scored).join(
+        scored.select("child_id", "as_of", "y", "probability", "flagged"),
+        on=["child_id", "as_of"],
+        how="left",
+    )
+    fairness = audit(
+        audited, gates.attributes, tolerance=gates.tolerance, min_count=gates.min_count
+    )
+    return scored, evaluation, fairness
+
+
 def train(
     histories: CaseHistories,
     family: str,
@@ -175,9 +245,10 @@ def train(
     progress: Progress = _quiet,
     blocks: Blocks | None = None,
 ) -> TrainResult:
-    """Fit ``family`` on the training block, calibrate it on the calibration block and
-    judge it on the test block. ``blocks``: features already built for this split (a
-    benchmark or notebook comparing families builds them once)."""
+    """Plan the split, build its blocks, fit, calibrate and judge ``family``.
+
+    ``blocks``: features already built for this split (a benchmark or a notebook
+    comparing families builds them once)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -194,86 +265,25 @@ def train(
             histories, config, policy, split, settings.max_train_rows, settings.seed
         )
     lap("features")
-    label, registry = blocks.label, blocks.registry
-    train_rows, rate = blocks.train, blocks.negative_rate
-    positives = int(train_rows[label].sum())
+    positives = int(blocks.train[blocks.label].sum())
     # rows the block held before sampling, estimated from the kept negatives
-    n_train_all = positives + round((train_rows.height - positives) / rate)
+    n_train_all = positives + round((blocks.train.height - positives) / blocks.negative_rate)
     progress(
-        f"training rows: {train_rows.height:,} fitted ({positives:,} positive; negatives "
-        f"kept at rate {rate:.3f} of about {n_train_all - positives:,})"
+        f"training rows: {blocks.train.height:,} fitted ({positives:,} positive; negatives "
+        f"kept at rate {blocks.negative_rate:.3f} of about {n_train_all - positives:,})"
     )
-
-    columns = design_columns(registry)
-    names = [column.name for column in columns]
-    matrix = design_matrix(train_rows, registry)[0].astype(np.float64, copy=False)
-    y_train = train_rows[label].to_numpy().astype(np.int8)
-    directions = column_directions(columns, registry.specs, settings.increasing)
-    pipeline = make_pipeline(family, names, settings.model.get(family), settings.seed, directions)
-    pipeline.fit(as_frame(matrix, names), y_train)
-    lap("fit")
-    progress(f"fitted {family} on {matrix.shape[0]:,} rows x {matrix.shape[1]} columns")
-
-    model = RiskModel(
-        family=family,
-        pipeline=pipeline,
-        columns=columns,
-        specs=registry.specs,
-        label=label,
-        horizon_days=config.label.horizon_days,
-        platt=Platt(1.0, 0.0),
-        ventiles=Ventiles((0.0,) * 19),
-        config=config,
-        policy=policy,
-    )
-    if family == "scorecard":
-        model.points_to_double_odds = float(pipeline[-1].points_to_double_odds)
-    calibration_rows = blocks.calibration
-    raw_calibration = chunked_raw_log_odds(model, calibration_rows)
-    model.platt = Platt.fit(raw_calibration, calibration_rows[label].to_numpy())
-    del raw_calibration
-    lap("calibrate")
-    progress(f"calibrated on {calibration_rows.height:,} rows: {model.platt}")
-
-    train_probability = 1 / (1 + np.exp(-model.platt(chunked_raw_log_odds(model, train_rows))))
-    weights = np.where(y_train == 1, 1.0, 1.0 / rate)
-    model.ventiles = Ventiles.fit(train_probability, weights if rate < 1 else None)
-    del matrix
-
-    test_rows = blocks.test
-    scored = model.score(test_rows, flagging).with_columns(
-        test_rows[label].cast(pl.Int8).alias("y")
-    )
-    lap("score_test")
-    oracle = oracle_of(histories, scored, model.horizon_days)
-    evaluation = evaluate(
-        y=scored["y"].to_numpy(),
-        probability=scored["probability"].to_numpy(),
-        score_1_20=scored["score_1_20"].to_numpy(),
-        flagged=scored["flagged"].to_numpy(),
-        as_of=scored["as_of"].to_numpy(),
-        oracle=oracle,
-    )
-    attributes = audit_attributes(histories, scored)
-    audited = attributes.join(
-        scored.select("child_id", "as_of", "y", "probability", "flagged"),
-        on=["child_id", "as_of"],
-        how="left",
-    )
-    fairness = audit(
-        audited, gates.attributes, tolerance=gates.tolerance, min_count=gates.min_count
-    )
+    model = fit_model(family, blocks, config, policy, settings)
+    lap("fit_and_calibrate")
+    progress(f"fitted {family} and calibrated on {blocks.calibration.height:,} rows: {model.platt}")
+    scored, evaluation, fairness = judge(model, histories, blocks.test, flagging, gates)
     lap("evaluate")
     progress(f"test AUC {evaluation.roc_auc:.4f}, calibration error {evaluation.ece:.4f}")
-
-    importance = factor_importance(model, test_rows)
     model.provenance = {
         "feature_config_sha256": config.digest(),
         "feature_policy_sha256": policy.digest(),
         "split": split.describe(),
         "exported_at": histories.exported_at.isoformat(),
-        "source": str(histories.source),
-        "negative_rate": rate,
+        "negative_rate": blocks.negative_rate,
     }
     return TrainResult(
         model=model,
@@ -281,17 +291,17 @@ def train(
         evaluation=evaluation,
         fairness=fairness,
         scored_test=scored,
-        test_rows=test_rows,
+        test_rows=blocks.test,
         counts={
             "train_rows": n_train_all,
-            "train_rows_fitted": train_rows.height,
-            "calibration_rows": calibration_rows.height,
-            "test_rows": test_rows.height,
-            "design_columns": len(columns),
+            "train_rows_fitted": blocks.train.height,
+            "calibration_rows": blocks.calibration.height,
+            "test_rows": blocks.test.height,
+            "design_columns": len(model.columns),
         },
-        sampling={"max_train_rows": settings.max_train_rows, "negative_rate": rate},
+        sampling={"max_train_rows": settings.max_train_rows, "negative_rate": blocks.negative_rate},
         timings=timings,
-        factor_importance=importance,
+        factor_importance=factor_importance(model, blocks.test),
     )
 
 

@@ -164,8 +164,19 @@ def test_promote_gates_then_score_with_the_champion(
     assert scores["score_1_20"].is_between(1, 20).all()
 
 
+@pytest.fixture(scope="module")
+def champion(workspace: dict[str, Path | str], first: dict[str, object]) -> str:
+    """Version 1 as the champion, however the tests are ordered."""
+    code, _, err = _run(
+        "promote", "1", "--tracking-uri", str(workspace["uri"]),
+        "--justify-disparity", "equal per-district queues by policy",
+    )  # fmt: skip
+    assert code == 0, err
+    return "1"
+
+
 def test_a_second_model_is_compared_on_the_same_window_and_gbm_is_never_promoted(
-    workspace: dict[str, Path | str], first: dict[str, object]
+    workspace: dict[str, Path | str], champion: str
 ) -> None:
     uri = str(workspace["uri"])
     second = _train(workspace, "gbm")
@@ -196,6 +207,11 @@ def test_a_second_model_is_compared_on_the_same_window_and_gbm_is_never_promoted
         .tags["riskflag.promotion"]
     )
     assert record["forced"] is True
+    # give the champion back to version 1 for the other tests of this store
+    code, _, err = _run(
+        "promote", "1", "--tracking-uri", uri, "--force", "--reason", "restore test champion",
+    )  # fmt: skip
+    assert code == 0, err
     assert record["reason"] == "benchmark comparison only"
 
 
@@ -205,8 +221,18 @@ def test_an_altered_artifact_is_refused(
     use_tracking(str(workspace["uri"]))
     stored = list(Path(workspace["root"]).rglob("riskmodel.joblib"))
     assert stored, "no stored artifact found under the workspace"
-    for path in stored:
-        path.write_bytes(path.read_bytes() + b"\0")
+    originals = {path: path.read_bytes() for path in stored}
+    for path, content in originals.items():
+        path.write_bytes(content + b"\0")
+    try:
+        _refused(workspace)
+    finally:  # the other tests share this store
+        for path, content in originals.items():
+            path.write_bytes(content)
+    load_version("1")  # restored: loads again
+
+
+def _refused(workspace: dict[str, Path | str]) -> None:
     with pytest.raises(RegistryError, match="does not match"):
         load_version("1")
     with pytest.raises(RegistryError, match="refusing to load"):  # the pyfunc checks too
