@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_DATA ?= demo-data
 DEMO_CHILDREN ?= 20000
 DEMO_SEED ?= 20261129
-DEMO_MODEL ?= logistic
+DEMO_MODEL ?= scorecard
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint format bench-contract bench-synth bench-features bench-models clean

@@ -37,7 +37,7 @@ def _progress(started: float) -> Callable[[str], None]:
 
 def train_command(
     data: Annotated[Path, typer.Option(help="Data folder (contract v1).")],
-    model: Annotated[str, typer.Option(help=f"Model family: {', '.join(FAMILIES)}.")] = "ebm",
+    model: Annotated[str, typer.Option(help=f"Model family: {', '.join(FAMILIES)}.")] = "scorecard",
     config: Annotated[Path | None, typer.Option(help="Feature configuration TOML.")] = None,
     policy: Annotated[Path | None, typer.Option(help="Feature policy TOML.")] = None,
     flagging: Annotated[
