@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WRAPPER = """
 import sys, time
-t0 = time.perf_counter()
+_measure_started = time.perf_counter()  # a name the measured snippet will not reuse
 exec(compile(sys.argv[1], "<bench>", "exec"))
-elapsed = time.perf_counter() - t0
+elapsed = time.perf_counter() - _measure_started
 status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
 print(f"__MEASURE__ {elapsed:.3f} {int(status) / 1024:.0f}")
 """
