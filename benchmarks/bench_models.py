@@ -169,7 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--children", type=int, default=200_000)
     parser.add_argument("--full", type=int, default=1_000_000, help="0 skips the end-to-end run")
-    parser.add_argument("--full-model", default="logistic")
+    parser.add_argument("--full-model", default="scorecard")
     parser.add_argument(
         "--families", nargs="+", default=["baseline", "scorecard", "logistic", "ebm", "gbm"]
     )
