@@ -1,6 +1,6 @@
 """Every model family on the same synthetic split, beside gbm and the generator's oracle.
 
-    python -m benchmarks.bench_models [--children 200000] [--full 1000000] [--full-model ebm]
+    python -m benchmarks.bench_models [--children 200000] [--full 1000000] [--full-model scorecard]
 
 1. Families: synthetic children (cached in .bench/), the default split (12 monthly
    training dates, 3 calibration, 3 test); features built once, then each family fitted,
