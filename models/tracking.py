@@ -35,6 +35,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.metrics import roc_auc_score
 
+from models.design import DesignError
 from models.flagging import FlaggingPolicy, GatePolicy
 from models.reports import (
     INTENDED_USE,
@@ -152,7 +153,8 @@ def champion_on_window(result: TrainResult) -> dict[str, Any]:
     try:
         model = load_version(str(champion.version))
         raw = chunked_raw_log_odds(model, result.test_rows)
-    except Exception as exc:  # any failure makes the champion not comparable
+    except (RegistryError, DesignError, MlflowException, OSError) as exc:
+        # recorded on the version: the auc gate then fails and shows why
         return {"champion_version": str(champion.version), "champion_error": str(exc)[:300]}
     y = result.scored_test["y"].to_numpy()
     return {
