@@ -22,6 +22,7 @@ from features.build import build_features
 from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories
 from features.registry import Registry
+from features.table import CHILDREN_PER_SHARD
 from models.design import design_columns, design_matrix
 from models.evaluation import Evaluation, evaluate
 from models.fairness import FairnessReport, audit
@@ -92,17 +93,28 @@ def build_blocks(
     max_train_rows: int | None = None,
     seed: int = 0,
 ) -> Blocks:
-    """Features of each block, built and collected one block at a time."""
+    """Features of each block, built shard by shard (households kept together, one shard
+    per ``CHILDREN_PER_SHARD`` children, as ``features build`` does) and collected one
+    block at a time: memory follows a shard and the collected rows, not the population."""
     children = histories.children.select(pl.len()).collect().item()
+    shards = max(1, -(-children // CHILDREN_PER_SHARD))
     rate = negative_rate(children, len(split.train), max_train_rows) if max_train_rows else 1.0
     frames = []
+    registry, label = None, ""
     for index, dates in enumerate((split.train, split.calibration, split.test)):
-        table = build_features(histories, config, policy, list(dates))
-        rows = table.frame.filter(pl.col(table.label).is_not_null())
-        if index == 0:
-            rows = sample_negatives(rows, table.label, rate, seed)
-        frames.append(rows.collect())
-    return Blocks(frames[0], frames[1], frames[2], table.registry, table.label, rate)
+        parts = []
+        for part in range(shards):
+            table = build_features(
+                histories, config, policy, list(dates), None if shards == 1 else (part, shards)
+            )
+            registry, label = table.registry, table.label
+            rows = table.frame.filter(pl.col(label).is_not_null())
+            if index == 0:
+                rows = sample_negatives(rows, label, rate, seed)
+            parts.append(rows.collect())
+        frames.append(pl.concat(parts).sort("as_of", "child_id"))
+    assert registry is not None
+    return Blocks(frames[0], frames[1], frames[2], registry, label, rate)
 
 
 def chunked_raw_log_odds(model: RiskModel, frame: pl.DataFrame) -> Float:
