@@ -114,7 +114,7 @@ def promote_command(
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
     """Move alias `champion` to VERSION when the promotion gates pass."""
-    from models.tracking import RegistryError, promote, use_tracking
+    from models.registry import RegistryError, promote, use_tracking
 
     try:
         gates = load_gate_policy(flagging)
@@ -150,7 +150,7 @@ def score_command(
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
     """Score every eligible child on one as-of date with the champion (or --model-uri)."""
-    from models.tracking import RegistryError, load_uri, use_tracking
+    from models.registry import RegistryError, load_uri, use_tracking
 
     try:
         day = date.fromisoformat(as_of)

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from features.synth import SynthConfig, generate
-from models.tracking import MODEL_NAME, SHA_TAG, RegistryError, load_version, use_tracking
+from models.registry import MODEL_NAME, SHA_TAG, RegistryError, load_version, use_tracking
 from serving.cli import app
 
 # one store, used in order: train, promote, score, a second model, tampering
