@@ -1,0 +1,88 @@
+"""`riskflag db ...`: migrate the store, load a contract folder into it, show its state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+
+from features.contract import ContractError
+from features.deployment import DeploymentError, load_deployment
+from serving.store import StoreError, database_url, load_folder, make_engine, upgrade
+from serving.store.tables import Child, Event, Load
+
+app = typer.Typer(help="The case-history store (SQLite or PostgreSQL).", no_args_is_help=True)
+URL_HELP = "Database URL (default: $RISKFLAG_DATABASE_URL, else sqlite:///riskflag.db)."
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command("upgrade")
+def upgrade_command(url: Annotated[str | None, typer.Option(help=URL_HELP)] = None) -> None:
+    """Create or migrate the store's tables to the latest version."""
+    try:
+        upgrade(make_engine(url))
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo("store is at the latest schema")
+
+
+@app.command("load")
+def load_command(
+    data: Annotated[Path, typer.Argument(help="Data folder (contract v1).")],
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
+) -> None:
+    """Validate a folder and load it in one transaction (all or nothing, idempotent)."""
+    try:
+        settings = load_deployment(deployment)
+        result = load_folder(make_engine(url), data, settings)
+    except DeploymentError as exc:
+        raise _fail(str(exc)) from exc
+    except ContractError as exc:
+        typer.echo(exc.report.format_text(), err=True)
+        typer.echo("nothing was loaded", err=True)
+        raise typer.Exit(1) from exc
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    if result.already_loaded:
+        typer.echo(f"{data}: this export (sha256 {result.sha256[:12]}...) is already loaded")
+        return
+    typer.echo(
+        f"loaded {data}: {result.children:,} children, {result.events:,} events; "
+        f"{result.inserted:,} rows inserted, {result.updated:,} updated "
+        f"(export of {result.exported_at:%Y-%m-%d %H:%M})"
+    )
+
+
+@app.command("status")
+def status_command(url: Annotated[str | None, typer.Option(help=URL_HELP)] = None) -> None:
+    """How many children and events the store holds, and its loads."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            children = connection.execute(select(func.count()).select_from(Child)).scalar_one()
+            events = connection.execute(select(func.count()).select_from(Event)).scalar_one()
+            loads = connection.execute(select(Load.__table__).order_by("id")).mappings().all()
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    shown = engine.url.render_as_string(hide_password=True)
+    typer.echo(f"{shown}: {children:,} children, {events:,} events, {len(loads)} load(s)")
+    for item in loads:
+        typer.echo(
+            f"  {item['loaded_at']:%Y-%m-%d %H:%M} export {item['exported_at']:%Y-%m-%d} "
+            f"sha256 {item['sha256'][:12]}: +{item['inserted']:,} rows, {item['updated']:,} updated"
+        )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="db")
+
+
+__all__ = ["database_url", "register"]

@@ -1,0 +1,21 @@
+"""The case-history store: children, events and loads behind SQLAlchemy, migrated by Alembic."""
+
+from serving.store.db import (
+    DEFAULT_DATABASE_URL,
+    StoreError,
+    database_url,
+    make_engine,
+    upgrade,
+)
+from serving.store.load import LoadResult, load_folder, read_frames
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "LoadResult",
+    "StoreError",
+    "database_url",
+    "load_folder",
+    "make_engine",
+    "read_frames",
+    "upgrade",
+]

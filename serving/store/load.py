@@ -1,0 +1,191 @@
+"""Loading a contract folder into the store, and reading it back.
+
+`riskflag db load DIR` goes through the one loader (``load_case_histories``): a folder
+that breaks any rule of the contract writes nothing. A valid folder is written in one
+transaction, all or nothing:
+
+- children and events are upserted by id: new ids are inserted, rows whose values
+  changed are updated (a later export corrects a record), identical rows are left alone;
+  nothing is deleted (a record a later export omits may be the evidence behind a
+  decision already taken);
+- each load is recorded with the SHA-256 of its files; loading the same export again is
+  recognised and changes nothing.
+
+Timestamps are stored as the contract's naive local times of the deployment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+from sqlalchemy import Engine, Table, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+import features.schema as s
+from features.contract import CaseHistories, load_case_histories
+from features.deployment import Deployment
+from serving.store.db import StoreError, upgrade
+from serving.store.tables import Child, Event, Load
+
+CHUNK_ROWS: Final = 2_000  # x 8 columns: within SQLite's and PostgreSQL's bound-parameter limits
+CHILD_TABLE: Table = Child.__table__  # type: ignore[assignment]
+EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
+LOAD_TABLE: Table = Load.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    sha256: str
+    already_loaded: bool
+    children: int
+    events: int
+    inserted: int
+    updated: int
+    exported_at: datetime
+
+
+def folder_sha256(folder: Path) -> str:
+    """SHA-256 over the names and bytes of the folder's contract files, in name order."""
+    digest = hashlib.sha256()
+    names = sorted(
+        path.name
+        for path in Path(folder).iterdir()
+        if path.is_file() and path.name.split(".")[0] in (s.CHILDREN, s.EVENTS, "export")
+    )
+    for name in names:
+        digest.update(name.encode())
+        with open(Path(folder) / name, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _rows(frame: pl.DataFrame) -> Iterator[list[dict[str, Any]]]:
+    plain = frame.with_columns(
+        pl.col(name).cast(pl.String)
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Enum | pl.Categorical)
+    )
+    for start in range(0, plain.height, CHUNK_ROWS):
+        yield plain.slice(start, CHUNK_ROWS).to_dicts()
+
+
+def _upsert_statement(dialect: str, table: Table, rows: list[dict[str, Any]], key: str) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE only where a value differs."""
+    columns = [c.name for c in table.columns if c.name != key]
+    if dialect == "sqlite":
+        lite = sqlite.insert(table).values(rows)
+        changed = or_(*(table.c[c].is_distinct_from(lite.excluded[c]) for c in columns))
+        return lite.on_conflict_do_update(
+            index_elements=[table.c[key]],
+            set_={c: lite.excluded[c] for c in columns},
+            where=changed,
+        ).returning(table.c[key])
+    if dialect == "postgresql":
+        pg = postgresql.insert(table).values(rows)
+        changed = or_(*(table.c[c].is_distinct_from(pg.excluded[c]) for c in columns))
+        return pg.on_conflict_do_update(
+            index_elements=[table.c[key]],
+            set_={c: pg.excluded[c] for c in columns},
+            where=changed,
+        ).returning(table.c[key])
+    raise StoreError(f"the store supports SQLite and PostgreSQL, not {dialect}")
+
+
+def _upsert(connection: Connection, table: Table, frame: pl.DataFrame, key: str) -> int:
+    """Insert new rows, update changed ones; returns how many rows were written."""
+    written = 0
+    for rows in _rows(frame):
+        statement = _upsert_statement(connection.dialect.name, table, rows, key)
+        # RETURNING lists rows inserted or updated (not those left alone): rowcount is
+        # not reliable for multi-row statements on every driver
+        written += len(connection.execute(statement).all())
+    return written
+
+
+def _count(connection: Connection, table: Table) -> int:
+    return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = None) -> LoadResult:
+    """Validate ``folder`` against the contract and load it in one transaction.
+
+    Raises ``ContractError`` (nothing written) for a folder that breaks the contract.
+    """
+    sha = folder_sha256(folder)
+    histories: CaseHistories = load_case_histories(folder, deployment)
+    upgrade(engine)
+    children = histories.children.collect()
+    events = histories.events.collect()
+    try:
+        with engine.begin() as connection:
+            known = connection.execute(
+                select(LOAD_TABLE.c.sha256).where(LOAD_TABLE.c.sha256 == sha)
+            ).first()
+            if known is not None:
+                return LoadResult(
+                    sha, True, children.height, events.height, 0, 0, histories.exported_at
+                )
+            before = _count(connection, CHILD_TABLE) + _count(connection, EVENT_TABLE)
+            written = _upsert(connection, CHILD_TABLE, children, s.CHILD_ID)
+            written += _upsert(connection, EVENT_TABLE, events, s.EVENT_ID)
+            after = _count(connection, CHILD_TABLE) + _count(connection, EVENT_TABLE)
+            inserted = after - before
+            connection.execute(
+                LOAD_TABLE.insert().values(
+                    sha256=sha,
+                    source=str(Path(folder).resolve())[:1024],
+                    exported_at=histories.exported_at,
+                    loaded_at=datetime.now(UTC).replace(tzinfo=None),
+                    children=children.height,
+                    events=events.height,
+                    inserted=inserted,
+                    updated=written - inserted,
+                )
+            )
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"loading {folder} failed and was rolled back, nothing written "
+            f"({type(exc).__name__}: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]})"
+        ) from exc
+    return LoadResult(
+        sha, False, children.height, events.height, inserted, written - inserted,
+        histories.exported_at,
+    )  # fmt: skip
+
+
+def read_frames(
+    engine: Engine, child_ids: Sequence[str] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Children and events from the store, typed as the contract loader types them."""
+    children_query = select(CHILD_TABLE).order_by(CHILD_TABLE.c.child_id)
+    events_query = select(EVENT_TABLE).order_by(EVENT_TABLE.c.event_id)
+    if child_ids is not None:
+        children_query = children_query.where(CHILD_TABLE.c.child_id.in_(list(child_ids)))
+        events_query = events_query.where(EVENT_TABLE.c.child_id.in_(list(child_ids)))
+    with engine.connect() as connection:
+        children = pl.read_database(children_query, connection, schema_overrides=None)
+        events = pl.read_database(events_query, connection)
+    return (
+        _typed(children, s.CHILDREN_SCHEMA),
+        _typed(events, s.EVENTS_SCHEMA),
+    )
+
+
+def _typed(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    return frame.select(
+        pl.col(name).cast(pl.String).cast(dtype)
+        if isinstance(dtype, pl.Enum)
+        else pl.col(name).cast(dtype)
+        for name, dtype in schema.items()
+    )

@@ -1,0 +1,56 @@
+"""The store's tables (SQLAlchemy 2 declarative). Alembic's migrations create them; these
+classes are what the code reads and writes. Columns follow the data contract one to one,
+so a child read back from the store is the child that was loaded."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Child(Base):
+    __tablename__ = "children"
+
+    child_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    birth_date: Mapped[date]
+    sex: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str] = mapped_column(String(64), index=True)
+    hukou: Mapped[str] = mapped_column(String(32))
+    ethnicity: Mapped[str] = mapped_column(String(32))
+    household_id: Mapped[str | None] = mapped_column(String, index=True)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_child_recorded", "child_id", "recorded_at"),)
+
+    event_id: Mapped[str] = mapped_column(String, primary_key=True)
+    child_id: Mapped[str] = mapped_column(String(64), ForeignKey("children.child_id"))
+    event_type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    severity: Mapped[int | None] = mapped_column(SmallInteger)
+    amount: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str | None] = mapped_column(String(64))
+
+
+class Load(Base):
+    """One export loaded: which files (their SHA-256), when, and what changed."""
+
+    __tablename__ = "loads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(1024))
+    exported_at: Mapped[datetime] = mapped_column(DateTime)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime)
+    children: Mapped[int]
+    events: Mapped[int]
+    inserted: Mapped[int]
+    updated: Mapped[int]
