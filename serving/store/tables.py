@@ -54,3 +54,35 @@ class Load(Base):
     events: Mapped[int]
     inserted: Mapped[int]
     updated: Mapped[int]
+
+
+class User(Base):
+    """A person using the service; caseworkers and supervisors act within their districts."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class UserDistrict(Base):
+    __tablename__ = "user_districts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Token(Base):
+    """An API token: its public id, and the SHA-256 of its secret (never the secret)."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -3,16 +3,12 @@ folder; loading is all or nothing and idempotent; nothing is deleted by a later 
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 import features.schema as s
@@ -23,41 +19,12 @@ from serving.cli import app
 from serving.store import StoreError, load_folder, make_engine, read_frames
 from serving.store.tables import Child, Event, Load
 
-POSTGRES = os.environ.get(
-    "RISKFLAG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("store") / "data"
     generate(SynthConfig(children=600, seed=41, workers=1), out)
     return out
-
-
-def _postgres_database() -> Iterator[str]:
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    name = f"riskflag_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        pytest.skip(f"!!! PostgreSQL at {POSTGRES} does not answer: store tests skipped ({exc})")
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        yield from _postgres_database()
 
 
 def _counts(url: str) -> tuple[int, int, int]:

@@ -1,0 +1,224 @@
+"""Users, roles, districts and API tokens.
+
+A token reads ``rf_<id>_<secret>``: the id (12 hex characters) finds the row, the secret
+(43 URL-safe characters, 256 random bits from ``secrets``) proves it. Only the secret's
+SHA-256 is stored, compared in constant time (``hmac.compare_digest``). A secret of 256
+random bits needs no key stretching (that is for passwords people choose); a plain hash
+keeps authentication fast on every request. The token is shown once, when issued.
+
+Roles: ``caseworker`` and ``supervisor`` act within their districts (at least one, each a
+district of the deployment); ``analyst`` sees model metrics and de-identified aggregates;
+``admin`` manages users and reads the audit log. What each role may do is enforced by the
+API; here a token only says who is calling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from features.deployment import Deployment
+from serving.store.db import upgrade
+from serving.store.tables import Token, User, UserDistrict
+
+ROLES: Final = ("caseworker", "supervisor", "analyst", "admin")
+DISTRICT_ROLES: Final = ("caseworker", "supervisor")
+TOKEN_PATTERN: Final = re.compile(r"rf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class UserError(ValueError):
+    """A user or token request that cannot be done; says which and why."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid token belongs to."""
+
+    user_id: int
+    name: str
+    role: str
+    districts: frozenset[str]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def add_user(
+    engine: Engine,
+    name: str,
+    role: str,
+    districts: Sequence[str] = (),
+    deployment: Deployment | None = None,
+) -> int:
+    """Create a user; districts are required for caseworkers and supervisors."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise UserError(f"user name {name!r}: 1-64 letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise UserError(f"role {role!r}: one of {', '.join(ROLES)}")
+    known = (deployment or Deployment()).districts
+    unknown = [d for d in districts if d not in known]
+    if unknown:
+        raise UserError(f"district(s) {unknown} not in the deployment ({', '.join(known)})")
+    if role in DISTRICT_ROLES and not districts:
+        raise UserError(f"a {role} needs at least one --district")
+    if role not in DISTRICT_ROLES and districts:
+        raise UserError(f"an {role} is not scoped by district: give no --district")
+    upgrade(engine)
+    try:
+        with engine.begin() as connection:
+            user_id = connection.execute(
+                insert(User).values(name=name, role=role, created_at=_now()).returning(User.id)
+            ).scalar_one()
+            for district in sorted(set(districts)):
+                connection.execute(insert(UserDistrict).values(user_id=user_id, district=district))
+    except IntegrityError as exc:
+        raise UserError(f"user {name!r} exists already") from exc
+    return int(user_id)
+
+
+def issue_token(engine: Engine, name: str, expires_days: int | None = 90) -> str:
+    """A new token for an active user; the only time its secret exists in the clear."""
+    if expires_days is not None and expires_days < 1:
+        raise UserError("expires_days must be at least 1 (or None for no expiry)")
+    upgrade(engine)
+    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    now = _now()
+    with engine.begin() as connection:
+        user = connection.execute(
+            select(User.id).where(User.name == name, User.disabled_at.is_(None))
+        ).first()
+        if user is None:
+            raise UserError(f"no active user {name!r}")
+        connection.execute(
+            insert(Token).values(
+                id=token_id,
+                user_id=user.id,
+                secret_sha256=_digest(secret),
+                created_at=now,
+                expires_at=now + timedelta(days=expires_days) if expires_days else None,
+            )
+        )
+    return f"rf_{token_id}_{secret}"
+
+
+def authenticate(engine: Engine, token: str) -> Principal | None:
+    """The principal a token belongs to, or None for anything not a valid live token.
+
+    Never raises for a bad token (malformed, unknown, revoked, expired, a disabled user):
+    the caller answers 401 without saying which.
+    """
+    match = TOKEN_PATTERN.fullmatch(token) if isinstance(token, str) else None
+    if match is None:
+        return None
+    token_id, secret = match.groups()
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(
+                Token.secret_sha256,
+                Token.expires_at,
+                Token.revoked_at,
+                User.id,
+                User.name,
+                User.role,
+                User.disabled_at,
+            )
+            .join(User, User.id == Token.user_id)
+            .where(Token.id == token_id)
+        ).first()
+        # compare even when the id is unknown, so timing does not tell ids apart
+        expected = row.secret_sha256 if row is not None else _digest("")
+        valid = hmac.compare_digest(expected, _digest(secret))
+        if row is None or not valid:
+            return None
+        now = _now()
+        if row.revoked_at is not None or row.disabled_at is not None:
+            return None
+        if row.expires_at is not None and row.expires_at <= now:
+            return None
+        districts = connection.execute(
+            select(UserDistrict.district).where(UserDistrict.user_id == row.id)
+        ).scalars()
+        return Principal(row.id, row.name, row.role, frozenset(districts))
+
+
+def revoke_tokens(engine: Engine, name: str) -> int:
+    """Revoke every live token of a user; returns how many."""
+    upgrade(engine)
+    with engine.begin() as connection:
+        user_id = connection.execute(select(User.id).where(User.name == name)).scalar()
+        if user_id is None:
+            raise UserError(f"no user {name!r}")
+        result = connection.execute(
+            update(Token)
+            .where(Token.user_id == user_id, Token.revoked_at.is_(None))
+            .values(revoked_at=_now())
+            .returning(Token.id)
+        )
+        return len(result.all())
+
+
+def disable_user(engine: Engine, name: str) -> None:
+    """Disable a user (kept for the audit trail, never deleted) and revoke their tokens."""
+    revoke_tokens(engine, name)
+    with engine.begin() as connection:
+        connection.execute(update(User).where(User.name == name).values(disabled_at=_now()))
+
+
+def list_users(engine: Engine) -> list[dict[str, object]]:
+    """Users with role, districts, state and live token count; never a secret or hash."""
+    upgrade(engine)
+    now = _now()
+    with engine.connect() as connection:
+        users = connection.execute(
+            select(User.id, User.name, User.role, User.disabled_at).order_by(User.name)
+        ).all()
+        out: list[dict[str, object]] = []
+        for user in users:
+            districts = connection.execute(
+                select(UserDistrict.district).where(UserDistrict.user_id == user.id)
+            ).scalars()
+            live = connection.execute(
+                select(Token.id).where(
+                    Token.user_id == user.id,
+                    Token.revoked_at.is_(None),
+                    or_(Token.expires_at.is_(None), Token.expires_at > now),
+                )
+            ).all()
+            out.append(
+                {
+                    "name": user.name,
+                    "role": user.role,
+                    "districts": sorted(districts),
+                    "active": user.disabled_at is None,
+                    "live_tokens": len(live),
+                }
+            )
+    return out
+
+
+__all__ = [
+    "ROLES",
+    "Principal",
+    "UserError",
+    "add_user",
+    "authenticate",
+    "disable_user",
+    "issue_token",
+    "list_users",
+    "revoke_tokens",
+]
