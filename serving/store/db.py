@@ -38,7 +38,8 @@ def make_engine(url: str | None = None) -> Engine:
     try:
         engine = create_engine(chosen, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StoreError(f"database URL cannot be used ({type(exc).__name__}: {exc})") from exc
+        # the URL may hold a password: name the kind of error, never echo the URL
+        raise StoreError(f"database URL cannot be used ({type(exc).__name__})") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

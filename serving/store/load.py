@@ -152,10 +152,12 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
                 )
             )
     except SQLAlchemyError as exc:
+        # the driver's message can quote row values (a child's id): name the kind only
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
         raise StoreError(
             f"loading {folder} failed and was rolled back, nothing written "
-            f"({type(exc).__name__}: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]})"
-        ) from exc
+            f"({type(exc).__name__}{f', SQLSTATE {code}' if code else ''})"
+        ) from None
     return LoadResult(
         sha, False, children.height, events.height, inserted, written - inserted,
         histories.exported_at,
