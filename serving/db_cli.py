@@ -63,8 +63,8 @@ def load_command(
 @app.command("status")
 def status_command(url: Annotated[str | None, typer.Option(help=URL_HELP)] = None) -> None:
     """How many children and events the store holds, and its loads."""
-    engine = make_engine(url)
     try:
+        engine = make_engine(url)
         upgrade(engine)
         with engine.connect() as connection:
             children = connection.execute(select(func.count()).select_from(Child)).scalar_one()

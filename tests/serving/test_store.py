@@ -142,3 +142,7 @@ def test_an_unreachable_database_is_named_without_a_traceback(folder: Path) -> N
     assert result.exit_code == 2
     assert "error:" in result.stderr
     assert "cannot migrate" in result.stderr
+    result = CliRunner().invoke(app, ["db", "status", "--url", "nonsense://user:secret@x"])
+    assert result.exit_code == 2
+    assert "database URL cannot be used" in result.stderr
+    assert "secret" not in result.stderr
