@@ -24,21 +24,19 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
 from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
+
+from models.additive import AdditiveClassifier, check_binary_target
 
 FloatArray = npt.NDArray[np.float64]
 
 
-class PriorReportsBaseline(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class PriorReportsBaseline(AdditiveClassifier):
     """Logistic regression on ``log1p(max(prior reports, 0))`` alone, never decreasing.
 
     Parameters
@@ -75,7 +73,6 @@ class PriorReportsBaseline(ClassifierMixin, BaseEstimator):  # type: ignore[misc
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
         tags.classifier_tags.poor_score = True
         return tags
 
@@ -106,17 +103,7 @@ class PriorReportsBaseline(ClassifierMixin, BaseEstimator):  # type: ignore[misc
     def fit(self, X: Any, y: Any) -> Self:
         """Fit ``intercept + coef * log1p(max(x[:, column], 0))``; clip a negative coef."""
         X, y = validate_data(self, X, y, dtype=np.float64)
-        y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type != "binary":
-            raise ValueError(
-                f"Only binary classification is supported. The type of the target is {y_type}."
-            )
-        self.classes_ = np.unique(y)
-        if self.classes_.shape[0] != 2:
-            raise ValueError(
-                "needs samples of two classes to learn a risk flag; "
-                f"got only one class: {self.classes_}"
-            )
+        self.classes_ = check_binary_target(y)
         self.column_index_ = self._column_index()
         z = self._z(X[:, self.column_index_])
         positive = y == self.classes_[1]
@@ -133,11 +120,6 @@ class PriorReportsBaseline(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         self.contribution_intercept_ = intercept
         return self
 
-    def _validated(self, X: Any) -> FloatArray:
-        check_is_fitted(self)
-        checked: FloatArray = validate_data(self, X, reset=False, dtype=np.float64)
-        return checked
-
     def contributions(self, X: Any) -> FloatArray:
         """Zeros except the chosen column, which holds ``coef_ * z``; (n, n_features_in_)."""
         X = self._validated(X)
@@ -150,34 +132,3 @@ class PriorReportsBaseline(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         X = self._validated(X)
         scores: FloatArray = self.coef_ * self._z(X[:, self.column_index_]) + self.intercept_
         return scores
-
-    def predict_proba(self, X: Any) -> FloatArray:
-        """``[1 - p, p]`` with ``p`` the sigmoid of ``decision_function``."""
-        check_is_fitted(self)
-        scores = self.decision_function(X)
-        return np.column_stack([expit(-scores), expit(scores)]).astype(np.float64)
-
-    def predict(self, X: Any) -> npt.NDArray[Any]:
-        """``classes_[1]`` where ``decision_function > 0``, else ``classes_[0]``."""
-        check_is_fitted(self)
-        labels: npt.NDArray[Any] = self.classes_[(self.decision_function(X) > 0).astype(int)]
-        return labels
-
-    def get_feature_names_out(
-        self, input_features: Sequence[str] | None = None
-    ) -> npt.NDArray[np.object_]:
-        """The input column names (``contributions`` has one column per input)."""
-        check_is_fitted(self)
-        seen: npt.NDArray[np.object_] | None = getattr(self, "feature_names_in_", None)
-        if input_features is None:
-            if seen is not None:
-                return np.asarray(seen, dtype=object)
-            return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
-        names = np.asarray(list(input_features), dtype=object)
-        if seen is not None and not np.array_equal(names, seen):
-            raise ValueError("input_features is not equal to feature_names_in_")
-        if names.shape[0] != self.n_features_in_:
-            raise ValueError(
-                f"input_features should have length {self.n_features_in_}, got {names.shape[0]}"
-            )
-        return names

@@ -29,11 +29,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from features.registry import FeatureSpec
+from models.additive import AdditiveClassifier, check_binary_target, monotone_signs
 from models.design import Column
 
 FloatArray = npt.NDArray[np.float64]
@@ -126,7 +125,7 @@ def fit_l1_logistic(
     return coef, float(theta[-1]), int(result.nit)
 
 
-class L1Logistic(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class L1Logistic(AdditiveClassifier):
     """L1-penalised logistic regression whose coefficients can be held to a sign.
 
     Parameters
@@ -161,33 +160,13 @@ class L1Logistic(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.max_iter = max_iter
         self.tol = tol
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags
-
-    def _signs(self, p: int) -> npt.NDArray[np.int8]:
-        if self.monotone is None:
-            return np.zeros(p, dtype=np.int8)
-        signs = np.asarray(self.monotone)
-        if signs.shape != (p,) or not np.isin(signs, (-1, 0, 1)).all():
-            raise ValueError(f"monotone: one of -1, 0, 1 per input column ({p}), got {signs!r}")
-        return signs.astype(np.int8)
-
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         X, y = validate_data(self, X, y, dtype=np.float64)
         if not (isinstance(self.C, int | float) and np.isfinite(self.C) and self.C > 0):
             raise ValueError(f"C must be a positive finite number, got {self.C!r}")
         if not (isinstance(self.l1_ratio, int | float) and 0 <= self.l1_ratio <= 1):
             raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
-        y_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if y_type != "binary":
-            raise ValueError(
-                f"Only binary classification is supported. The type of the target is {y_type}."
-            )
-        self.classes_ = np.unique(y)
-        if self.classes_.shape[0] != 2:
-            raise ValueError(f"needs samples of two classes; got only one class: {self.classes_}")
+        self.classes_ = check_binary_target(y)
         weight = None
         if sample_weight is not None:
             weight = np.asarray(sample_weight, dtype=np.float64)
@@ -199,7 +178,7 @@ class L1Logistic(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             X,
             y == self.classes_[1],
             float(self.C),
-            self._signs(X.shape[1]),
+            monotone_signs(self.monotone, X.shape[1]),
             self.max_iter,
             self.tol,
             weight,
@@ -211,11 +190,6 @@ class L1Logistic(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.n_iter_ = iterations
         return self
 
-    def _validated(self, X: Any) -> FloatArray:
-        check_is_fitted(self)
-        checked: FloatArray = validate_data(self, X, reset=False, dtype=np.float64)
-        return checked
-
     def contributions(self, X: Any) -> FloatArray:
         """``coef_ * x`` per column; with ``contribution_intercept_`` they sum exactly to
         ``decision_function``."""
@@ -225,13 +199,3 @@ class L1Logistic(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def decision_function(self, X: Any) -> FloatArray:
         scores: FloatArray = self._validated(X) @ self.coef_[0] + self.intercept_[0]
         return scores
-
-    def predict_proba(self, X: Any) -> FloatArray:
-        check_is_fitted(self)
-        scores = self.decision_function(X)
-        return np.column_stack([expit(-scores), expit(scores)]).astype(np.float64)
-
-    def predict(self, X: Any) -> npt.NDArray[Any]:
-        check_is_fitted(self)
-        labels: npt.NDArray[Any] = self.classes_[(self.decision_function(X) > 0).astype(int)]
-        return labels

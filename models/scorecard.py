@@ -42,51 +42,16 @@ from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from models.additive import AdditiveClassifier, check_binary_target, monotone_signs
 from models.monotone import fit_l1_logistic
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 LN2 = math.log(2.0)
-
-
-def _check_binary_target(y: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """The two classes of ``y`` in sorted order; a clear ``ValueError`` otherwise."""
-    y_type = type_of_target(y, input_name="y", raise_unknown=True)
-    if y_type != "binary":
-        raise ValueError(
-            f"Only binary classification is supported. The type of the target is {y_type}."
-        )
-    classes: npt.NDArray[Any] = np.unique(y)
-    if classes.shape[0] != 2:
-        raise ValueError(
-            f"needs samples of two classes to learn a risk flag; got only one class: {classes}"
-        )
-    return classes
-
-
-def _feature_names_out(
-    estimator: BaseEstimator, input_features: Sequence[str] | None
-) -> npt.NDArray[np.object_]:
-    """The input names, checked against those seen in ``fit`` (sklearn's convention)."""
-    n_features: int = estimator.n_features_in_
-    seen: npt.NDArray[np.object_] | None = getattr(estimator, "feature_names_in_", None)
-    if input_features is None:
-        if seen is not None:
-            return np.asarray(seen, dtype=object)
-        return np.asarray([f"x{i}" for i in range(n_features)], dtype=object)
-    names = np.asarray(list(input_features), dtype=object)
-    if seen is not None and not np.array_equal(names, seen):
-        raise ValueError("input_features is not equal to feature_names_in_")
-    if names.shape[0] != n_features:
-        raise ValueError(f"input_features should have length {n_features}, got {names.shape[0]}")
-    return names
 
 
 def _format_number(value: float) -> str:
@@ -125,7 +90,7 @@ def _bin_labels(edges: FloatArray, single_integers: bool) -> list[str]:
     return labels
 
 
-class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class Scorecard(AdditiveClassifier):
     """Binned features, sparse L1 logistic regression, integer points per bin.
 
     Parameters
@@ -186,11 +151,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.class_weight = class_weight
         self.monotone = monotone
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags
-
     def _check_params(self) -> None:
         if isinstance(self.max_bins, bool) or not isinstance(self.max_bins, numbers.Integral):
             raise TypeError(f"max_bins must be an int, got {self.max_bins!r}")
@@ -205,7 +165,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """Bin, fit the L1 logistic regression on the bins, and round to points."""
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
-        self.classes_ = _check_binary_target(y)
+        self.classes_ = check_binary_target(y)
         max_bins = int(self.max_bins)
         edges: list[FloatArray] = []
         single: list[bool] = []
@@ -219,7 +179,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         signs = np.concatenate(
             [
                 np.full(cuts.shape[0], sign, dtype=np.int8)
-                for cuts, sign in zip(edges, self._signs(X.shape[1]), strict=True)
+                for cuts, sign in zip(edges, monotone_signs(self.monotone, X.shape[1]), strict=True)
             ]
         )
         weight = compute_sample_weight(self.class_weight, y) if self.class_weight else None
@@ -266,19 +226,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ]
         return np.hstack(blocks) if blocks else np.zeros((bins.shape[0], 0))
 
-    def _signs(self, p: int) -> npt.NDArray[np.int8]:
-        if self.monotone is None:
-            return np.zeros(p, dtype=np.int8)
-        signs = np.asarray(self.monotone)
-        if signs.shape != (p,) or not np.isin(signs, (-1, 0, 1)).all():
-            raise ValueError(f"monotone: one of -1, 0, 1 per input column ({p}), got {signs!r}")
-        return signs.astype(np.int8)
-
-    def _validated(self, X: Any) -> FloatArray:
-        check_is_fitted(self)
-        checked: FloatArray = validate_data(self, X, reset=False, dtype=np.float64)
-        return checked
-
     def points(self, X: Any) -> IntArray:
         """Points of every row in every column, int64 of shape (n, n_features_in_)."""
         bins = self._bins(self._validated(X))
@@ -305,25 +252,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             LN2 / float(self.points_to_double_odds)
         )
         return contrib
-
-    def predict_proba(self, X: Any) -> FloatArray:
-        """``[1 - p, p]`` with ``p`` the sigmoid of ``decision_function``."""
-        check_is_fitted(self)
-        scores = self.decision_function(X)
-        return np.column_stack([expit(-scores), expit(scores)]).astype(np.float64)
-
-    def predict(self, X: Any) -> npt.NDArray[Any]:
-        """``classes_[1]`` where ``decision_function > 0``, else ``classes_[0]``."""
-        check_is_fitted(self)
-        labels: npt.NDArray[Any] = self.classes_[(self.decision_function(X) > 0).astype(int)]
-        return labels
-
-    def get_feature_names_out(
-        self, input_features: Sequence[str] | None = None
-    ) -> npt.NDArray[np.object_]:
-        """The input column names (``contributions`` has one column per input)."""
-        check_is_fitted(self)
-        return _feature_names_out(self, input_features)
 
     def scorecard_table(self, feature_names: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Rows ``{feature, bin, points}`` of every column with a non-zero point, for display.
