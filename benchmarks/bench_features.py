@@ -20,19 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.measure import ROOT, measure
+from benchmarks.measure import BENCH, measure, synthetic_data
 
-BENCH = ROOT / ".bench"
 AS_OF = (date(2023, 8, 1), date(2025, 7, 1))
 POLICY = "[retention]\nunsubstantiated_years = 30\n"
 
-
-SYNTH = """
-from pathlib import Path
-from features.synth import SynthConfig, generate
-if __name__ == "__main__":
-    generate(SynthConfig(children={n}, seed=11), Path({out!r}))
-"""
 
 RISKFLAG = """
 from datetime import date
@@ -94,11 +86,7 @@ def agree(ours: Path, peer: Path, names: list[str]) -> bool:
 
 
 def run(children: int, shards: int) -> list[tuple[object, ...]]:
-    BENCH.mkdir(exist_ok=True)
-    data = BENCH / f"synth-{children}"
-    if not (data / "events.parquet").exists():
-        print(f"generating {children:,} synthetic children into {data} ...", flush=True)
-        measure(SYNTH.format(n=children, out=str(data)))
+    data = synthetic_data(children)
     policy = BENCH / "bench-policy.toml"
     policy.write_text(POLICY)
     ours = BENCH / f"features-{children}.parquet"

@@ -27,16 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.measure import ROOT, WRAPPER, measure
-
-BENCH = ROOT / ".bench"
-
-SYNTH = """
-from pathlib import Path
-from features.synth import SynthConfig, generate
-if __name__ == "__main__":
-    generate(SynthConfig(children={n}, seed=11), Path({out!r}))
-"""
+from benchmarks.measure import BENCH, ROOT, WRAPPER, synthetic_data
 
 FAMILIES = """
 import json, time, warnings
@@ -67,15 +58,6 @@ for family in {families!r}:
 """
 
 
-def synth(children: int) -> Path:
-    BENCH.mkdir(exist_ok=True)
-    data = BENCH / f"synth-{children}"
-    if not (data / "events.parquet").exists():
-        print(f"generating {children:,} synthetic children into {data} ...", flush=True)
-        measure(SYNTH.format(n=children, out=str(data)))
-    return data
-
-
 def _row(r: dict[str, object]) -> str:
     return (
         f"{r['family']:10s} {r['roc_auc']:8.4f} {r['ap']:7.4f} {r['p5']:7.4f} "
@@ -87,7 +69,7 @@ def _row(r: dict[str, object]) -> str:
 def families(children: int, names: list[str]) -> None:
     """One fresh process builds the split's features once and fits every family; rows are
     printed as each family finishes."""
-    data = synth(children)
+    data = synthetic_data(children)
     print(f"\n== families on {children:,} synthetic children (one process) ...", flush=True)
     script = FAMILIES.format(data=str(data), families=names)
     process = subprocess.Popen(
@@ -132,7 +114,7 @@ def families(children: int, names: list[str]) -> None:
 
 
 def end_to_end(children: int, family: str) -> None:
-    data = synth(children)
+    data = synthetic_data(children)
     store = BENCH / "mlflow-bench"
     shutil.rmtree(store, ignore_errors=True)
     store.mkdir(parents=True)

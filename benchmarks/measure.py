@@ -36,3 +36,22 @@ def measure(script: str) -> tuple[float, float, str]:
     lines = result.stdout.strip().splitlines()
     _, seconds, peak = lines[-1].split()
     return float(seconds), float(peak), "\n".join(lines[:-1])
+
+
+BENCH = ROOT / ".bench"
+SYNTH = """
+from pathlib import Path
+from features.synth import SynthConfig, generate
+if __name__ == "__main__":
+    generate(SynthConfig(children={n}, seed=11), Path({out!r}))
+"""
+
+
+def synthetic_data(children: int) -> Path:
+    """Synthetic children (seed 11) cached in .bench/, generated in a fresh process once."""
+    BENCH.mkdir(exist_ok=True)
+    data = BENCH / f"synth-{children}"
+    if not (data / "events.parquet").exists():
+        print(f"generating {children:,} synthetic children into {data} ...", flush=True)
+        measure(SYNTH.format(n=children, out=str(data)))
+    return data

@@ -11,8 +11,8 @@ import typer
 
 from features.build import month_grid
 from features.config import ConfigError, load_feature_config, load_policy
-from features.contract import ContractError, load_case_histories
-from features.deployment import DeploymentError, load_deployment
+from features.contract import CaseHistories, ContractError, load_case_histories
+from features.deployment import Deployment, DeploymentError, load_deployment
 from features.registry import build_registry
 from features.table import write_features
 
@@ -22,6 +22,16 @@ app = typer.Typer(help="Point-in-time feature tables.", no_args_is_help=True)
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def histories_or_exit(data: Path, deployment: Deployment) -> CaseHistories:
+    """The checked case histories of a folder, or every violation printed and exit 1:
+    how every command that reads a data folder starts."""
+    try:
+        return load_case_histories(data, deployment)
+    except ContractError as exc:
+        typer.echo(exc.report.format_text(), err=True)
+        raise typer.Exit(1) from exc
 
 
 def _as_of_dates(
@@ -73,11 +83,7 @@ def build(
     except (ConfigError, DeploymentError) as exc:
         raise _fail(str(exc)) from exc
     started = time.perf_counter()
-    try:
-        histories = load_case_histories(data, settings)
-    except ContractError as exc:
-        typer.echo(exc.report.format_text(), err=True)
-        raise typer.Exit(1) from exc
+    histories = histories_or_exit(data, settings)
     try:
         written = write_features(
             histories, feature_config, feature_policy, dates, out, shards=shards or None

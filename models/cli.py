@@ -13,8 +13,8 @@ import typer
 
 from features.build import build_features
 from features.config import ConfigError, load_feature_config, load_policy
-from features.contract import ContractError, load_case_histories
 from features.deployment import DeploymentError, load_deployment
+from features.features_cli import histories_or_exit
 from models.design import DesignError
 from models.families import FAMILIES, FamilyError
 from models.flagging import FlaggingError, load_flagging_policy, load_gate_policy
@@ -65,11 +65,7 @@ def train_command(
     except (ConfigError, DeploymentError, FlaggingError, SettingsError) as exc:
         raise _fail(str(exc)) from exc
     say(f"validating {data}")
-    try:
-        histories = load_case_histories(data, settings)
-    except ContractError as exc:
-        typer.echo(exc.report.format_text(), err=True)
-        raise typer.Exit(1) from exc
+    histories = histories_or_exit(data, settings)
     try:
         result = train(
             histories,
@@ -168,11 +164,7 @@ def score_command(
         model = load_uri(model_uri)
     except RegistryError as exc:
         raise _fail(str(exc)) from exc
-    try:
-        histories = load_case_histories(data, settings)
-    except ContractError as exc:
-        typer.echo(exc.report.format_text(), err=True)
-        raise typer.Exit(1) from exc
+    histories = histories_or_exit(data, settings)
     if day > histories.exported_at.date():
         raise _fail(f"--as-of {day} is after the export ({histories.exported_at.date()})")
     table = build_features(histories, model.config, model.policy, [day])

@@ -12,15 +12,15 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+
+from models.policyfile import read_over_defaults
 
 TIERS: Final = ("low", "moderate", "high", "urgent")
 TIER_DTYPE: Final = pl.Enum(TIERS)
@@ -76,23 +76,7 @@ class GatePolicy:
 
 
 def _policy_tables(path: Path | None) -> dict[str, Any]:
-    text = resources.files("models").joinpath("default_flagging.toml").read_text("utf-8")
-    raw: dict[str, Any] = tomllib.loads(text)
-    if path is not None:
-        try:
-            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise FlaggingError(f"{path}: cannot be read as TOML ({exc})") from exc
-        for section, values in user.items():
-            if section not in raw or not isinstance(values, dict):
-                raise FlaggingError(
-                    f"{path}: unknown section {section!r} ({', '.join(sorted(raw))})"
-                )
-            unknown = sorted(set(values) - set(raw[section]))
-            if unknown:
-                raise FlaggingError(f"{path}: {section}.{unknown[0]}: unknown key")
-            raw[section] = raw[section] | values
-    return raw
+    return read_over_defaults("default_flagging.toml", path, FlaggingError)
 
 
 def load_flagging_policy(path: Path | None = None) -> FlaggingPolicy:

@@ -7,15 +7,13 @@ trains a model silently on defaults.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import features.schema as s
-from models.families import FAMILIES
+from models.policyfile import read_over_defaults
 from models.splits import SplitError, TemporalSplit, temporal_split
 
 
@@ -51,28 +49,7 @@ class TrainingSettings:
 
 
 def load_training_settings(path: Path | None = None) -> TrainingSettings:
-    text = resources.files("models").joinpath("default_training.toml").read_text("utf-8")
-    raw: dict[str, Any] = tomllib.loads(text)
-    if path is not None:
-        try:
-            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"{path}: cannot be read as TOML ({exc})") from exc
-        for section, values in user.items():
-            if section not in raw or not isinstance(values, dict):
-                raise SettingsError(
-                    f"{path}: unknown section [{section}] (dates, sampling, direction, model)"
-                )
-            if section == "model":
-                for family, params in values.items():
-                    if family not in FAMILIES or not isinstance(params, dict):
-                        raise SettingsError(f"{path}: [model.{family}]: unknown family")
-                    raw["model"][family] = raw["model"][family] | params
-                continue
-            unknown = sorted(set(values) - set(raw[section]))
-            if unknown:
-                raise SettingsError(f"{path}: {section}.{unknown[0]}: unknown key")
-            raw[section] = raw[section] | values
+    raw = read_over_defaults("default_training.toml", path, SettingsError, what="family")
     dates, sampling = raw["dates"], raw["sampling"]
     for key in ("every_months", "train_dates", "calibration_dates", "test_dates"):
         if not isinstance(dates[key], int) or dates[key] < 1:
