@@ -187,7 +187,9 @@ def score_command(
     )
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, score: bool = True) -> None:
+    """Add train, promote and (unless a caller wraps it) score."""
     app.command("train")(train_command)
     app.command("promote")(promote_command)
-    app.command("score")(score_command)
+    if score:
+        app.command("score")(score_command)

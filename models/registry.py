@@ -69,7 +69,7 @@ def verified_load(path: Path, expected: str) -> RiskModel:
     return model
 
 
-def _version(ref: str) -> Any:
+def find_version(ref: str) -> Any:
     client = MlflowClient()
     try:
         if ref.isdigit():
@@ -81,7 +81,7 @@ def _version(ref: str) -> Any:
 
 def load_version(ref: str = "champion") -> RiskModel:
     """A registered model by version number or alias, verified against its SHA-256."""
-    version = _version(ref)
+    version = find_version(ref)
     expected = version.tags.get(SHA_TAG)
     if not expected:
         raise RegistryError(f"{MODEL_NAME} version {version.version} has no recorded SHA-256")
@@ -191,7 +191,7 @@ def promote(
     """Move alias ``champion`` to a version when its gates pass, or when forced."""
     if force and not (reason and reason.strip()):
         raise RegistryError("--force needs --reason TEXT: who forces a model must say why")
-    version = _version(ref)
+    version = find_version(ref)
     results = gates_for(version, gates, justification)
     passed = all(gate.passed for gate in results)
     if not passed and not force:

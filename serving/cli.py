@@ -10,7 +10,7 @@ import typer
 
 from features import cli as features_cli
 from models import cli as models_cli
-from serving import db_cli, users_cli
+from serving import db_cli, serve_cli, users_cli
 
 app = typer.Typer(
     name="riskflag",
@@ -27,9 +27,10 @@ def main() -> None:
 
 
 features_cli.register(app)
-models_cli.register(app)
+models_cli.register(app, score=False)  # serve_cli's score adds --store
 db_cli.register(app)
 users_cli.register(app)
+serve_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,7 @@
 from features.contract.load import (
     CaseHistories,
     ContractError,
+    check_tables,
     load_case_histories,
     validate_folder,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "Sample",
     "Summary",
     "ValidationReport",
+    "check_tables",
     "load_case_histories",
     "validate_folder",
 ]

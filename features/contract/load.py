@@ -104,6 +104,48 @@ def load_case_histories(
     )
 
 
+def check_tables(
+    children: pl.DataFrame,
+    events: pl.DataFrame,
+    deployment: Deployment | None = None,
+    exported_at: datetime | None = None,
+    now: datetime | None = None,
+    source: str = "request",
+) -> CaseHistories:
+    """Case histories handed over in memory (an API request body) rather than as a folder,
+    checked by exactly the rules a folder is: ``children`` and ``events`` hold the
+    contract's columns as text (as a CSV file would) or typed; raise ContractError naming
+    every violation. Rows are numbered from 1 in the order given."""
+    deployment = deployment or Deployment()
+    now = now or datetime.now(deployment.zone).replace(tzinfo=None, microsecond=0)
+    problems = [
+        f"{name}: missing column(s) {', '.join(repr(c) for c in missing)}"
+        for name, frame in ((s.CHILDREN, children), (s.EVENTS, events))
+        if (missing := [c for c in s.TABLE_COLUMNS[name] if c not in frame.columns])
+    ]
+    if problems:
+        raise ContractError(ValidationReport(Path(source), problems=tuple(problems)))
+    tables = {
+        name: _coerced(
+            RawTable(name, Path(name), frame.select(s.TABLE_COLUMNS[name]), ()), deployment
+        )
+        for name, frame in ((s.CHILDREN, children), (s.EVENTS, events))
+    }
+    report, typed, exported = _checked(
+        Path(source), tables, deployment, exported_at, "request" if exported_at else None, now, ()
+    )
+    if typed is None or exported is None:
+        raise ContractError(report)
+    return CaseHistories(
+        children=typed[0].lazy(),
+        events=typed[1].lazy(),
+        exported_at=exported,
+        deployment=deployment,
+        source=Path(source),
+        report=report,
+    )
+
+
 def _check(
     folder: Path, deployment: Deployment, now: datetime | None
 ) -> tuple[ValidationReport, tuple[pl.DataFrame, pl.DataFrame] | None, datetime | None]:
@@ -119,7 +161,7 @@ def _check(
         problems.append(str(problem))
     for name in (s.CHILDREN, s.EVENTS):
         try:
-            checked[name] = _read_and_coerce(folder, name, deployment.timezone)
+            checked[name] = _coerced(read_table(folder, name), deployment)
         except ReadError as problem:
             problems.append(str(problem))
     warnings = tuple(
@@ -127,16 +169,32 @@ def _check(
         for table in checked.values()
         for column in table.raw.unknown_columns
     )
+    if problems:
+        files = {name: table.raw.file for name, table in checked.items()}
+        return ValidationReport(folder, tuple(problems), (), warnings, None, files), None, None
+    source = "export.json" if exported_at is not None else None
+    return _checked(folder, checked, deployment, exported_at, source, now, warnings)
+
+
+def _checked(
+    folder: Path,
+    checked: dict[str, _Checked],
+    deployment: Deployment,
+    exported_at: datetime | None,
+    export_source: str | None,
+    now: datetime,
+    warnings: tuple[str, ...],
+) -> tuple[ValidationReport, tuple[pl.DataFrame, pl.DataFrame] | None, datetime | None]:
+    """Every rule of the contract over tables already read and coerced."""
     files = {name: table.raw.file for name, table in checked.items()}
-    source = "export.json" if exported_at is not None else "latest recorded_at"
     if exported_at is not None and exported_at > now:
-        problems.append(
-            f"export.json: exported_at {exported_at.isoformat(sep=' ')} lies after the "
+        problem = (
+            f"{export_source}: exported_at {exported_at.isoformat(sep=' ')} lies after the "
             f"moment of validation {now.isoformat(sep=' ')}"
         )
-    if problems:
-        return ValidationReport(folder, tuple(problems), (), warnings, None, files), None, None
+        return ValidationReport(folder, (problem,), (), warnings, None, files), None, None
     children, events = checked[s.CHILDREN], checked[s.EVENTS]
+    source = export_source or "latest recorded_at"
     exported_at = exported_at or _latest_recorded(events.frame) or now
     limits = Limits(exported_at=exported_at, now=now)
     violations = _apply(children, children_rules(limits, deployment.districts))
@@ -149,12 +207,12 @@ def _check(
     return ValidationReport(folder, (), (), warnings, summary, files), typed, exported_at
 
 
-def _read_and_coerce(folder: Path, name: str, timezone: str) -> _Checked:
-    raw = read_table(folder, name)
+def _coerced(raw: RawTable, deployment: Deployment) -> _Checked:
+    name = raw.name
     columns: list[pl.Series] = []
     for column in raw.frame.columns:
         kind = COLUMN_KINDS[name].get(column, "string")
-        coerced = coerce(raw.frame[column], kind, timezone, raw.file)
+        coerced = coerce(raw.frame[column], kind, deployment.timezone, raw.file)
         columns.append(coerced.values.alias(column))
         if kind != "string":
             columns.append(coerced.unreadable.alias(unreadable(column)))

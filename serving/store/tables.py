@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -114,3 +115,55 @@ class AuditRecord(Base):
     district: Mapped[str | None] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
+
+
+class Batch(Base):
+    """One scoring of the whole store: which model, which as-of date, by whom, when."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    as_of: Mapped[date]
+    model_version: Mapped[str] = mapped_column(String(16))
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    model_family: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    children: Mapped[int]
+    flagged: Mapped[int]
+
+
+class BatchScore(Base):
+    """A child's score in a batch; ``reasons`` is JSON: the top factors with contributions."""
+
+    __tablename__ = "batch_scores"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    child_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    district: Mapped[str] = mapped_column(String(64))
+    probability: Mapped[float] = mapped_column(Float)
+    score_1_20: Mapped[int] = mapped_column(SmallInteger)
+    tier: Mapped[str] = mapped_column(String(16))
+    flagged: Mapped[bool]
+    reasons: Mapped[str] = mapped_column(Text)
+
+
+class Decision(Base):
+    """What a caseworker decided about a flagged child: append-only (triggers refuse
+    UPDATE and DELETE); a later decision supersedes an earlier one."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    child_id: Mapped[str] = mapped_column(String(64), ForeignKey("children.child_id"))
+    district: Mapped[str] = mapped_column(String(64))
+    user_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    agrees: Mapped[bool]
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    score_1_20: Mapped[int | None] = mapped_column(SmallInteger)
+    model_version: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,936 @@
+"""The HTTP API (FastAPI), versioned under /v1.
+
+Access: a bearer token (serving.users) names a user and role. Deny by default: every
+route lists the roles it admits; caseworkers and supervisors reach only children of
+their districts, and a child outside them answers 404 exactly as a child that does not
+exist; analysts read model metrics and de-identified aggregates, no child; admins manage
+batches and the model and read the audit log, no child. Every read of a child's data and
+every decision writes an audit record in the same transaction as the read or write.
+
+Errors are JSON (``{"error", "message", "problems": [{"field", "rule", "message"}]}``),
+4xx for anything the caller can fix, never a 500 for bad input. Logs carry the route
+template, status and time: never a child id, a query string, a body or a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from datetime import date, datetime
+from typing import Annotated, Any, Final, Literal
+
+import polars as pl
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import Connection
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from features import schema as s
+from features.contract import ContractError, check_tables
+from features.deployment import Deployment, load_deployment
+from models.flagging import TIERS, FlaggingPolicy, load_flagging_policy
+from serving import casework
+from serving.audit import record
+from serving.casework import CaseworkError, ChildRef
+from serving.champion import Champion, ModelUnavailableError, Served
+from serving.explain import Language, NotScorableError, RiskView, explain_child, factor_label
+from serving.schemas import (
+    AuditOut,
+    BatchOut,
+    BatchRequest,
+    DecisionIn,
+    DecisionOut,
+    ErrorOut,
+    EventOut,
+    FactorOut,
+    FlagItem,
+    FlagPage,
+    HistoryOut,
+    ModelRef,
+    Problem,
+    Reason,
+    ReloadOut,
+    RiskOut,
+    ScoreRequest,
+)
+from serving.settings import Settings
+from serving.store.db import make_engine, upgrade
+from serving.store.tables import AuditRecord
+from serving.users import DISTRICT_ROLES, Principal, authenticate
+
+log = logging.getLogger("riskflag.api")
+access_log = logging.getLogger("riskflag.access")
+
+CHILD_ID_PATH: Final = r"^[^\x00-\x1f\x7f]{1,64}$"
+
+
+class ApiError(Exception):
+    """An error answered as JSON with its status."""
+
+    def __init__(
+        self, status: int, error: str, message: str, problems: list[Problem] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+        self.problems = problems or []
+
+
+NOT_FOUND_MESSAGE: Final = "no such child among your districts"
+
+
+def _json_error(
+    status: int, error: str, message: str, problems: list[Problem] | None = None, **headers: str
+) -> JSONResponse:
+    body = ErrorOut(error=error, message=message, problems=problems or [])
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers or None)
+
+
+# ---- body size and access log: plain ASGI, before any parsing --------------------------
+
+
+class BodyLimit:
+    """Refuse a body over ``limit`` bytes with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        too_big = _json_error(413, "body_too_large", f"request body over {self.limit:,} bytes")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _json_error(400, "bad_request", "Content-Length is not a number")(
+                    scope, receive, send
+                )
+                return
+            if size > self.limit:
+                await too_big(scope, receive, send)
+                return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLargeError:
+            await too_big(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class AccessLog:
+    """One line per request: method, route template (never the path's ids), status, ms."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "(no route)")
+            access_log.info(
+                "%s %s %d %.1fms",
+                scope.get("method"),
+                template,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+# ---- the application -----------------------------------------------------------------
+
+
+class Service:
+    """What every route needs: the store, the model, the policies and the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        champion: Champion,
+        flagging: FlaggingPolicy,
+        deployment: Deployment,
+    ) -> None:
+        self.settings, self.engine, self.champion = settings, engine, champion
+        self.flagging, self.deployment = flagging, deployment
+
+    def served(self) -> Served:
+        try:
+            return self.champion.current()
+        except ModelUnavailableError as exc:
+            raise ApiError(503, "model_unavailable", str(exc)) from exc
+
+
+def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
+    """The API for ``settings``; ``champion`` is loaded at start-up unless given loaded."""
+    flagging = load_flagging_policy(settings.flagging_policy)
+    deployment = load_deployment(settings.deployment)
+    engine = make_engine(settings.database_url)
+    holder = champion or Champion(settings.tracking_uri, settings.model_alias)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(upgrade, engine)
+        if not holder.ready:
+            await asyncio.to_thread(holder.refresh)
+        poller = None
+        if settings.model_poll_seconds > 0:
+            poller = asyncio.create_task(_poll(holder, settings.model_poll_seconds))
+        try:
+            yield
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with suppress(asyncio.CancelledError):
+                    await poller
+            engine.dispose()
+
+    app = FastAPI(
+        title="riskflag",
+        version="1",
+        summary="Explainable risk flags for child welfare case histories",
+        description=(
+            "Scores are calibrated rates of a recorded outcome (an urgent intervention "
+            "recorded within the horizon) among past children whose records looked alike, "
+            "never a probability of harm; every score comes with its factors and the "
+            "records behind each factor."
+        ),
+        lifespan=lifespan,
+        responses={
+            401: {"model": ErrorOut, "description": "no valid bearer token"},
+            403: {"model": ErrorOut, "description": "role not admitted"},
+            413: {"model": ErrorOut, "description": "body too large"},
+            422: {"model": ErrorOut, "description": "invalid request: field and rule named"},
+        },
+    )
+    app.state.service = Service(settings, engine, holder, flagging, deployment)
+    _errors(app)
+    _routes(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
+    return app
+
+
+async def _poll(holder: Champion, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        await asyncio.to_thread(holder.refresh)
+
+
+def _field(location: tuple[Any, ...] | list[Any]) -> str:
+    parts: list[str] = []
+    for part in location:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts)
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return _json_error(exc.status, exc.error, exc.message, exc.problems, **headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            Problem(
+                field=_field(error.get("loc", ())),
+                rule=str(error.get("type", "invalid")),
+                message=str(error.get("msg", "invalid")),
+            )
+            for error in exc.errors()
+        ]
+        first = problems[0] if problems else None
+        message = f"{first.field}: {first.message}" if first else "invalid request"
+        return _json_error(422, "invalid_request", message, problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {404: "not_found", 405: "method_not_allowed"}
+        return _json_error(exc.status_code, names.get(exc.status_code, "error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # the type only: an exception's message may quote a child's data
+        log.error("unhandled %s", type(exc).__name__)
+        return _json_error(500, "internal", "internal error; nothing was changed")
+
+
+# ---- access ---------------------------------------------------------------------------
+
+bearer = HTTPBearer(auto_error=False, description="a token from `riskflag users token NAME`")
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "unauthorized", "a bearer token is required")
+    principal = authenticate(_service(request).engine, credentials.credentials)
+    if principal is None:
+        raise ApiError(401, "unauthorized", "the token is not valid (unknown, revoked or expired)")
+    return principal
+
+
+def allow(*roles: str) -> Callable[..., Principal]:
+    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise ApiError(
+                403, "forbidden", f"the {principal.role} role may not do this ({', '.join(roles)})"
+            )
+        return principal
+
+    return check
+
+
+Casework = Annotated[Principal, Depends(allow(*DISTRICT_ROLES))]
+Supervisor = Annotated[Principal, Depends(allow("supervisor"))]
+Admin = Annotated[Principal, Depends(allow("admin"))]
+Anyone = Annotated[Principal, Depends(_principal)]
+Aggregates = Annotated[Principal, Depends(allow("analyst", "supervisor", "admin"))]
+Svc = Annotated[Service, Depends(_service)]
+Lang = Annotated[Literal["en", "zh-CN"] | None, Query(description="en or zh-CN")]
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _language(request: Request, asked: str | None) -> Language:
+    if asked in ("en", "zh-CN"):
+        return asked  # type: ignore[return-value]
+    accepted = request.headers.get("accept-language", "").lower()
+    return "zh-CN" if accepted.startswith("zh") else "en"
+
+
+def _reach(
+    connection: Connection,
+    principal: Principal,
+    child_id: str,
+    action: str,
+    client: str | None,
+) -> ChildRef:
+    """The child if it is in one of the caller's districts; otherwise 404 (a child that
+    exists elsewhere and one that does not exist look the same), audited either way."""
+    child = casework.find_child(connection, child_id)
+    if child is None or child.district not in principal.districts:
+        outcome = "not_found" if child is None else "denied"
+        record(connection, principal, action, outcome, child_id, None, client)
+        raise ApiError(404, "not_found", NOT_FOUND_MESSAGE)
+    return child
+
+
+def _audited_denial(
+    service: Service, principal: Principal, action: str, client: str | None, **where: Any
+) -> None:
+    with service.engine.begin() as connection:
+        record(connection, principal, action, "denied", client=client, **where)
+
+
+RATE_WORDS: Final = {
+    "en": (
+        "Of past children with records like these, about {n} in 100 had an urgent "
+        "intervention recorded within {days} days."
+    ),
+    "zh-CN": "在记录与此相似的以往儿童中，约每100人中有{n}人在{days}天内被记录了紧急干预。",
+}
+
+
+def _risk_out(view: RiskView, served: Served, flagged: bool, basis: str, lang: Language) -> RiskOut:
+    per_hundred = view.probability * 100
+    n = f"{per_hundred:.0f}" if per_hundred >= 1 else f"{per_hundred:.1f}"
+    return RiskOut(
+        child_id=view.child_id,
+        district=view.district,
+        as_of=view.as_of,
+        probability=view.probability,
+        score_1_20=view.score_1_20,
+        tier=view.tier,  # type: ignore[arg-type]
+        flagged=flagged,
+        flag_basis=basis,
+        rate_statement=RATE_WORDS[lang].format(n=n, days=served.model.horizon_days),
+        base_log_odds=view.base_log_odds,
+        base_points=view.base_points,
+        factors=[
+            FactorOut(
+                factor=f.factor,
+                features=list(f.features),
+                label=f.label,
+                value=f.value,
+                log_odds=f.log_odds,
+                points=f.points,
+                direction=f.direction,
+                event_ids=list(f.event_ids),
+            )
+            for f in view.factors
+        ],
+        factors_total=view.factors_total,
+        model=ModelRef(version=served.version, family=served.model.family),
+        language=lang,
+    )
+
+
+def _flag_of(
+    connection: Connection, service: Service, served: Served, view: RiskView
+) -> tuple[bool, str]:
+    """Whether this score is flagged. Flags are rationed per batch (the policy's capacity),
+    so one score is judged against the latest batch of the same model and date."""
+    policy = service.flagging
+    if TIERS.index(view.tier) < TIERS.index(policy.flag_from):
+        return False, f"tier {view.tier} is below the flagging tier ({policy.flag_from})"
+    batch = casework.latest_batch(connection)
+    if batch is None or batch.model_version != served.version or batch.as_of != view.as_of:
+        return True, (
+            f"tier {view.tier} reaches the flagging tier; no batch of this model on this date "
+            "to apply the capacity to"
+        )
+    stored = casework.batch_score(connection, batch.id, view.child_id)
+    if stored is not None:
+        return bool(stored["flagged"]), f"as flagged in batch {batch.id}"
+    cutoff = casework.flag_cutoff(connection, batch.id, view.district)
+    if cutoff is None:
+        return True, f"no child of {view.district} flagged in batch {batch.id}"
+    within = view.probability >= cutoff
+    return within, (
+        f"{'within' if within else 'beyond'} {view.district}'s capacity in batch {batch.id}"
+    )
+
+
+def _child_in_body(body: ScoreRequest) -> tuple[pl.DataFrame, pl.DataFrame]:
+    child = {name: getattr(body.child, name) for name in s.CHILDREN_COLUMNS}
+    children = pl.DataFrame([child], schema=dict.fromkeys(s.CHILDREN_COLUMNS, pl.String))
+    rows = [
+        {
+            name: (None if (value := getattr(event, name)) is None else str(value))
+            for name in s.EVENTS_COLUMNS
+        }
+        for event in body.events
+    ]
+    events = pl.DataFrame(rows, schema=dict.fromkeys(s.EVENTS_COLUMNS, pl.String))
+    return children, events
+
+
+def _contract_problems(exc: ContractError) -> list[Problem]:
+    report = exc.report
+    problems = [Problem(field=None, rule="unreadable", message=line) for line in report.problems]
+    for result in report.violations:
+        rows: list[int | None] = [sample.row for sample in result.samples] or [None]
+        for row in rows:
+            where = f"body.{'child' if result.file == s.CHILDREN else result.file}"
+            if row is not None and result.file != s.CHILDREN:
+                where += f"[{row - 1}]"
+            problems.append(
+                Problem(
+                    field=f"{where}.{result.column}",
+                    rule=result.rule,
+                    message=result.description,
+                    count=result.count,
+                )
+            )
+    return problems
+
+
+def _routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={503: {"description": "the database or the model is not ready"}},
+    )
+    def readyz(service: Svc) -> JSONResponse:
+        """The database answers and a verified model is loaded."""
+        checks: dict[str, str] = {}
+        try:
+            with service.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable ({type(exc).__name__})"
+        try:
+            checks["model"] = f"version {service.champion.current().version}"
+        except ModelUnavailableError as exc:
+            checks["model"] = f"unavailable ({exc})"
+        ready = checks["database"] == "ok" and not checks["model"].startswith("unavailable")
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.post("/v1/score", tags=["scores"], response_model=RiskOut)
+    def score(
+        body: ScoreRequest,
+        request: Request,
+        principal: Casework,
+        service: Svc,
+        lang: Lang = None,
+        top: Annotated[int, Query(ge=0, le=500, description="factors returned")] = 10,
+    ) -> RiskOut:
+        """Score a case history sent in the body (a child and its events, in the data
+        contract's shapes) on an as-of date, with every factor and the records behind it.
+        Nothing is stored but the audit record."""
+        client = _client(request)
+        language = _language(request, lang)
+        if body.child.district not in principal.districts:
+            _audited_denial(
+                service, principal, "score_request", client, child_id=body.child.child_id
+            )
+            raise ApiError(
+                403, "forbidden", f"child.district {body.child.district!r} is not among yours"
+            )
+        if len(body.events) > service.settings.max_events_per_request:
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"body.events: at most {service.settings.max_events_per_request:,} events",
+                [Problem(field="body.events", rule="max_items", message="too many events")],
+            )
+        today = datetime.now(service.deployment.zone).date()
+        if body.as_of > today:
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"body.as_of: {body.as_of} is in the future",
+                [Problem(field="body.as_of", rule="not_future", message="after today")],
+            )
+        children, events = _child_in_body(body)
+        try:
+            histories = check_tables(children, events, service.deployment, source="request")
+        except ContractError as exc:
+            problems = _contract_problems(exc)
+            raise ApiError(
+                422,
+                "contract_violation",
+                "the case history breaks the data contract: "
+                + "; ".join(f"{p.field or ''} {p.rule}".strip() for p in problems[:5]),
+                problems,
+            ) from exc
+        served = service.served()
+        try:
+            view = explain_child(
+                served.model,
+                histories,
+                body.child.child_id,
+                body.as_of,
+                service.flagging,
+                language,
+                top,
+            )
+        except NotScorableError as exc:
+            raise ApiError(422, "not_scorable", str(exc)) from exc
+        with service.engine.begin() as connection:
+            flagged, basis = _flag_of(connection, service, served, view)
+            record(
+                connection,
+                principal,
+                "score_request",
+                "allowed",
+                view.child_id,
+                view.district,
+                client,
+            )
+        return _risk_out(view, served, flagged, basis, language)
+
+    @app.get(
+        "/v1/children/{child_id}/risk",
+        tags=["children"],
+        response_model=RiskOut,
+        responses={404: {"model": ErrorOut}},
+    )
+    def risk(
+        child_id: str,
+        request: Request,
+        principal: Casework,
+        service: Svc,
+        as_of: Annotated[date | None, Query(description="default: the latest batch's date")] = None,
+        lang: Lang = None,
+        top: Annotated[int, Query(ge=0, le=500)] = 10,
+    ) -> RiskOut:
+        """A stored child's score, factors and evidence on an as-of date."""
+        client = _client(request)
+        language = _language(request, lang)
+        with service.engine.begin() as connection:
+            child = _reach(connection, principal, child_id, "read_risk", client)
+            until = casework.exported_at(connection)
+            batch = casework.latest_batch(connection)
+        if until is None:
+            raise ApiError(409, "no_data", "the store holds no loaded export")
+        day = as_of or (batch.as_of if batch else until.date())
+        if day > until.date():
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"query.as_of: {day} is after the latest export ({until.date()})",
+                [Problem(field="query.as_of", rule="within_export", message="after the export")],
+            )
+        served = service.served()
+        histories = casework.household_histories(service.engine, child, service.deployment, until)
+        try:
+            view = explain_child(
+                served.model, histories, child.child_id, day, service.flagging, language, top
+            )
+        except NotScorableError as exc:
+            with service.engine.begin() as connection:
+                record(connection, principal, "read_risk", "allowed", child_id, child.district)
+            raise ApiError(422, "not_scorable", str(exc)) from exc
+        with service.engine.begin() as connection:
+            flagged, basis = _flag_of(connection, service, served, view)
+            record(connection, principal, "read_risk", "allowed", child_id, child.district, client)
+        return _risk_out(view, served, flagged, basis, language)
+
+    @app.get(
+        "/v1/children/{child_id}/history",
+        tags=["children"],
+        response_model=HistoryOut,
+        responses={404: {"model": ErrorOut}},
+    )
+    def child_history(
+        child_id: str, request: Request, principal: Casework, service: Svc
+    ) -> HistoryOut:
+        """A stored child's events, grouped by source, oldest first."""
+        with service.engine.begin() as connection:
+            child = _reach(connection, principal, child_id, "read_history", _client(request))
+            grouped = casework.history(connection, child_id)
+            record(
+                connection,
+                principal,
+                "read_history",
+                "allowed",
+                child_id,
+                child.district,
+                _client(request),
+            )
+        return HistoryOut(
+            child_id=child_id,
+            district=child.district,
+            sources={source: [EventOut(**row) for row in rows] for source, rows in grouped.items()},
+        )
+
+    @app.get("/v1/flags", tags=["queue"], response_model=FlagPage)
+    def flags(
+        request: Request,
+        principal: Casework,
+        service: Svc,
+        district: Annotated[str | None, Query(max_length=64)] = None,
+        tier: Annotated[Literal["low", "moderate", "high", "urgent"] | None, Query()] = None,
+        undecided: bool = False,
+        flagged: Annotated[bool, Query(description="only flagged children")] = True,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        lang: Lang = None,
+    ) -> FlagPage:
+        """The queue: the latest batch's children of the caller's districts, highest score
+        first, with the top three reasons and whether a decision was recorded since."""
+        client = _client(request)
+        language = _language(request, lang)
+        if district is not None and district not in principal.districts:
+            _audited_denial(service, principal, "read_queue", client, district=district)
+            raise ApiError(403, "forbidden", f"district {district!r} is not among yours")
+        districts = [district] if district else sorted(principal.districts)
+        limit = min(limit, service.settings.page_size_max)
+        with service.engine.begin() as connection:
+            batch = casework.latest_batch(connection)
+            if batch is None:
+                return FlagPage(batch=None, items=[], next_cursor=None)
+            try:
+                rows, following = casework.queue(
+                    connection, batch, districts, tier, undecided, flagged, limit, cursor
+                )
+            except CaseworkError as exc:
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    str(exc),
+                    [Problem(field="query.cursor", rule="cursor", message=str(exc))],
+                ) from exc
+            for row in rows:
+                record(
+                    connection,
+                    principal,
+                    "read_queue",
+                    "allowed",
+                    row["child_id"],
+                    row["district"],
+                    client,
+                )
+        labels = _labels(service, language)
+        return FlagPage(
+            batch=BatchOut(**batch.__dict__),
+            items=[
+                FlagItem(
+                    child_id=row["child_id"],
+                    district=row["district"],
+                    score_1_20=row["score_1_20"],
+                    tier=row["tier"],
+                    probability=row["probability"],
+                    flagged=row["flagged"],
+                    reasons=[
+                        Reason(
+                            factor=reason["factor"],
+                            label=labels(reason["factor"]),
+                            log_odds=reason["log_odds"],
+                            points=reason["points"],
+                        )
+                        for reason in row["reasons"]
+                    ],
+                    decided_at=row["decided_at"],
+                )
+                for row in rows
+            ],
+            next_cursor=following,
+        )
+
+    @app.post(
+        "/v1/children/{child_id}/decisions",
+        tags=["decisions"],
+        status_code=201,
+        response_model=DecisionOut,
+        responses={404: {"model": ErrorOut}},
+    )
+    def decide(
+        child_id: str,
+        body: DecisionIn,
+        request: Request,
+        principal: Casework,
+        service: Svc,
+    ) -> DecisionOut:
+        """Record what was decided about a child: an action, agreement with the flag or an
+        override with its reason, and a note. Stored durably; never edited."""
+        client = _client(request)
+        with service.engine.begin() as connection:
+            child = _reach(connection, principal, child_id, "record_decision", client)
+            try:
+                stored = casework.record_decision(
+                    connection,
+                    child,
+                    principal.name,
+                    principal.role,
+                    body.action,
+                    body.agrees,
+                    body.reason_code,
+                    body.note,
+                )
+            except CaseworkError as exc:
+                field = str(exc).split(":", 1)[0]
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    str(exc),
+                    [Problem(field=f"body.{field}", rule="decision", message=str(exc))],
+                ) from exc
+            record(
+                connection,
+                principal,
+                "record_decision",
+                "allowed",
+                child_id,
+                child.district,
+                client,
+            )
+        return DecisionOut(**stored)
+
+    @app.get(
+        "/v1/children/{child_id}/decisions",
+        tags=["decisions"],
+        response_model=list[DecisionOut],
+        responses={404: {"model": ErrorOut}},
+    )
+    def child_decisions(
+        child_id: str, request: Request, principal: Casework, service: Svc
+    ) -> list[DecisionOut]:
+        """A child's decisions, newest first."""
+        client = _client(request)
+        with service.engine.begin() as connection:
+            child = _reach(connection, principal, child_id, "read_decisions", client)
+            rows = casework.decisions(connection, child_id=child_id)
+            record(
+                connection, principal, "read_decisions", "allowed", child_id, child.district, client
+            )
+        return [DecisionOut(**row) for row in rows]
+
+    @app.get("/v1/decisions", tags=["decisions"], response_model=list[DecisionOut])
+    def district_decisions(
+        request: Request,
+        principal: Supervisor,
+        service: Svc,
+        district: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[DecisionOut]:
+        """Supervisors: the decisions of their districts, newest first."""
+        client = _client(request)
+        if district is not None and district not in principal.districts:
+            _audited_denial(service, principal, "read_decisions", client, district=district)
+            raise ApiError(403, "forbidden", f"district {district!r} is not among yours")
+        districts = [district] if district else sorted(principal.districts)
+        with service.engine.begin() as connection:
+            rows = casework.decisions(connection, districts=districts, limit=limit)
+            for row in rows:
+                record(
+                    connection,
+                    principal,
+                    "read_decisions",
+                    "allowed",
+                    row["child_id"],
+                    row["district"],
+                    client,
+                )
+        return [DecisionOut(**row) for row in rows]
+
+    @app.get("/v1/model", tags=["model"])
+    def model_info(principal: Anyone, service: Svc) -> dict[str, Any]:
+        """The serving model: version, family, hash, promotion record, model card,
+        evaluation metrics and fairness summary (no child-level data)."""
+        served = service.served()
+        tags = served.tags
+        evaluation = served.reports.get("evaluation.json", {})
+        fairness = served.reports.get("fairness.json", {})
+        return {
+            "name": "riskflag-urgent",
+            "version": served.version,
+            "family": served.model.family,
+            "sha256": served.sha256,
+            "loaded_at": served.loaded_at.isoformat(timespec="seconds"),
+            "label": served.model.label,
+            "horizon_days": served.model.horizon_days,
+            "test_window": tags.get("riskflag.test_window"),
+            "promotion": served.promotion,
+            "metrics": {
+                key: evaluation.get(key)
+                for key in (
+                    "n",
+                    "positives",
+                    "base_rate",
+                    "roc_auc",
+                    "average_precision",
+                    "brier",
+                    "ece",
+                    "at_k",
+                    "by_score",
+                )
+                if key in evaluation
+            },
+            "fairness": {
+                "tolerance": fairness.get("tolerance"),
+                "min_count": fairness.get("min_count"),
+                "references": fairness.get("references"),
+                "violations": fairness.get("violations", []),
+                "groups": fairness.get("rows", []),
+            },
+            "model_card": served.reports.get("model_card.md"),
+            "flagging_policy": service.flagging.__dict__,
+        }
+
+    @app.get("/v1/aggregates", tags=["model"])
+    def aggregates(principal: Aggregates, service: Svc) -> dict[str, Any]:
+        """De-identified counts from the latest batch: children and flags per district and
+        tier, decisions per action; counts under 10 are suppressed (null)."""
+        with service.engine.connect() as connection:
+            return casework.aggregates(connection)
+
+    @app.get("/v1/audit", tags=["admin"], response_model=list[AuditOut])
+    def audit_log(
+        principal: Admin,
+        service: Svc,
+        request: Request,
+        child_id: Annotated[str | None, Query(max_length=64)] = None,
+        user: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    ) -> list[AuditOut]:
+        """Admins: the audit log, newest first, for a child or a user."""
+        query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
+        if child_id is not None:
+            query = query.where(AuditRecord.child_id == child_id)
+        if user is not None:
+            query = query.where(AuditRecord.user_name == user)
+        with service.engine.begin() as connection:
+            found = [dict(row) for row in connection.execute(query).mappings()]
+            record(connection, principal, "read_audit", "allowed", client=_client(request))
+        return [AuditOut(**row) for row in found]
+
+    @app.post("/v1/admin/batches", tags=["admin"], status_code=201, response_model=BatchOut)
+    def batch(
+        principal: Admin,
+        service: Svc,
+        request: Request,
+        body: BatchRequest | None = None,
+    ) -> BatchOut:
+        """Admins: score every child in the store into a new batch (the queue)."""
+        served = service.served()
+        with service.engine.connect() as connection:
+            until = casework.exported_at(connection)
+        day = (body.as_of if body else None) or (until.date() if until else None)
+        if day is None:
+            raise ApiError(409, "no_data", "the store holds no loaded export")
+        try:
+            summary = casework.score_store(
+                service.engine, served, service.flagging, service.deployment, day, principal.name
+            )
+        except CaseworkError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        with service.engine.begin() as connection:
+            record(connection, principal, "batch_score", "allowed", client=_client(request))
+        return BatchOut(**summary.__dict__)
+
+    @app.post("/v1/admin/model/reload", tags=["admin"], response_model=ReloadOut)
+    def reload_model(principal: Admin, service: Svc, request: Request) -> ReloadOut:
+        """Admins: load the registry's current champion now if it changed (verified)."""
+        changed = service.champion.refresh()
+        with service.engine.begin() as connection:
+            record(connection, principal, "model_reload", "allowed", client=_client(request))
+        version = service.champion.current().version if service.champion.ready else None
+        return ReloadOut(version=version, changed=changed, error=service.champion.last_error)
+
+
+def _labels(service: Service, lang: Language) -> Callable[[str], str]:
+    try:
+        model = service.champion.current().model
+    except ModelUnavailableError:
+        return lambda factor: factor
+    return lambda factor: factor_label(model, tuple(factor.split(" & ")), lang)

@@ -1,0 +1,437 @@
+"""What the service reads and writes in the store for casework: children's histories,
+batch scores (the queue), decisions and de-identified aggregates. The API and the pages
+call these; authorization and audit are the caller's (serving.api), in the same
+transaction as the read or write they guard.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+import polars as pl
+from sqlalchemy import Engine, Table, and_, func, insert, or_, select
+from sqlalchemy.engine import Connection
+
+from features.build import build_features
+from features.contract import CaseHistories
+from features.deployment import Deployment
+from features.table import CHILDREN_PER_SHARD
+from models.flagging import FlaggingPolicy, flag
+from serving.champion import Served
+from serving.explain import store_histories
+from serving.store.load import read_frames
+from serving.store.tables import Batch, BatchScore, Child, Decision, Event, Load
+
+BATCHES: Table = Batch.__table__  # type: ignore[assignment]
+SCORES: Table = BatchScore.__table__  # type: ignore[assignment]
+DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
+CHILDREN: Table = Child.__table__  # type: ignore[assignment]
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
+LOADS: Table = Load.__table__  # type: ignore[assignment]
+
+ACTIONS: Final = {
+    "home_visit": ("Home visit", "上门家访"),
+    "referral_to_services": ("Referral to services", "转介服务"),
+    "investigation_requested": ("Investigation requested", "申请调查"),
+    "no_action": ("No action", "暂不采取行动"),
+}
+OVERRIDE_REASONS: Final = {
+    "knowledge_not_in_records": (
+        "Caseworker knows what the records do not show",
+        "掌握记录之外的情况",
+    ),
+    "records_outdated": ("The records are out of date", "记录已过时"),
+    "records_wrong": ("A record behind the score is wrong", "评分所依据的记录有误"),
+    "already_served": ("The family is already being served", "家庭已在接受服务"),
+    "situation_changed": ("The child's situation has changed", "儿童情况已发生变化"),
+    "other": ("Other (explained in the note)", "其他（见备注）"),
+}
+MAX_NOTE: Final = 4000
+SMALL_CELL: Final = 10  # aggregates below this count are suppressed for analysts
+REASONS_KEPT: Final = 3
+
+
+class CaseworkError(ValueError):
+    """A request the store cannot satisfy as asked; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ChildRef:
+    child_id: str
+    district: str
+    household_id: str | None
+
+
+def find_child(connection: Connection, child_id: str) -> ChildRef | None:
+    row = connection.execute(
+        select(CHILDREN.c.child_id, CHILDREN.c.district, CHILDREN.c.household_id).where(
+            CHILDREN.c.child_id == child_id
+        )
+    ).first()
+    return ChildRef(row[0], row[1], row[2]) if row else None
+
+
+def exported_at(connection: Connection) -> datetime | None:
+    value = connection.execute(select(func.max(LOADS.c.exported_at))).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def household_histories(
+    engine: Engine, child: ChildRef, deployment: Deployment, until: datetime
+) -> CaseHistories:
+    """The child's case history and its siblings' (association features read them)."""
+    members = [child.child_id]
+    if child.household_id:
+        with engine.connect() as connection:
+            members = list(
+                connection.execute(
+                    select(CHILDREN.c.child_id).where(CHILDREN.c.household_id == child.household_id)
+                ).scalars()
+            )
+    children, events = read_frames(engine, members)
+    return store_histories(children, events, until, deployment)
+
+
+def history(connection: Connection, child_id: str) -> dict[str, list[dict[str, Any]]]:
+    """A child's events grouped by source (the part of the event type before the dot),
+    oldest first."""
+    rows = connection.execute(
+        select(EVENTS).where(EVENTS.c.child_id == child_id).order_by(EVENTS.c.occurred_at)
+    ).mappings()
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        source = str(row["event_type"]).split(".", 1)[0]
+        grouped.setdefault(source, []).append(dict(row))
+    return grouped
+
+
+# ---- batches: the queue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    id: int
+    as_of: date
+    model_version: str
+    children: int
+    flagged: int
+    created_at: datetime
+    created_by: str
+
+
+def score_store(
+    engine: Engine,
+    served: Served,
+    policy: FlaggingPolicy,
+    deployment: Deployment,
+    as_of: date,
+    created_by: str,
+) -> BatchSummary:
+    """Score every child in the store on ``as_of`` into a new batch, in one transaction
+    (a failed batch leaves no half queue)."""
+    with engine.connect() as connection:
+        until = exported_at(connection)
+    if until is None:
+        raise CaseworkError("the store holds no loaded export: run `riskflag db load DIR` first")
+    if as_of > until.date():
+        raise CaseworkError(f"as_of {as_of} is after the latest export ({until.date()})")
+    children, events = read_frames(engine)
+    histories = store_histories(children, events, until, deployment)
+    model = served.model
+    shards = max(1, -(-children.height // CHILDREN_PER_SHARD))
+    parts = []
+    for index in range(shards):
+        table = build_features(
+            histories, model.config, model.policy, [as_of], None if shards == 1 else (index, shards)
+        )
+        frame = table.frame.collect()
+        if frame.height:
+            parts.append(model.score(frame, policy, top=REASONS_KEPT))
+    if not parts:
+        raise CaseworkError(f"no child in the store is in the model's population on {as_of}")
+    scored = pl.concat(parts)
+    scored = flag(  # flags over the whole batch, not per shard
+        scored.drop("tier", "flagged"), policy
+    )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    flagged = int(scored["flagged"].sum())
+    with engine.begin() as connection:
+        batch_id = connection.execute(
+            insert(BATCHES)
+            .values(
+                as_of=as_of,
+                model_version=served.version,
+                model_sha256=served.sha256,
+                model_family=model.family,
+                created_at=now,
+                created_by=created_by,
+                children=scored.height,
+                flagged=flagged,
+            )
+            .returning(BATCHES.c.id)
+        ).scalar_one()
+        rows = [
+            {
+                "batch_id": batch_id,
+                "child_id": row["child_id"],
+                "district": row["district"],
+                "probability": float(row["probability"]),
+                "score_1_20": int(row["score_1_20"]),
+                "tier": str(row["tier"]),
+                "flagged": bool(row["flagged"]),
+                "reasons": json.dumps(
+                    [
+                        {
+                            "factor": row[f"factor_{i}"],
+                            "log_odds": row[f"factor_{i}_log_odds"],
+                            "points": row[f"factor_{i}_points"],
+                        }
+                        for i in range(1, REASONS_KEPT + 1)
+                        if row.get(f"factor_{i}") is not None
+                    ]
+                ),
+            }
+            for row in scored.iter_rows(named=True)
+        ]
+        for start in range(0, len(rows), 2000):
+            connection.execute(insert(SCORES), rows[start : start + 2000])
+    return BatchSummary(batch_id, as_of, served.version, scored.height, flagged, now, created_by)
+
+
+def latest_batch(connection: Connection) -> BatchSummary | None:
+    row = connection.execute(select(BATCHES).order_by(BATCHES.c.id.desc()).limit(1)).mappings()
+    found = row.first()
+    if found is None:
+        return None
+    return BatchSummary(
+        found["id"],
+        found["as_of"],
+        found["model_version"],
+        found["children"],
+        found["flagged"],
+        found["created_at"],
+        found["created_by"],
+    )
+
+
+def batch_score(connection: Connection, batch_id: int, child_id: str) -> dict[str, Any] | None:
+    row = connection.execute(
+        select(SCORES).where(SCORES.c.batch_id == batch_id, SCORES.c.child_id == child_id)
+    ).mappings()
+    found = row.first()
+    return dict(found) if found else None
+
+
+def flag_cutoff(connection: Connection, batch_id: int, district: str) -> float | None:
+    """The lowest rate flagged in a district's batch: where its capacity ran out."""
+    value = connection.execute(
+        select(func.min(SCORES.c.probability)).where(
+            SCORES.c.batch_id == batch_id,
+            SCORES.c.district == district,
+            SCORES.c.flagged.is_(True),
+        )
+    ).scalar()
+    return float(value) if value is not None else None
+
+
+def _cursor_encode(score: int, probability: float, child_id: str) -> str:
+    raw = json.dumps([score, probability, child_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> tuple[int, float, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        score, probability, child_id = json.loads(base64.urlsafe_b64decode(padded))
+        if not (
+            isinstance(score, int)
+            and isinstance(probability, int | float)
+            and isinstance(child_id, str)
+        ):
+            raise ValueError
+        return score, float(probability), child_id
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise CaseworkError(
+            "cursor: not a cursor this service issued (use next_cursor from the last page)"
+        ) from None
+
+
+def queue(
+    connection: Connection,
+    batch: BatchSummary,
+    districts: Sequence[str],
+    tier: str | None,
+    undecided: bool,
+    flagged_only: bool,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a batch's children in ``districts``, highest score first (then highest
+    rate, then child id), with the latest decision recorded since the batch."""
+    latest_decision = (
+        select(
+            DECISIONS.c.child_id,
+            func.max(DECISIONS.c.created_at).label("decided_at"),
+        )
+        .where(DECISIONS.c.created_at >= batch.created_at)
+        .group_by(DECISIONS.c.child_id)
+        .subquery()
+    )
+    query = (
+        select(SCORES, latest_decision.c.decided_at)
+        .join(latest_decision, latest_decision.c.child_id == SCORES.c.child_id, isouter=True)
+        .where(SCORES.c.batch_id == batch.id, SCORES.c.district.in_(list(districts)))
+        .order_by(SCORES.c.score_1_20.desc(), SCORES.c.probability.desc(), SCORES.c.child_id)
+        .limit(limit + 1)
+    )
+    if flagged_only:
+        query = query.where(SCORES.c.flagged.is_(True))
+    if tier is not None:
+        query = query.where(SCORES.c.tier == tier)
+    if undecided:
+        query = query.where(latest_decision.c.decided_at.is_(None))
+    if cursor:
+        score, probability, child_id = _cursor_decode(cursor)
+        query = query.where(
+            or_(
+                SCORES.c.score_1_20 < score,
+                and_(SCORES.c.score_1_20 == score, SCORES.c.probability < probability),
+                and_(
+                    SCORES.c.score_1_20 == score,
+                    SCORES.c.probability == probability,
+                    SCORES.c.child_id > child_id,
+                ),
+            )
+        )
+    rows = [dict(row) for row in connection.execute(query).mappings()]
+    page, more = rows[:limit], len(rows) > limit
+    following = None
+    if more and page:
+        last = page[-1]
+        following = _cursor_encode(last["score_1_20"], last["probability"], last["child_id"])
+    for row in page:
+        row["reasons"] = json.loads(row["reasons"])
+    return page, following
+
+
+# ---- decisions ------------------------------------------------------------------------
+
+
+def record_decision(
+    connection: Connection,
+    child: ChildRef,
+    user_name: str,
+    role: str,
+    action: str,
+    agrees: bool,
+    reason_code: str | None,
+    note: str,
+) -> dict[str, Any]:
+    """Store a decision (in the caller's transaction) with the score it was taken on."""
+    if action not in ACTIONS:
+        raise CaseworkError(f"action: one of {', '.join(ACTIONS)}")
+    if reason_code is not None and reason_code not in OVERRIDE_REASONS:
+        raise CaseworkError(f"reason_code: one of {', '.join(OVERRIDE_REASONS)}")
+    if not agrees and reason_code is None:
+        raise CaseworkError("reason_code: required when the decision overrides the flag")
+    if len(note) > MAX_NOTE:
+        raise CaseworkError(f"note: at most {MAX_NOTE} characters")
+    batch = latest_batch(connection)
+    scored = batch_score(connection, batch.id, child.child_id) if batch else None
+    values = {
+        "child_id": child.child_id,
+        "district": child.district,
+        "user_name": user_name,
+        "role": role,
+        "action": action,
+        "agrees": agrees,
+        "reason_code": reason_code,
+        "note": note,
+        "batch_id": batch.id if scored and batch else None,
+        "score_1_20": scored["score_1_20"] if scored else None,
+        "model_version": batch.model_version if scored and batch else None,
+        "created_at": datetime.now(UTC).replace(tzinfo=None),
+    }
+    decision_id = connection.execute(
+        insert(DECISIONS).values(**values).returning(DECISIONS.c.id)
+    ).scalar_one()
+    return {"id": decision_id, **values}
+
+
+def decisions(
+    connection: Connection,
+    child_id: str | None = None,
+    districts: Sequence[str] | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Decisions, newest first: one child's, or all of some districts'."""
+    query = select(DECISIONS).order_by(DECISIONS.c.id.desc()).limit(limit)
+    if child_id is not None:
+        query = query.where(DECISIONS.c.child_id == child_id)
+    if districts is not None:
+        query = query.where(DECISIONS.c.district.in_(list(districts)))
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+# ---- de-identified aggregates for analysts ---------------------------------------------
+
+
+def aggregates(connection: Connection) -> dict[str, Any]:
+    """Counts per district and tier in the latest batch, and decisions per action and
+    agreement; no child identifier, and every count below SMALL_CELL suppressed."""
+    batch = latest_batch(connection)
+    if batch is None:
+        return {"batch": None, "by_district_tier": [], "decisions": []}
+
+    def cell(n: int) -> int | None:
+        return n if n >= SMALL_CELL else None
+
+    tiers = connection.execute(
+        select(
+            SCORES.c.district,
+            SCORES.c.tier,
+            func.count().label("children"),
+            func.sum(func.cast(SCORES.c.flagged, type_=SCORES.c.score_1_20.type)).label("flagged"),
+        )
+        .where(SCORES.c.batch_id == batch.id)
+        .group_by(SCORES.c.district, SCORES.c.tier)
+        .order_by(SCORES.c.district, SCORES.c.tier)
+    ).all()
+    made = connection.execute(
+        select(DECISIONS.c.action, DECISIONS.c.agrees, func.count())
+        .where(DECISIONS.c.batch_id == batch.id)
+        .group_by(DECISIONS.c.action, DECISIONS.c.agrees)
+        .order_by(DECISIONS.c.action, DECISIONS.c.agrees)
+    ).all()
+    return {
+        "batch": {"id": batch.id, "as_of": batch.as_of, "model_version": batch.model_version},
+        "suppressed_below": SMALL_CELL,
+        "by_district_tier": [
+            {
+                "district": district,
+                "tier": tier,
+                "children": cell(int(n)),
+                "flagged": cell(int(f or 0)),
+            }
+            for district, tier, n, f in tiers
+        ],
+        "decisions": [
+            {"action": action, "agrees": bool(agrees), "count": cell(int(n))}
+            for action, agrees, n in made
+        ],
+    }
+
+
+def store_counts(connection: Connection) -> dict[str, int]:
+    return {
+        "children": int(
+            connection.execute(select(func.count()).select_from(CHILDREN)).scalar_one()
+        ),
+        "events": int(connection.execute(select(func.count()).select_from(EVENTS)).scalar_one()),
+    }

@@ -1,0 +1,163 @@
+"""One child's score with its evidence: the factors behind the score and the records
+behind each factor. The API and the pages both call ``explain_child``; there is no second
+path from a case history to a score.
+
+Features come from the one feature pipeline (features.build), the explanation from the
+model's exact additive decomposition (models.riskmodel), the records from
+features.evidence, which applies the same windows and retention policy as the features.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+import polars as pl
+
+from features import schema as s
+from features.build import build_features
+from features.contract import CaseHistories, ValidationReport
+from features.deployment import Deployment
+from features.evidence import evidence
+from models.flagging import TIERS, FlaggingPolicy
+from models.riskmodel import RiskModel
+
+Language = Literal["en", "zh-CN"]
+LANGUAGES: Final = ("en", "zh-CN")
+SMALL_ENGINE: Final = "in-memory"  # for one household, far faster than the streaming engine
+
+
+class NotScorableError(ValueError):
+    """The child is outside the model's population on that date (the message says why)."""
+
+
+@dataclass(frozen=True)
+class FactorView:
+    factor: str
+    features: tuple[str, ...]
+    label: str
+    value: Any
+    log_odds: float
+    points: float
+    direction: Literal["raises", "lowers"]
+    event_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RiskView:
+    child_id: str
+    district: str
+    as_of: date
+    probability: float
+    score_1_20: int
+    tier: str
+    base_log_odds: float
+    base_points: float
+    factors: tuple[FactorView, ...]
+    factors_total: int
+    model_family: str
+
+
+def store_histories(
+    children: pl.DataFrame, events: pl.DataFrame, exported_at: Any, deployment: Deployment
+) -> CaseHistories:
+    """Case histories read back from the store (checked when they were loaded)."""
+    return CaseHistories(
+        children=children.lazy(),
+        events=events.lazy(),
+        exported_at=exported_at,
+        deployment=deployment,
+        source=Path("store"),
+        report=ValidationReport(Path("store")),
+    )
+
+
+def tier_for(score: int, policy: FlaggingPolicy) -> str:
+    thresholds = (policy.moderate, policy.high, policy.urgent)
+    return TIERS[sum(score >= t for t in thresholds)]
+
+
+def factor_label(model: RiskModel, features: tuple[str, ...], lang: Language) -> str:
+    specs = {spec.name: spec for spec in model.specs}
+    words = [
+        (specs[f].description_zh if lang == "zh-CN" else specs[f].description_en)
+        if f in specs
+        else f
+        for f in features
+    ]
+    return (" 与 " if lang == "zh-CN" else " & ").join(words)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def explain_child(
+    model: RiskModel,
+    histories: CaseHistories,
+    child_id: str,
+    as_of: date,
+    policy: FlaggingPolicy,
+    lang: Language = "en",
+    top: int | None = 10,
+) -> RiskView:
+    """Score one child on ``as_of`` from ``histories`` (the child and its household)."""
+    table = build_features(histories, model.config, model.policy, [as_of])
+    frame = table.frame.filter(pl.col(s.CHILD_ID) == child_id).collect(engine=SMALL_ENGINE)
+    if frame.height == 0:
+        raise NotScorableError(
+            f"child {child_id} is not in the model's population on {as_of} "
+            "(the cohort rules: age range, known birth before the date, records in the window)"
+        )
+    row = frame.head(1)
+    explanation = model.explain(model.matrix(row))
+    log_odds = explanation.log_odds[0]
+    total = float(log_odds.sum() + explanation.intercept)
+    probability = 1.0 / (1.0 + math.exp(-total))
+    score = int(model.ventiles.score(np.array([probability]))[0])
+    active = [i for i in np.argsort(-np.abs(log_odds), kind="stable") if abs(log_odds[i]) > 1e-12]
+    chosen = active if top is None else active[:top]
+    specs = {spec.name: spec for spec in model.specs}
+    values = row.row(0, named=True)
+    factors = []
+    for i in chosen:
+        factor = explanation.factors[i]
+        ids: list[str] = []
+        for feature in factor.features:
+            if feature in specs:
+                found = evidence(histories, model.policy, specs[feature], child_id, as_of)
+                ids += [e for e in found[s.EVENT_ID].to_list() if e not in ids]
+        value = [_plain(values.get(f)) for f in factor.features]
+        factors.append(
+            FactorView(
+                factor=factor.name,
+                features=factor.features,
+                label=factor_label(model, factor.features, lang),
+                value=value[0] if len(value) == 1 else value,
+                log_odds=float(log_odds[i]),
+                points=float(explanation.points[0, i]),
+                direction="raises" if log_odds[i] > 0 else "lowers",
+                event_ids=tuple(ids),
+            )
+        )
+    return RiskView(
+        child_id=child_id,
+        district=str(values[s.DISTRICT]),
+        as_of=as_of,
+        probability=probability,
+        score_1_20=score,
+        tier=tier_for(score, policy),
+        base_log_odds=float(explanation.intercept),
+        base_points=float(explanation.base_points),
+        factors=tuple(factors),
+        factors_total=len(active),
+        model_family=model.family,
+    )

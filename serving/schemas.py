@@ -1,0 +1,282 @@
+"""Request and response bodies of the API (pydantic), with the examples OpenAPI shows.
+
+Case-history fields follow the data contract's columns one to one; values are checked
+by the contract's own rules (features.contract.check_tables) after these shapes, so a
+request is held to exactly what an agency export is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChildIn(Strict):
+    child_id: str = Field(min_length=1, max_length=128)
+    birth_date: str = Field(max_length=64, description="YYYY-MM-DD")
+    sex: str = Field(max_length=16, description="F, M or U")
+    district: str = Field(max_length=64)
+    hukou: str = Field(max_length=32, description="local, nonlocal, none or unknown")
+    ethnicity: str = Field(max_length=32, description="han, minority or unknown")
+    household_id: str | None = Field(None, max_length=128)
+
+
+class EventIn(Strict):
+    event_id: str = Field(min_length=1, max_length=128)
+    child_id: str = Field(min_length=1, max_length=128)
+    event_type: str = Field(max_length=64, description="a contract event type")
+    occurred_at: str = Field(max_length=64, description="local time, YYYY-MM-DD HH:MM[:SS]")
+    recorded_at: str = Field(max_length=64, description="local time, YYYY-MM-DD HH:MM[:SS]")
+    severity: int | None = Field(None, ge=-32768, le=32767)
+    amount: float | None = Field(None, allow_inf_nan=False)
+    detail: str | None = Field(None, max_length=64)
+
+
+SCORE_EXAMPLE: dict[str, Any] = {
+    "as_of": "2025-12-31",
+    "child": {
+        "child_id": "BJ00000001",
+        "birth_date": "2014-05-02",
+        "sex": "F",
+        "district": "Xicheng",
+        "hukou": "local",
+        "ethnicity": "han",
+        "household_id": None,
+    },
+    "events": [
+        {
+            "event_id": "E1",
+            "child_id": "BJ00000001",
+            "event_type": "report.concern",
+            "occurred_at": "2025-10-02 09:30",
+            "recorded_at": "2025-10-02 11:00",
+            "severity": 2,
+            "amount": None,
+            "detail": "school",
+        }
+    ],
+}
+
+
+class ScoreRequest(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SCORE_EXAMPLE]})
+
+    as_of: date
+    child: ChildIn
+    events: list[EventIn] = Field(max_length=1_000_000)
+
+
+class FactorOut(BaseModel):
+    factor: str = Field(description="the feature (or 'A & B' for an interaction)")
+    features: list[str]
+    label: str = Field(description="plain words, in the language asked for")
+    value: Any = Field(description="the feature's value on the as-of date")
+    log_odds: float = Field(description="contribution to the calibrated log-odds")
+    points: float = Field(description="contribution in scorecard points (20 double the odds)")
+    direction: Literal["raises", "lowers"]
+    event_ids: list[str] = Field(description="the records behind the value")
+
+
+class ModelRef(BaseModel):
+    version: str
+    family: str
+
+
+class RiskOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "child_id": "BJ00000001",
+                    "district": "Xicheng",
+                    "as_of": "2025-12-31",
+                    "probability": 0.0515,
+                    "score_1_20": 19,
+                    "tier": "urgent",
+                    "flagged": True,
+                    "flag_basis": "within Xicheng's capacity in batch 3",
+                    "rate_statement": "Of past children with records like these, about 5 in "
+                    "100 had an urgent intervention recorded within 180 days.",
+                    "base_log_odds": -4.2,
+                    "base_points": -120.0,
+                    "factors": [
+                        {
+                            "factor": "report_concern__count_all",
+                            "features": ["report_concern__count_all"],
+                            "label": "concern reports in all recorded history",
+                            "value": 3,
+                            "log_odds": 0.46,
+                            "points": 14.0,
+                            "direction": "raises",
+                            "event_ids": ["E1", "E7", "E9"],
+                        }
+                    ],
+                    "factors_total": 23,
+                    "model": {"version": "4", "family": "scorecard"},
+                    "language": "en",
+                }
+            ]
+        }
+    )
+
+    child_id: str
+    district: str
+    as_of: date
+    probability: float = Field(
+        description="calibrated rate of the recorded outcome among past children whose "
+        "records looked like this (not a probability of harm)"
+    )
+    score_1_20: int = Field(ge=1, le=20)
+    tier: Literal["low", "moderate", "high", "urgent"]
+    flagged: bool
+    flag_basis: str
+    rate_statement: str
+    base_log_odds: float
+    base_points: float
+    factors: list[FactorOut]
+    factors_total: int = Field(description="factors with a non-zero contribution")
+    model: ModelRef
+    language: Literal["en", "zh-CN"]
+
+
+class EventOut(BaseModel):
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    severity: int | None
+    amount: float | None
+    detail: str | None
+
+
+class HistoryOut(BaseModel):
+    child_id: str
+    district: str
+    sources: dict[str, list[EventOut]] = Field(description="events by source, oldest first")
+
+
+class Reason(BaseModel):
+    factor: str
+    label: str
+    log_odds: float
+    points: float
+
+
+class FlagItem(BaseModel):
+    child_id: str
+    district: str
+    score_1_20: int
+    tier: str
+    probability: float
+    flagged: bool
+    reasons: list[Reason]
+    decided_at: datetime | None
+
+
+class BatchOut(BaseModel):
+    id: int
+    as_of: date
+    model_version: str
+    children: int
+    flagged: int
+    created_at: datetime
+    created_by: str
+
+
+class FlagPage(BaseModel):
+    batch: BatchOut | None
+    items: list[FlagItem]
+    next_cursor: str | None
+
+
+class DecisionIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "home_visit",
+                    "agrees": True,
+                    "reason_code": None,
+                    "note": "visit on Thursday with the community child director",
+                },
+                {
+                    "action": "no_action",
+                    "agrees": False,
+                    "reason_code": "already_served",
+                    "note": "the family joined the district's support programme last week",
+                },
+            ]
+        },
+    )
+
+    action: Literal["home_visit", "referral_to_services", "investigation_requested", "no_action"]
+    agrees: bool = Field(description="true: agrees with the flag; false: overrides it")
+    reason_code: (
+        Literal[
+            "knowledge_not_in_records",
+            "records_outdated",
+            "records_wrong",
+            "already_served",
+            "situation_changed",
+            "other",
+        ]
+        | None
+    ) = Field(None, description="required when overriding")
+    note: str = Field("", max_length=4000)
+
+
+class DecisionOut(BaseModel):
+    id: int
+    child_id: str
+    district: str
+    user_name: str
+    role: str
+    action: str
+    agrees: bool
+    reason_code: str | None
+    note: str
+    batch_id: int | None
+    score_1_20: int | None
+    model_version: str | None
+    created_at: datetime
+
+
+class BatchRequest(Strict):
+    as_of: date | None = Field(None, description="default: the latest export's date")
+
+
+class ReloadOut(BaseModel):
+    version: str | None
+    changed: bool
+    error: str | None
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    user_name: str
+    role: str
+    action: str
+    child_id: str | None
+    district: str | None
+    client: str | None
+    outcome: str
+
+
+class Problem(BaseModel):
+    field: str | None = Field(description="where: body.events[3].severity, query.limit, ...")
+    rule: str
+    message: str
+    count: int | None = None
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+    problems: list[Problem] = []

@@ -1,0 +1,105 @@
+"""The service's settings, from the environment (``RISKFLAG_*``) and nothing else.
+
+Development (the default) runs on the embedded defaults: a SQLite store and a SQLite
+MLflow store in the working directory, on loopback. Any other environment refuses to
+start on a default that is only fit for a laptop, and says which setting to give:
+
+- the store and the model registry must be named (``RISKFLAG_DATABASE_URL``,
+  ``RISKFLAG_TRACKING_URI``): a service that silently opens an empty SQLite file next to
+  wherever it was started serves nobody's children, or the wrong ones;
+- listening beyond loopback needs TLS (``RISKFLAG_SSL_CERTFILE`` and
+  ``RISKFLAG_SSL_KEYFILE``) or an explicit ``RISKFLAG_BEHIND_TLS_PROXY=true``: bearer
+  tokens must not cross a network in clear text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Final, Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from serving.store.db import DEFAULT_DATABASE_URL
+
+DEFAULT_TRACKING_URI: Final = "sqlite:///mlflow.db"
+
+
+class SettingsError(ValueError):
+    """Settings the service refuses to start with; the message names each one."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKFLAG_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    tracking_uri: str = DEFAULT_TRACKING_URI
+    model_alias: str = Field("champion", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    flagging_policy: Path | None = None
+    deployment: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    behind_tls_proxy: bool = False
+    max_body_bytes: int = Field(2_000_000, ge=1_000, le=100_000_000)
+    max_events_per_request: int = Field(20_000, ge=1, le=1_000_000)
+    model_poll_seconds: float = Field(30.0, ge=0.0, le=86_400.0)
+    page_size_max: int = Field(200, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("give both RISKFLAG_SSL_CERTFILE and RISKFLAG_SSL_KEYFILE, or neither")
+        if self.environment == "development":
+            return self
+        problems = []
+        if self.database_url == DEFAULT_DATABASE_URL:
+            problems.append(
+                "RISKFLAG_DATABASE_URL: the default SQLite file in the working directory is "
+                "for development; name the store"
+            )
+        if self.tracking_uri == DEFAULT_TRACKING_URI:
+            problems.append(
+                "RISKFLAG_TRACKING_URI: the default MLflow store in the working directory is "
+                "for development; name the registry"
+            )
+        if not _loopback(self.host) and self.ssl_certfile is None and not self.behind_tls_proxy:
+            problems.append(
+                f"RISKFLAG_HOST={self.host}: listening beyond loopback needs TLS "
+                "(RISKFLAG_SSL_CERTFILE and RISKFLAG_SSL_KEYFILE) or "
+                "RISKFLAG_BEHIND_TLS_PROXY=true"
+            )
+        if problems:
+            raise ValueError(f"insecure in {self.environment}: " + "; ".join(problems))
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.ssl_certfile is not None or self.behind_tls_proxy
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The settings from the environment (and overrides), or SettingsError naming each
+    setting that is wrong and why."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            name = f"RISKFLAG_{where.upper()}" if where else "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise SettingsError("; ".join(lines)) from None
