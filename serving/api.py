@@ -348,20 +348,18 @@ def _language(request: Request, asked: str | None) -> Language:
 
 
 def _reach(
-    connection: Connection,
-    principal: Principal,
-    child_id: str,
-    action: str,
-    client: str | None,
+    service: Service, principal: Principal, child_id: str, action: str, client: str | None
 ) -> ChildRef:
     """The child if it is in one of the caller's districts; otherwise 404 (a child that
-    exists elsewhere and one that does not exist look the same), audited either way."""
-    child = casework.find_child(connection, child_id)
-    if child is None or child.district not in principal.districts:
+    exists elsewhere and one that does not exist look the same), the refusal audited in a
+    transaction of its own so that answering 404 does not roll it back."""
+    with service.engine.begin() as connection:
+        child = casework.find_child(connection, child_id)
+        if child is not None and child.district in principal.districts:
+            return child
         outcome = "not_found" if child is None else "denied"
         record(connection, principal, action, outcome, child_id, None, client)
-        raise ApiError(404, "not_found", NOT_FOUND_MESSAGE)
-    return child
+    raise ApiError(404, "not_found", NOT_FOUND_MESSAGE)
 
 
 def _audited_denial(
@@ -596,8 +594,8 @@ def _routes(app: FastAPI) -> None:
         """A stored child's score, factors and evidence on an as-of date."""
         client = _client(request)
         language = _language(request, lang)
-        with service.engine.begin() as connection:
-            child = _reach(connection, principal, child_id, "read_risk", client)
+        child = _reach(service, principal, child_id, "read_risk", client)
+        with service.engine.connect() as connection:
             until = casework.exported_at(connection)
             batch = casework.latest_batch(connection)
         if until is None:
@@ -618,7 +616,9 @@ def _routes(app: FastAPI) -> None:
             )
         except NotScorableError as exc:
             with service.engine.begin() as connection:
-                record(connection, principal, "read_risk", "allowed", child_id, child.district)
+                record(
+                    connection, principal, "read_risk", "allowed", child_id, child.district, client
+                )
             raise ApiError(422, "not_scorable", str(exc)) from exc
         with service.engine.begin() as connection:
             flagged, basis = _flag_of(connection, service, served, view)
@@ -635,8 +635,8 @@ def _routes(app: FastAPI) -> None:
         child_id: str, request: Request, principal: Casework, service: Svc
     ) -> HistoryOut:
         """A stored child's events, grouped by source, oldest first."""
+        child = _reach(service, principal, child_id, "read_history", _client(request))
         with service.engine.begin() as connection:
-            child = _reach(connection, principal, child_id, "read_history", _client(request))
             grouped = casework.history(connection, child_id)
             record(
                 connection,
@@ -744,8 +744,8 @@ def _routes(app: FastAPI) -> None:
         """Record what was decided about a child: an action, agreement with the flag or an
         override with its reason, and a note. Stored durably; never edited."""
         client = _client(request)
+        child = _reach(service, principal, child_id, "record_decision", client)
         with service.engine.begin() as connection:
-            child = _reach(connection, principal, child_id, "record_decision", client)
             try:
                 stored = casework.record_decision(
                     connection,
@@ -787,8 +787,8 @@ def _routes(app: FastAPI) -> None:
     ) -> list[DecisionOut]:
         """A child's decisions, newest first."""
         client = _client(request)
+        child = _reach(service, principal, child_id, "read_decisions", client)
         with service.engine.begin() as connection:
-            child = _reach(connection, principal, child_id, "read_decisions", client)
             rows = casework.decisions(connection, child_id=child_id)
             record(
                 connection, principal, "read_decisions", "allowed", child_id, child.district, client

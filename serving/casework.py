@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import Engine, Table, and_, func, insert, or_, select
+from sqlalchemy import Engine, Table, and_, case, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from features.build import build_features
@@ -397,7 +397,7 @@ def aggregates(connection: Connection) -> dict[str, Any]:
             SCORES.c.district,
             SCORES.c.tier,
             func.count().label("children"),
-            func.sum(func.cast(SCORES.c.flagged, type_=SCORES.c.score_1_20.type)).label("flagged"),
+            func.sum(case((SCORES.c.flagged.is_(True), 1), else_=0)).label("flagged"),
         )
         .where(SCORES.c.batch_id == batch.id)
         .group_by(SCORES.c.district, SCORES.c.tier)

@@ -3,14 +3,19 @@ own on the server of RISKFLAG_TEST_POSTGRES_URL, dropped afterwards)."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+from typer.testing import CliRunner
 
 POSTGRES = os.environ.get(
     "RISKFLAG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -40,3 +45,131 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'store.db'}"
     else:
         yield from _postgres_database()
+
+
+# ---- a trained champion and a served API (tests/serving/test_api*.py) -------------------
+
+TRAINING = """
+[dates]
+train_dates = 4
+calibration_dates = 2
+test_dates = 2
+[sampling]
+max_train_rows = 5000
+"""
+OWN = "Chaoyang"
+OTHER = "Haidian"
+ROLE_USERS = {
+    "cw": ("caseworker", [OWN]),
+    "cw_other": ("caseworker", [OTHER]),
+    "sup": ("supervisor", [OWN]),
+    "sup_other": ("supervisor", [OTHER]),
+    "analyst": ("analyst", []),
+    "admin": ("admin", []),
+}
+
+
+@dataclass(frozen=True)
+class Trained:
+    data: Path
+    tracking_uri: str
+    version: str
+
+
+@dataclass
+class Api:
+    client: Any
+    url: str
+    trained: Trained
+    tokens: dict[str, str]
+    engine: Any
+
+    def headers(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """Synthetic data and a scorecard champion in a SQLite MLflow store (once per worker)."""
+    from features.synth import SynthConfig, generate
+    from serving.cli import app
+
+    root = tmp_path_factory.mktemp("served-model")
+    data = root / "data"
+    generate(SynthConfig(children=2500, seed=23, workers=1), data)
+    training = root / "training.toml"
+    training.write_text(TRAINING, encoding="utf-8")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    runner = CliRunner()
+    done = runner.invoke(
+        app,
+        [
+            *("train", "--data", str(data), "--model", "scorecard"),
+            *("--training", str(training), "--tracking-uri", uri),
+        ],
+    )
+    assert done.exit_code == 0, done.stderr
+    version = str(json.loads(done.stdout.strip().splitlines()[-1])["version"])
+    promoted = runner.invoke(
+        app,
+        [
+            *("promote", version, "--tracking-uri", uri, "--by", "tests"),
+            *("--force", "--reason", "test fixture"),
+        ],
+    )
+    assert promoted.exit_code == 0, promoted.stderr
+    return Trained(data, uri, version)
+
+
+def make_api(url: str, trained: Trained) -> Iterator[Api]:
+    """A store at ``url`` loaded with the synthetic export, one user per role (and a
+    caseworker and supervisor of another district), a batch, and the app started."""
+    from fastapi.testclient import TestClient
+
+    from features.deployment import Deployment
+    from models.flagging import load_flagging_policy
+    from serving.api import create_app
+    from serving.casework import score_store
+    from serving.champion import Champion
+    from serving.settings import Settings
+    from serving.store import load_folder, make_engine, upgrade
+    from serving.users import add_user, issue_token
+
+    engine = make_engine(url)
+    upgrade(engine)
+    load_folder(engine, trained.data, Deployment())
+    tokens = {}
+    for name, (role, districts) in ROLE_USERS.items():
+        add_user(engine, name, role, districts)
+        tokens[name] = issue_token(engine, name)
+    champion = Champion(trained.tracking_uri)
+    assert champion.refresh(), champion.last_error
+    score_store(
+        engine,
+        champion.current(),
+        load_flagging_policy(None),
+        Deployment(),
+        date(2025, 12, 1),
+        "tests",
+    )
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        tracking_uri=trained.tracking_uri,
+        model_poll_seconds=0,
+        max_body_bytes=200_000,
+    )
+    with TestClient(create_app(settings, champion)) as client:
+        yield Api(client, url, trained, tokens, engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, trained: Trained
+) -> Iterator[Api]:
+    if request.param == "sqlite":
+        yield from make_api(f"sqlite:///{tmp_path_factory.mktemp('api') / 'store.db'}", trained)
+    else:
+        for url in _postgres_database():
+            yield from make_api(url, trained)
