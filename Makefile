@@ -7,9 +7,13 @@ DEMO_DATA ?= demo-data
 DEMO_CHILDREN ?= 20000
 DEMO_SEED ?= 20261129
 DEMO_MODEL ?= scorecard
+DEMO_STORE ?= sqlite:///$(DEMO_DATA)/riskflag.db
+DEMO_PORT ?= 8000
+DEMO_SERVE ?= 1
 PYTEST_WORKERS ?= 2
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
-.PHONY: demo test lint format bench-contract bench-synth bench-features bench-models clean
+.PHONY: demo test lint format bench-contract bench-synth bench-features bench-models bench-serving clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## demo: synthetic Beijing case histories -> validate -> features -> train -> promote -> score
+## -> store -> users of every role -> batch (the queue) -> serve the API (DEMO_SERVE=0 to stop before)
 demo: $(STAMP)
 	@if [ ! -f $(DEMO_DATA)/events.parquet ]; then \
 		echo "== generating $(DEMO_CHILDREN) synthetic children into $(DEMO_DATA)/"; \
@@ -40,9 +45,30 @@ demo: $(STAMP)
 	@echo "== scoring every eligible child on the export date with the champion"
 	$(BIN)/riskflag score --data $(DEMO_DATA) --as-of 2025-12-31 --out $(DEMO_DATA)/scores.csv \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
-	@echo "== done. Features: $(DEMO_DATA)/features.parquet; scores with their top factors:"
-	@echo "   $(DEMO_DATA)/scores.csv; runs, reports and model card: mlflow ui --backend-store-uri"
-	@echo "   sqlite:///$(DEMO_DATA)/mlflow.db (the service arrives with the next issue)."
+	@echo "== loading $(DEMO_DATA)/ into the store ($(DEMO_STORE)); again changes nothing"
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag db load $(DEMO_DATA)
+	@echo "== demo users, one per role (tokens are shown once: kept in $(DEMO_DATA)/tokens.txt)"
+	@umask 077; : > $(DEMO_DATA)/tokens.txt; \
+	for spec in "demo-caseworker caseworker --district Chaoyang" \
+	            "demo-supervisor supervisor --district Chaoyang --district Haidian" \
+	            "demo-analyst analyst" "demo-admin admin"; do \
+		set -- $$spec; name=$$1; shift; \
+		token=$$( (RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag users add $$name --role $$@ 2>/dev/null \
+		  || RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag users token $$name) | tail -1 ); \
+		echo "$$name $$token" >> $(DEMO_DATA)/tokens.txt; \
+	done; cat $(DEMO_DATA)/tokens.txt
+	@echo "== batch scoring the store with the champion: the caseworkers' queue"
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag score --store --by demo \
+		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
+	@echo "== done. Features: $(DEMO_DATA)/features.parquet; scores: $(DEMO_DATA)/scores.csv;"
+	@echo "   runs, reports, model card: mlflow ui --backend-store-uri sqlite:///$(DEMO_DATA)/mlflow.db"
+	@if [ "$(DEMO_SERVE)" = "1" ]; then \
+		T=$$(awk '$$1=="demo-caseworker"{print $$2}' $(DEMO_DATA)/tokens.txt); \
+		echo "== serving the API at http://127.0.0.1:$(DEMO_PORT) (docs: /docs; Ctrl+C stops it). Try:"; \
+		echo "   curl -H 'Authorization: Bearer $$T' http://127.0.0.1:$(DEMO_PORT)/v1/flags?limit=3"; \
+		RISKFLAG_DATABASE_URL=$(DEMO_STORE) RISKFLAG_TRACKING_URI=sqlite:///$(DEMO_DATA)/mlflow.db \
+		$(BIN)/riskflag serve --port $(DEMO_PORT); \
+	else echo "   (DEMO_SERVE=0: not serving; run \`make demo\` to serve the API)"; fi
 
 ## test: lint, type-check and run the whole suite
 test: $(STAMP) lint
@@ -69,6 +95,12 @@ bench-features: $(STAMP)
 ## then `riskflag train` end to end on 1M children
 bench-models: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_models
+
+## bench-serving: the API under wrk (POST /v1/score, GET risk; 1, 8, 32 clients) beside
+## mlflow models serve and a bare FastAPI endpoint; BENCH_SECONDS per point (default 10)
+bench-serving: $(STAMP)
+	command -v wrk || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m benchmarks.bench_serving
 
 ## bench-synth: generate 100k and 1M children
 bench-synth: $(STAMP)

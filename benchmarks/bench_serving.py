@@ -57,6 +57,7 @@ HOST = "127.0.0.1"
 WRK_TIMEOUT = "30s"
 WARM_UP_SECONDS = 3
 READY_SECONDS = 180.0
+SETTLE_SECONDS = 180.0
 AIM_CLIENTS = 8
 AIM_SHARE = 0.5
 AIM_P99_MS = 25.0
@@ -307,9 +308,9 @@ def _tail(log: Path, lines: int = 1) -> str:
 
 
 @contextmanager
-def serving(name: str, command: list[str], env: dict[str, str], ready: str) -> Iterator[Path]:
+def serving(name: str, command: list[str], env: dict[str, str], ready: str) -> Iterator[int]:
     """Start a server in its own process group, wait until ``ready`` answers 200, stop it
-    (the whole group: mlflow starts uvicorn as a child) at the end; yields its log."""
+    (the whole group: mlflow starts uvicorn as a child) at the end; yields the group."""
     log = WORK / f"{name}.log"
     started = time.perf_counter()
     with open(log, "wb") as out:
@@ -324,7 +325,7 @@ def serving(name: str, command: list[str], env: dict[str, str], ready: str) -> I
     try:
         while True:
             if process.poll() is not None:
-                raise NotReadyError(f"exited with code {process.returncode}: {_tail(log, 3)}")
+                raise NotReadyError(f"exited with code {process.returncode}: {_tail(log)}")
             status, _ = _call(ready)
             if status == 200:
                 break
@@ -332,9 +333,38 @@ def serving(name: str, command: list[str], env: dict[str, str], ready: str) -> I
                 raise NotReadyError(f"{ready} not 200 after {READY_SECONDS:.0f} s: {_tail(log)}")
             time.sleep(0.5)
         print(f"   {name} ready in {time.perf_counter() - started:.1f} s", flush=True)
-        yield log
+        yield process.pid
     finally:
         _stop(process)
+
+
+def _cpu_seconds(group: int) -> float:
+    """CPU time used so far by the processes of a process group (from /proc)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(group: int) -> None:
+    """Wait until the server is idle (under 5% of a core for a second): wrk stops with a
+    request in flight per client, and a route keeps computing it after wrk has gone."""
+    started = time.perf_counter()
+    before = _cpu_seconds(group)
+    while time.perf_counter() - started < SETTLE_SECONDS:
+        time.sleep(1.0)
+        now = _cpu_seconds(group)
+        if now - before < 0.05:
+            break
+        before = now
+    busy = time.perf_counter() - started
+    if busy > 2.5:
+        print(f"   (the server was busy {busy:.0f} s with what wrk left in flight)", flush=True)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -372,7 +402,9 @@ class Point:
         )
 
 
-HEADER = f"{'target':38s} {'clients':>7s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s}"
+HEADER = (
+    f"{'target':38s} {'clients':>7s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s}"
+)
 
 
 def wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, int] | str:
@@ -400,20 +432,27 @@ def wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, int] | 
         return "wrk did not finish"
     found = [line for line in result.stdout.splitlines() if line.startswith("__WRK__ ")]
     if result.returncode != 0 or not found:
-        return f"wrk failed ({result.returncode}): {(result.stderr or result.stdout).strip()[-300:]}"
+        return (
+            f"wrk failed ({result.returncode}): {(result.stderr or result.stdout).strip()[-300:]}"
+        )
     stats: dict[str, int] = json.loads(found[-1].removeprefix("__WRK__ "))
     return stats
 
 
 def load(
-    target: str, url: str, script: Path, clients: list[int], seconds: int
+    target: str, url: str, script: Path, clients: list[int], seconds: int, group: int
 ) -> Iterator[Point]:
-    """A short warm-up (not reported), then one point per number of clients."""
+    """A short warm-up (not reported), then one point per number of clients, each started
+    on an idle server."""
+    settle(group)
     wrk(url, script, 2, min(WARM_UP_SECONDS, seconds))
     for n in clients:
+        settle(group)
         stats = wrk(url, script, n, seconds)
         if isinstance(stats, str):
             point = Point(target, n, note=stats)
+        elif stats["requests"] == 0:
+            point = Point(target, n, note=f"no answer within the {seconds} s point")
         else:
             answered = stats["requests"] - stats["status"]
             errors = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))
@@ -429,24 +468,286 @@ def load(
         yield point
 
 
-def verify(what: str, url: str, body: bytes | None, token: str | None, expect: str) -> str | None:
-    """None when one request answers 200 with ``expect`` in its JSON; otherwise why not
-    (printed as an error)."""
+def route(
+    target: str,
+    what: str,
+    url: str,
+    body: bytes | None,
+    token: str | None,
+    expect: str,
+    script: Path,
+    clients: list[int],
+    seconds: int,
+    group: int,
+) -> list[Point]:
+    """Verify one request, then measure; a route that does not answer 200 is not measured."""
     status, text = _call(url, body, token)
     problem = None
     if status != 200:
-        problem = f"{what} answered {status or 'nothing'}: {text.strip()[:300]}"
+        problem = f"{what} answered {status or 'nothing'}"
     else:
         try:
             answer = json.loads(text)
         except ValueError:
-            answer = {}
+            answer = None
         if not isinstance(answer, dict) or expect not in answer:
-            problem = f"{what} answered 200 without {expect!r}: {text.strip()[:300]}"
+            problem = f"{what} answered 200 without {expect!r}"
     if problem:
-        print(f"error: {problem}", flush=True)
-    else:
-        print(f"   {what}: 200 ({len(text):,} bytes)", flush=True)
-    return problem
+        print(f"error: {problem}: {text.strip()[:500]}", flush=True)
+        return [Point(target, n, note=f"{problem} (see the error above)") for n in clients]
+    print(f"   {what} answers 200 ({len(text):,} bytes); measuring", flush=True)
+    return list(load(target, url, script, clients, seconds, group))
 
 
+def _script(name: str, template: Template, **values: object) -> Path:
+    path = WORK / name
+    path.write_text(template.substitute(**values), encoding="utf-8")
+    return path
+
+
+def _not_served(
+    targets: tuple[str, ...], done: list[Point], clients: list[int], why: str
+) -> list[Point]:
+    print(f"error: {why}", flush=True)
+    measured = {point.target for point in done}
+    missing = [t for t in targets if t not in measured]
+    return done + [Point(t, n, note=why[:300]) for t in missing for n in clients]
+
+
+# ---- the targets ----------------------------------------------------------------------
+
+MODEL_NAME = "riskflag-urgent"  # models.registry.MODEL_NAME (importing it loads mlflow)
+
+
+def riskflag_points(
+    run: Setup, body: dict[str, object], clients: list[int], seconds: int
+) -> list[Point]:
+    port = _free_port()
+    base = f"http://{HOST}:{port}"
+    env = {
+        **os.environ,
+        "RISKFLAG_DATABASE_URL": run.store_url,
+        "RISKFLAG_TRACKING_URI": run.tracking_uri,
+        "RISKFLAG_MODEL_POLL_SECONDS": "0",
+    }
+    auth = f'wrk.headers["Authorization"] = "Bearer {run.token}"'
+    body_file = WORK / "score.json"
+    body_file.write_text(json.dumps(body), encoding="utf-8")
+    ids_file = WORK / "queue.txt"
+    ids_file.write_text("\n".join(run.queue) + "\n", encoding="utf-8")
+    score_lua = _script("score.lua", POST_LUA, auth=auth, body=body_file)
+    risk_lua = _script("risk.lua", RISK_LUA, auth=auth, ids=ids_file)
+    started = _step(f"riskflag serve (version {run.version}, the champion) on port {port}")
+    command = [str(BIN / "riskflag"), "serve", "--host", HOST, "--port", str(port)]
+    points: list[Point] = []
+    try:
+        with serving("riskflag", command, env, f"{base}/readyz") as group:
+            points += route(
+                SCORE,
+                "POST /v1/score",
+                f"{base}/v1/score",
+                body_file.read_bytes(),
+                run.token,
+                "factors",
+                score_lua,
+                clients,
+                seconds,
+                group,
+            )
+            points += route(
+                RISK,
+                "GET /v1/children/{id}/risk",
+                f"{base}/v1/children/{run.queue[0]}/risk",
+                None,
+                run.token,
+                "factors",
+                risk_lua,
+                clients,
+                seconds,
+                group,
+            )
+    except NotReadyError as exc:
+        points = _not_served((SCORE, RISK), points, clients, f"riskflag serve: {exc}")
+    _done(started)
+    return points
+
+
+def mlflow_points(run: Setup, child_id: str, clients: list[int], seconds: int) -> list[Point]:
+    started = _step(f"the feature row of {child_id} for mlflow (build_features, signature_frame)")
+    try:
+        _, _, printed = measure(
+            FEATURE_ROW.format(
+                tracking=run.tracking_uri,
+                version=run.version,
+                data=str(run.data),
+                as_of=run.as_of,
+                child=child_id,
+            )
+        )
+    except SystemExit as exc:
+        return _not_served((MLFLOW,), [], clients, f"no feature row: {str(exc)[-300:]}")
+    row_file = WORK / "invocations.json"
+    row_file.write_text(printed.strip().splitlines()[-1], encoding="utf-8")
+    script = _script("invocations.lua", POST_LUA, auth="", body=row_file)
+    _done(started)
+    port = _free_port()
+    base = f"http://{HOST}:{port}"
+    uri = f"models:/{MODEL_NAME}/{run.version}"
+    started = _step(f"mlflow models serve -m {uri} --env-manager local -w 1 on port {port}")
+    command = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        uri,
+        "--env-manager",
+        "local",
+        "-h",
+        HOST,
+        "-p",
+        str(port),
+        "-w",
+        "1",
+    ]
+    # mlflow execs `uvicorn` from PATH: the venv's, as in an activated venv
+    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": run.tracking_uri, "PATH": path}
+    points: list[Point] = []
+    try:
+        with serving("mlflow", command, env, f"{base}/ping") as group:
+            points += route(
+                MLFLOW,
+                "POST /invocations",
+                f"{base}/invocations",
+                row_file.read_bytes(),
+                None,
+                "predictions",
+                script,
+                clients,
+                seconds,
+                group,
+            )
+    except NotReadyError as exc:
+        points = _not_served((MLFLOW,), points, clients, f"mlflow models serve: {exc}")
+    _done(started)
+    return points
+
+
+def bare_points(child_id: str, as_of: str, clients: list[int], seconds: int) -> list[Point]:
+    body_file = WORK / "bare.json"
+    body_file.write_text(json.dumps({"child_id": child_id, "as_of": as_of}), encoding="utf-8")
+    script = _script("bare.lua", POST_LUA, auth="", body=body_file)
+    port = _free_port()
+    base = f"http://{HOST}:{port}"
+    started = _step(f"uvicorn benchmarks.bare_app:app --workers 1 on port {port}")
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "benchmarks.bare_app:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    points: list[Point] = []
+    try:
+        with serving("bare", command, dict(os.environ), f"{base}/healthz") as group:
+            points += route(
+                BARE,
+                "POST /bare",
+                f"{base}/bare",
+                body_file.read_bytes(),
+                None,
+                "child_id",
+                script,
+                clients,
+                seconds,
+                group,
+            )
+    except NotReadyError as exc:
+        points = _not_served((BARE,), points, clients, f"bare app: {exc}")
+    _done(started)
+    return points
+
+
+# ---- the report -----------------------------------------------------------------------
+
+
+def aims(points: list[Point]) -> list[str]:
+    at = {p.target: p for p in points if p.clients == AIM_CLIENTS and not p.note}
+    lines = [
+        f"aim at {AIM_CLIENTS} clients: scores with explanations at >= {AIM_SHARE:.0%} of the "
+        f"bare endpoint's throughput, p99 < {AIM_P99_MS:.0f} ms"
+    ]
+    bare = at.get(BARE)
+    for target in (SCORE, RISK):
+        ours = at.get(target)
+        if ours is None:
+            lines.append(f"  {target}: not measured at {AIM_CLIENTS} clients")
+            continue
+        if bare is None or bare.rps == 0:
+            share = f"{ours.rps:,.1f} req/s (no bare figure to compare)"
+        else:
+            ratio = ours.rps / bare.rps
+            met = "met" if ratio >= AIM_SHARE else "missed"
+            share = f"{ours.rps:,.1f} req/s = {ratio:.1%} of bare ({bare.rps:,.1f}): {met}"
+        met = "met" if ours.p99_ms < AIM_P99_MS else "missed"
+        lines.append(f"  {target}: {share}; p99 {ours.p99_ms:,.1f} ms: {met}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--children", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=int(os.environ.get("BENCH_SECONDS", "10")),
+        help="per point (default: $BENCH_SECONDS, else 10)",
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench-serving does)")
+    began = time.perf_counter()
+    run = setup(args.children)
+    body, events = score_body(run.data, run.as_of, run.queue)
+    child_id = str(body["child"]["child_id"])  # type: ignore[index]
+    points = riskflag_points(run, body, args.clients, args.seconds)
+    points += mlflow_points(run, child_id, args.clients, args.seconds)
+    points += bare_points(child_id, run.as_of, args.clients, args.seconds)
+
+    today = date.today().isoformat()
+    lines = [
+        f"make bench-serving, {today}, this machine ({os.cpu_count()} cores, shared by wrk "
+        "and the server under test)",
+        f"{args.children:,} synthetic children (seed 11), scorecard version {run.version} "
+        f"as champion; {run.batch}",
+        f"POST /v1/score: child {child_id}'s history ({events} events, the queue's median), "
+        f"as of {run.as_of}; GET risk rotates over the queue's {len(run.queue):,} children;",
+        "both with explanations (10 factors, the records behind each); mlflow: the same "
+        "child's feature row, predictions only",
+        f"each point: wrk -c clients -t min(clients, 2) --latency --timeout {WRK_TIMEOUT}, "
+        f"{args.seconds} s after a {WARM_UP_SECONDS} s warm-up; one uvicorn worker per server",
+        "",
+        HEADER,
+        *(point.row() for point in points),
+        "",
+        *aims(points),
+    ]
+    text = "\n".join(lines)
+    print(f"\n{text}")
+    out = ROOT / "docs" / f"bench-serving-{today}.txt"
+    out.write_text(text + "\n", encoding="utf-8")
+    minutes = (time.perf_counter() - began) / 60
+    print(f"\nwritten to {out.relative_to(ROOT)}; the whole run took {minutes:.1f} minutes")
+
+
+if __name__ == "__main__":
+    main()

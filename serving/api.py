@@ -429,13 +429,12 @@ def _flag_of(
     stored = casework.batch_score(connection, batch.id, view.child_id)
     if stored is not None:
         return bool(stored["flagged"]), f"as flagged in batch {batch.id}"
-    cutoff = casework.flag_cutoff(connection, batch.id, view.district)
-    if cutoff is None:
-        return True, f"no child of {view.district} flagged in batch {batch.id}"
-    within = view.probability >= cutoff
-    return within, (
-        f"{'within' if within else 'beyond'} {view.district}'s capacity in batch {batch.id}"
-    )
+    left, lowest = casework.capacity_left(connection, batch.id, view.district, policy)
+    group = view.district if policy.capacity == "per_district" else "the batch"
+    if left > 0 or lowest is None:
+        return True, f"{group} has flags to spare in batch {batch.id}"
+    within = view.probability >= lowest
+    return within, f"{'within' if within else 'beyond'} {group}'s capacity in batch {batch.id}"
 
 
 def _child_in_body(body: ScoreRequest) -> tuple[pl.DataFrame, pl.DataFrame]:

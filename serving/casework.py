@@ -228,16 +228,28 @@ def batch_score(connection: Connection, batch_id: int, child_id: str) -> dict[st
     return dict(found) if found else None
 
 
-def flag_cutoff(connection: Connection, batch_id: int, district: str) -> float | None:
-    """The lowest rate flagged in a district's batch: where its capacity ran out."""
-    value = connection.execute(
-        select(func.min(SCORES.c.probability)).where(
-            SCORES.c.batch_id == batch_id,
-            SCORES.c.district == district,
-            SCORES.c.flagged.is_(True),
-        )
-    ).scalar()
-    return float(value) if value is not None else None
+def capacity_left(
+    connection: Connection, batch_id: int, district: str, policy: FlaggingPolicy
+) -> tuple[int, float | None]:
+    """How many more flags the batch's capacity allows in the district's group (the
+    district, or the whole batch for a top-percent policy), and the lowest rate flagged
+    in that group (where the capacity ran out, if it did)."""
+    scope = [SCORES.c.batch_id == batch_id]
+    if policy.capacity == "per_district":
+        scope.append(SCORES.c.district == district)
+    row = connection.execute(
+        select(
+            func.count(),
+            func.sum(case((SCORES.c.flagged.is_(True), 1), else_=0)),
+            func.min(case((SCORES.c.flagged.is_(True), SCORES.c.probability), else_=None)),
+        ).where(*scope)
+    ).one()
+    children, flagged, lowest = int(row[0]), int(row[1] or 0), row[2]
+    if policy.capacity == "per_district":
+        allowed = policy.per_district
+    else:
+        allowed = int(children * policy.top_percent / 100)
+    return max(0, allowed - flagged), (float(lowest) if lowest is not None else None)
 
 
 def _cursor_encode(score: int, probability: float, child_id: str) -> str:

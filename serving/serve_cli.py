@@ -4,6 +4,7 @@ or with --store the whole store into a new batch: the caseworkers' queue)."""
 from __future__ import annotations
 
 import logging
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,7 @@ def serve_command(
 
     from serving.api import create_app
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["host"] = host

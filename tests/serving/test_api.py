@@ -410,3 +410,18 @@ def test_health_and_readiness(api: Api) -> None:
     ready = api.client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["model"] == f"version {api.trained.version}"
+
+
+def test_flags_are_judged_against_the_batch_and_say_why(api: Api) -> None:
+    h = api.headers("cw")
+    everyone = api.client.get("/v1/flags?flagged=false&limit=1000", headers=h).json()["items"]
+    assert {item["tier"] for item in everyone} >= {"moderate", "high"}, everyone[-1]
+    child = everyone[-1]["child_id"]  # the lowest score of the district
+    stored = api.client.get(f"/v1/children/{child}/risk?top=0", headers=h).json()
+    assert stored["flagged"] is False
+    assert stored["factors"] == []
+    sent = api.client.post("/v1/score?top=0", json=score_body(api, child), headers=h).json()
+    assert sent["flagged"] is False
+    assert "below the flagging tier" in sent["flag_basis"]
+    later = api.client.get(f"/v1/children/{child}/risk?as_of=2025-12-20&top=0", headers=h).json()
+    assert later["as_of"] == "2025-12-20"
