@@ -36,7 +36,7 @@ from features import schema as s
 from features.contract import ContractError, check_tables
 from features.deployment import Deployment, load_deployment
 from models.flagging import TIERS, FlaggingPolicy, load_flagging_policy
-from serving import casework
+from serving import casework, users
 from serving.audit import record
 from serving.casework import CaseworkError, ChildRef
 from serving.champion import Champion, ModelUnavailableError, Served
@@ -57,8 +57,13 @@ from serving.schemas import (
     Problem,
     Reason,
     ReloadOut,
+    RevokedOut,
     RiskOut,
     ScoreRequest,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
 )
 from serving.settings import Settings
 from serving.store.db import make_engine, upgrade
@@ -925,6 +930,68 @@ def _routes(app: FastAPI) -> None:
             record(connection, principal, "model_reload", "allowed", client=_client(request))
         version = service.champion.current().version if service.champion.ready else None
         return ReloadOut(version=version, changed=changed, error=service.champion.last_error)
+
+    @app.get("/v1/admin/users", tags=["admin"], response_model=list[UserOut])
+    def users_list(principal: Admin, service: Svc, request: Request) -> list[UserOut]:
+        """Admins: every user with role, districts, state and live tokens (no secret)."""
+        found = users.list_users(service.engine)
+        with service.engine.begin() as connection:
+            record(connection, principal, "read_users", "allowed", client=_client(request))
+        return [UserOut.model_validate(user) for user in found]
+
+    @app.post("/v1/admin/users", tags=["admin"], status_code=201, response_model=TokenOut)
+    def users_add(principal: Admin, service: Svc, request: Request, body: UserIn) -> TokenOut:
+        """Admins: create a user and their first token (shown once)."""
+        try:
+            users.add_user(service.engine, body.name, body.role, body.districts, service.deployment)
+            token = users.issue_token(service.engine, body.name, body.expires_days)
+        except users.UserError as exc:
+            status = 409 if "exists already" in str(exc) else 422
+            error = "invalid_request" if status == 422 else "conflict"
+            raise ApiError(status, error, str(exc)) from exc
+        with service.engine.begin() as connection:
+            record(connection, principal, "user_add", "allowed", client=_client(request))
+        return TokenOut(name=body.name, token=token)
+
+    @app.post(
+        "/v1/admin/users/{name}/tokens", tags=["admin"], status_code=201, response_model=TokenOut
+    )
+    def users_token(
+        name: str, principal: Admin, service: Svc, request: Request, body: TokenIn | None = None
+    ) -> TokenOut:
+        """Admins: a new token for an active user (shown once)."""
+        try:
+            token = users.issue_token(service.engine, name, body.expires_days if body else 90)
+        except users.UserError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        with service.engine.begin() as connection:
+            record(connection, principal, "token_issue", "allowed", client=_client(request))
+        return TokenOut(name=name, token=token)
+
+    @app.post("/v1/admin/users/{name}/revoke", tags=["admin"], response_model=RevokedOut)
+    def users_revoke(name: str, principal: Admin, service: Svc, request: Request) -> RevokedOut:
+        """Admins: revoke every live token of a user."""
+        try:
+            revoked = users.revoke_tokens(service.engine, name)
+        except users.UserError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        with service.engine.begin() as connection:
+            record(connection, principal, "token_revoke", "allowed", client=_client(request))
+        return RevokedOut(name=name, revoked=revoked)
+
+    @app.post("/v1/admin/users/{name}/disable", tags=["admin"], response_model=RevokedOut)
+    def users_disable(name: str, principal: Admin, service: Svc, request: Request) -> RevokedOut:
+        """Admins: disable a user (kept for the audit trail) and revoke their tokens."""
+        if name == principal.name:
+            raise ApiError(422, "invalid_request", "an admin cannot disable themselves")
+        try:
+            revoked = users.revoke_tokens(service.engine, name)
+            users.disable_user(service.engine, name)
+        except users.UserError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        with service.engine.begin() as connection:
+            record(connection, principal, "user_disable", "allowed", client=_client(request))
+        return RevokedOut(name=name, revoked=revoked)
 
 
 def _labels(service: Service, lang: Language) -> Callable[[str], str]:

@@ -280,3 +280,39 @@ class ErrorOut(BaseModel):
     error: str
     message: str
     problems: list[Problem] = []
+
+
+class UserIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "wang.li", "role": "caseworker", "districts": ["Chaoyang"]}]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    role: Literal["caseworker", "supervisor", "analyst", "admin"]
+    districts: list[str] = Field([], max_length=64)
+    expires_days: int | None = Field(90, ge=1, le=3650)
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+    districts: list[str]
+    active: bool
+    live_tokens: int
+
+
+class TokenOut(BaseModel):
+    name: str
+    token: str = Field(description="shown once: only its hash is stored")
+
+
+class TokenIn(Strict):
+    expires_days: int | None = Field(90, ge=1, le=3650)
+
+
+class RevokedOut(BaseModel):
+    name: str
+    revoked: int

@@ -425,3 +425,38 @@ def test_flags_are_judged_against_the_batch_and_say_why(api: Api) -> None:
     assert "below the flagging tier" in sent["flag_basis"]
     later = api.client.get(f"/v1/children/{child}/risk?as_of=2025-12-20&top=0", headers=h).json()
     assert later["as_of"] == "2025-12-20"
+
+
+def test_admins_manage_users_and_tokens(api: Api) -> None:
+    admin = api.headers("admin")
+    made = api.client.post(
+        "/v1/admin/users",
+        json={"name": "new.cw", "role": "caseworker", "districts": [OWN]},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    mine = {"Authorization": f"Bearer {token}"}
+    assert api.client.get("/v1/flags?limit=1", headers=mine).status_code == 200
+    again = api.client.post(
+        "/v1/admin/users", json={"name": "new.cw", "role": "analyst"}, headers=admin
+    )
+    assert again.status_code == 409
+    unscoped = api.client.post(
+        "/v1/admin/users", json={"name": "x", "role": "caseworker"}, headers=admin
+    )
+    assert unscoped.status_code == 422
+    assert "district" in unscoped.json()["message"]
+    listed = {u["name"]: u for u in api.client.get("/v1/admin/users", headers=admin).json()}
+    assert listed["new.cw"]["districts"] == [OWN]
+    assert "token" not in str(listed["new.cw"]).lower().replace("live_tokens", "")
+    second = api.client.post("/v1/admin/users/new.cw/tokens", headers=admin).json()["token"]
+    revoked = api.client.post("/v1/admin/users/new.cw/revoke", headers=admin).json()
+    assert revoked["revoked"] == 2
+    for old in (token, second):
+        refused = api.client.get("/v1/flags", headers={"Authorization": f"Bearer {old}"})
+        assert refused.status_code == 401
+    assert api.client.post("/v1/admin/users/new.cw/disable", headers=admin).status_code == 200
+    assert api.client.post("/v1/admin/users/new.cw/tokens", headers=admin).status_code == 404
+    assert api.client.post("/v1/admin/users/admin/disable", headers=admin).status_code == 422
+    assert api.client.get("/v1/admin/users", headers=api.headers("sup")).status_code == 403
