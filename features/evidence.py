@@ -8,6 +8,7 @@ expiry code), and a property test checks that counts equal the number of records
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -105,13 +106,43 @@ def evidence(
     Static features (age, sex, area, hukou) have none: they come from the child's row.
     For association features the records are the siblings' (never the child's own).
     """
+    return evidence_of(histories, policy, [spec], child_id, as_of)[spec.name]
+
+
+def evidence_of(
+    histories: CaseHistories,
+    policy: Policy,
+    specs: Sequence[FeatureSpec],
+    child_id: str,
+    as_of: date,
+) -> dict[str, pl.DataFrame]:
+    """``evidence`` for several features of one child at once: the child's (and, for
+    association features, the household's) known events are read once."""
     moment = datetime(as_of.year, as_of.month, as_of.day)
-    if spec.kind == "static":
-        return pl.DataFrame(
-            schema={c: histories.events.collect_schema()[c] for c in EVIDENCE_COLUMNS}
-        )
-    members = _household_members(histories, child_id) if spec.kind == "household" else [child_id]
-    known = _known(histories, members, moment, policy)
+    known: dict[str, pl.DataFrame] = {}
+
+    def events_of(kind: str) -> pl.DataFrame:
+        scope = "household" if kind == "household" else "child"
+        if scope not in known:
+            members = (
+                _household_members(histories, child_id) if scope == "household" else [child_id]
+            )
+            known[scope] = _known(histories, members, moment, policy)
+        return known[scope]
+
+    found = {}
+    for spec in specs:
+        if spec.kind == "static":
+            schema = histories.events.collect_schema()
+            found[spec.name] = pl.DataFrame(schema={c: schema[c] for c in EVIDENCE_COLUMNS})
+        else:
+            found[spec.name] = _select(events_of(spec.kind), spec, child_id, moment)
+    return found
+
+
+def _select(
+    known: pl.DataFrame, spec: FeatureSpec, child_id: str, moment: datetime
+) -> pl.DataFrame:
     if spec.kind == "status":
         chosen = _status_evidence(known, spec)
     elif spec.kind == "days_since":

@@ -22,7 +22,7 @@ from features import schema as s
 from features.build import build_features
 from features.contract import CaseHistories, ValidationReport
 from features.deployment import Deployment
-from features.evidence import evidence
+from features.evidence import evidence_of
 from models.flagging import TIERS, FlaggingPolicy
 from models.riskmodel import RiskModel
 
@@ -127,14 +127,15 @@ def explain_child(
     chosen = active if top is None else active[:top]
     specs = {spec.name: spec for spec in model.specs}
     values = row.row(0, named=True)
+    wanted = {f: specs[f] for i in chosen for f in explanation.factors[i].features if f in specs}
+    records = evidence_of(histories, model.policy, list(wanted.values()), child_id, as_of)
     factors = []
     for i in chosen:
         factor = explanation.factors[i]
         ids: list[str] = []
         for feature in factor.features:
-            if feature in specs:
-                found = evidence(histories, model.policy, specs[feature], child_id, as_of)
-                ids += [e for e in found[s.EVENT_ID].to_list() if e not in ids]
+            if feature in records:
+                ids += [e for e in records[feature][s.EVENT_ID].to_list() if e not in ids]
         value = [_plain(values.get(f)) for f in factor.features]
         factors.append(
             FactorView(
