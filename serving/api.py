@@ -237,10 +237,12 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
         responses={
+            400: {"model": ErrorOut, "description": "unreadable body or Content-Length"},
             401: {"model": ErrorOut, "description": "no valid bearer token"},
             403: {"model": ErrorOut, "description": "role not admitted"},
             413: {"model": ErrorOut, "description": "body too large"},
             422: {"model": ErrorOut, "description": "invalid request: field and rule named"},
+            503: {"model": ErrorOut, "description": "no verified model is loaded"},
         },
     )
     app.state.service = Service(settings, engine, holder, flagging, deployment)
@@ -289,7 +291,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        names = {404: "not_found", 405: "method_not_allowed"}
+        names = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
         return _json_error(exc.status_code, names.get(exc.status_code, "error"), str(exc.detail))
 
     @app.exception_handler(Exception)
@@ -584,7 +586,7 @@ def _routes(app: FastAPI) -> None:
         "/v1/children/{child_id}/risk",
         tags=["children"],
         response_model=RiskOut,
-        responses={404: {"model": ErrorOut}},
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
     )
     def risk(
         child_id: str,
@@ -898,7 +900,13 @@ def _routes(app: FastAPI) -> None:
             record(connection, principal, "read_audit", "allowed", client=_client(request))
         return [AuditOut(**row) for row in found]
 
-    @app.post("/v1/admin/batches", tags=["admin"], status_code=201, response_model=BatchOut)
+    @app.post(
+        "/v1/admin/batches",
+        tags=["admin"],
+        status_code=201,
+        response_model=BatchOut,
+        responses={409: {"model": ErrorOut}},
+    )
     def batch(
         principal: Admin,
         service: Svc,
@@ -939,7 +947,13 @@ def _routes(app: FastAPI) -> None:
             record(connection, principal, "read_users", "allowed", client=_client(request))
         return [UserOut.model_validate(user) for user in found]
 
-    @app.post("/v1/admin/users", tags=["admin"], status_code=201, response_model=TokenOut)
+    @app.post(
+        "/v1/admin/users",
+        tags=["admin"],
+        status_code=201,
+        response_model=TokenOut,
+        responses={409: {"model": ErrorOut}},
+    )
     def users_add(principal: Admin, service: Svc, request: Request, body: UserIn) -> TokenOut:
         """Admins: create a user and their first token (shown once)."""
         try:
@@ -954,7 +968,11 @@ def _routes(app: FastAPI) -> None:
         return TokenOut(name=body.name, token=token)
 
     @app.post(
-        "/v1/admin/users/{name}/tokens", tags=["admin"], status_code=201, response_model=TokenOut
+        "/v1/admin/users/{name}/tokens",
+        tags=["admin"],
+        status_code=201,
+        response_model=TokenOut,
+        responses={404: {"model": ErrorOut}},
     )
     def users_token(
         name: str, principal: Admin, service: Svc, request: Request, body: TokenIn | None = None
@@ -968,7 +986,12 @@ def _routes(app: FastAPI) -> None:
             record(connection, principal, "token_issue", "allowed", client=_client(request))
         return TokenOut(name=name, token=token)
 
-    @app.post("/v1/admin/users/{name}/revoke", tags=["admin"], response_model=RevokedOut)
+    @app.post(
+        "/v1/admin/users/{name}/revoke",
+        tags=["admin"],
+        response_model=RevokedOut,
+        responses={404: {"model": ErrorOut}},
+    )
     def users_revoke(name: str, principal: Admin, service: Svc, request: Request) -> RevokedOut:
         """Admins: revoke every live token of a user."""
         try:
@@ -979,7 +1002,12 @@ def _routes(app: FastAPI) -> None:
             record(connection, principal, "token_revoke", "allowed", client=_client(request))
         return RevokedOut(name=name, revoked=revoked)
 
-    @app.post("/v1/admin/users/{name}/disable", tags=["admin"], response_model=RevokedOut)
+    @app.post(
+        "/v1/admin/users/{name}/disable",
+        tags=["admin"],
+        response_model=RevokedOut,
+        responses={404: {"model": ErrorOut}},
+    )
     def users_disable(name: str, principal: Admin, service: Svc, request: Request) -> RevokedOut:
         """Admins: disable a user (kept for the audit trail) and revoke their tokens."""
         if name == principal.name:

@@ -7,10 +7,27 @@ request is held to exactly what an agency export is.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+# The store keeps naive timestamps: UTC when the service wrote the row (answered with its
+# offset, as the "date-time" format requires), the agency's local time for case events
+# (answered as recorded, without an offset, and so not declared "date-time").
+UtcDateTime = Annotated[
+    datetime, AfterValidator(lambda at: at if at.tzinfo else at.replace(tzinfo=UTC))
+]
+LocalDateTime = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
+            "description": "local time of the deployment, no offset",
+        }
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -148,8 +165,8 @@ class RiskOut(BaseModel):
 class EventOut(BaseModel):
     event_id: str
     event_type: str
-    occurred_at: datetime
-    recorded_at: datetime
+    occurred_at: LocalDateTime
+    recorded_at: LocalDateTime
     severity: int | None
     amount: float | None
     detail: str | None
@@ -176,7 +193,7 @@ class FlagItem(BaseModel):
     probability: float
     flagged: bool
     reasons: list[Reason]
-    decided_at: datetime | None
+    decided_at: UtcDateTime | None
 
 
 class BatchOut(BaseModel):
@@ -185,7 +202,7 @@ class BatchOut(BaseModel):
     model_version: str
     children: int
     flagged: int
-    created_at: datetime
+    created_at: UtcDateTime
     created_by: str
 
 
@@ -245,7 +262,7 @@ class DecisionOut(BaseModel):
     batch_id: int | None
     score_1_20: int | None
     model_version: str | None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class BatchRequest(Strict):
@@ -259,7 +276,7 @@ class ReloadOut(BaseModel):
 
 
 class AuditOut(BaseModel):
-    at: datetime
+    at: UtcDateTime
     user_name: str
     role: str
     action: str
