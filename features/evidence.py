@@ -8,7 +8,7 @@ expiry code), and a property test checks that counts equal the number of records
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -116,27 +116,43 @@ def evidence_of(
     child_id: str,
     as_of: date,
 ) -> dict[str, pl.DataFrame]:
-    """``evidence`` for several features of one child at once: the child's (and, for
-    association features, the household's) known events are read once."""
+    """``evidence`` for several features of one child at once."""
+    return evidence_for(histories, policy, {child_id: specs}, as_of)[child_id]
+
+
+def evidence_for(
+    histories: CaseHistories,
+    policy: Policy,
+    wanted: Mapping[str, Sequence[FeatureSpec]],
+    as_of: date,
+) -> dict[str, dict[str, pl.DataFrame]]:
+    """``evidence`` for several children and features at once: the children's known
+    events are read in one query (each child stays its own unit, so retention applies
+    per child exactly as for one), a household's only for its association features."""
     moment = datetime(as_of.year, as_of.month, as_of.day)
-    known: dict[str, pl.DataFrame] = {}
-
-    def events_of(kind: str) -> pl.DataFrame:
-        scope = "household" if kind == "household" else "child"
-        if scope not in known:
-            members = (
-                _household_members(histories, child_id) if scope == "household" else [child_id]
-            )
-            known[scope] = _known(histories, members, moment, policy)
-        return known[scope]
-
-    found = {}
-    for spec in specs:
-        if spec.kind == "static":
-            schema = histories.events.collect_schema()
-            found[spec.name] = pl.DataFrame(schema={c: schema[c] for c in EVIDENCE_COLUMNS})
-        else:
-            found[spec.name] = _select(events_of(spec.kind), spec, child_id, moment)
+    schema = histories.events.collect_schema()
+    empty = pl.DataFrame(schema={c: schema[c] for c in EVIDENCE_COLUMNS})
+    own = _known(histories, list(wanted), moment, policy) if wanted else empty
+    by_child = {
+        str(key[0]): part for key, part in own.partition_by(s.CHILD_ID, as_dict=True).items()
+    }
+    found: dict[str, dict[str, pl.DataFrame]] = {}
+    for child_id, specs in wanted.items():
+        mine = by_child.get(child_id, own.clear())
+        household: pl.DataFrame | None = None
+        found[child_id] = {}
+        for spec in specs:
+            if spec.kind == "static":
+                found[child_id][spec.name] = empty
+                continue
+            if spec.kind == "household":
+                if household is None:
+                    members = _household_members(histories, child_id)
+                    household = _known(histories, members, moment, policy)
+                known = household
+            else:
+                known = mine
+            found[child_id][spec.name] = _select(known, spec, child_id, moment)
     return found
 
 

@@ -40,7 +40,8 @@ from serving import casework, users
 from serving.audit import record
 from serving.casework import CaseworkError, ChildRef
 from serving.champion import Champion, ModelUnavailableError, Served
-from serving.explain import Language, NotScorableError, RiskView, explain_child, factor_label
+from serving.coalesce import Coalescer
+from serving.explain import Language, NotScorableError, RiskView, factor_label
 from serving.schemas import (
     AuditOut,
     BatchOut,
@@ -193,6 +194,7 @@ class Service:
     ) -> None:
         self.settings, self.engine, self.champion = settings, engine, champion
         self.flagging, self.deployment = flagging, deployment
+        self.coalescer = Coalescer(settings.scoring_batch_max)
 
     def served(self) -> Served:
         try:
@@ -211,6 +213,7 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade, engine)
+        service.coalescer.start()
         if not holder.ready:
             await asyncio.to_thread(holder.refresh)
         poller = None
@@ -224,6 +227,7 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
                 with suppress(asyncio.CancelledError):
                     await poller
             engine.dispose()
+            service.coalescer.close()
 
     app = FastAPI(
         title="riskflag",
@@ -245,7 +249,8 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
             503: {"model": ErrorOut, "description": "no verified model is loaded"},
         },
     )
-    app.state.service = Service(settings, engine, holder, flagging, deployment)
+    service = Service(settings, engine, holder, flagging, deployment)
+    app.state.service = service
     _errors(app)
     _routes(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -558,7 +563,7 @@ def _routes(app: FastAPI) -> None:
             ) from exc
         served = service.served()
         try:
-            view = explain_child(
+            view = service.coalescer.explain(
                 served.model,
                 histories,
                 body.child.child_id,
@@ -617,7 +622,7 @@ def _routes(app: FastAPI) -> None:
         served = service.served()
         histories = casework.household_histories(service.engine, child, service.deployment, until)
         try:
-            view = explain_child(
+            view = service.coalescer.explain(
                 served.model, histories, child.child_id, day, service.flagging, language, top
             )
         except NotScorableError as exc:

@@ -10,6 +10,7 @@ features.evidence, which applies the same windows and retention policy as the fe
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,9 +23,9 @@ from features import schema as s
 from features.build import build_features
 from features.contract import CaseHistories, ValidationReport
 from features.deployment import Deployment
-from features.evidence import evidence_of
+from features.evidence import evidence_for
 from models.flagging import TIERS, FlaggingPolicy
-from models.riskmodel import RiskModel
+from models.riskmodel import Explanation, RiskModel
 
 Language = Literal["en", "zh-CN"]
 LANGUAGES: Final = ("en", "zh-CN")
@@ -100,6 +101,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One child to explain: how many factors, in which language."""
+
+    child_id: str
+    lang: Language = "en"
+    top: int | None = 10
+
+
 def explain_child(
     model: RiskModel,
     histories: CaseHistories,
@@ -110,47 +120,105 @@ def explain_child(
     top: int | None = 10,
 ) -> RiskView:
     """Score one child on ``as_of`` from ``histories`` (the child and its household)."""
+    (view,) = explain_children(model, histories, [Ask(child_id, lang, top)], as_of, policy)
+    if isinstance(view, NotScorableError):
+        raise view
+    return view
+
+
+def explain_children(
+    model: RiskModel,
+    histories: CaseHistories,
+    asks: Sequence[Ask],
+    as_of: date,
+    policy: FlaggingPolicy,
+) -> list[RiskView | NotScorableError]:
+    """Score and explain several children of ``histories`` on one date with one feature
+    build, one explanation and one evidence query: per child, the view or why not."""
+    ids = [ask.child_id for ask in asks]
     table = build_features(histories, model.config, model.policy, [as_of])
-    frame = table.frame.filter(pl.col(s.CHILD_ID) == child_id).collect(engine=SMALL_ENGINE)
-    if frame.height == 0:
-        raise NotScorableError(
-            f"child {child_id} is not in the model's population on {as_of} "
-            "(the cohort rules: age range, known birth before the date, records in the window)"
+    frame = table.frame.filter(pl.col(s.CHILD_ID).is_in(ids)).collect(engine=SMALL_ENGINE)
+    row_of = {child: index for index, child in enumerate(frame[s.CHILD_ID].to_list())}
+    explanation = model.explain(model.matrix(frame)) if frame.height else None
+    specs = {spec.name: spec for spec in model.specs}
+    chosen: dict[str, tuple[list[int], list[int]]] = {}
+    for ask in asks:
+        if explanation is None or ask.child_id not in row_of:
+            continue
+        log_odds = explanation.log_odds[row_of[ask.child_id]]
+        order = np.argsort(-np.abs(log_odds), kind="stable")
+        active = [int(i) for i in order if abs(log_odds[i]) > 1e-12]
+        chosen[ask.child_id] = (active, active if ask.top is None else active[: ask.top])
+    wanted = {
+        child: list(
+            {
+                f: specs[f]
+                for i in picked
+                for f in explanation.factors[i].features  # type: ignore[union-attr]
+                if f in specs
+            }.values()
         )
-    row = frame.head(1)
-    explanation = model.explain(model.matrix(row))
-    log_odds = explanation.log_odds[0]
+        for child, (_, picked) in chosen.items()
+    }
+    records = evidence_for(histories, model.policy, wanted, as_of)
+    views: list[RiskView | NotScorableError] = []
+    for ask in asks:
+        if explanation is None or ask.child_id not in chosen:
+            views.append(
+                NotScorableError(
+                    f"child {ask.child_id} is not in the model's population on {as_of} (the "
+                    "cohort rules: age range, born by the date, records in the window)"
+                )
+            )
+            continue
+        views.append(
+            _view(
+                model, explanation, frame, row_of[ask.child_id], ask, chosen, records, as_of, policy
+            )
+        )
+    return views
+
+
+def _view(
+    model: RiskModel,
+    explanation: Explanation,
+    frame: pl.DataFrame,
+    row: int,
+    ask: Ask,
+    chosen: dict[str, tuple[list[int], list[int]]],
+    records: dict[str, dict[str, pl.DataFrame]],
+    as_of: date,
+    policy: FlaggingPolicy,
+) -> RiskView:
+    log_odds = explanation.log_odds[row]
     total = float(log_odds.sum() + explanation.intercept)
     probability = 1.0 / (1.0 + math.exp(-total))
     score = int(model.ventiles.score(np.array([probability]))[0])
-    active = [i for i in np.argsort(-np.abs(log_odds), kind="stable") if abs(log_odds[i]) > 1e-12]
-    chosen = active if top is None else active[:top]
-    specs = {spec.name: spec for spec in model.specs}
-    values = row.row(0, named=True)
-    wanted = {f: specs[f] for i in chosen for f in explanation.factors[i].features if f in specs}
-    records = evidence_of(histories, model.policy, list(wanted.values()), child_id, as_of)
+    active, picked = chosen[ask.child_id]
+    values = frame.row(row, named=True)
+    evidence = records.get(ask.child_id, {})
     factors = []
-    for i in chosen:
+    for i in picked:
         factor = explanation.factors[i]
         ids: list[str] = []
         for feature in factor.features:
-            if feature in records:
-                ids += [e for e in records[feature][s.EVENT_ID].to_list() if e not in ids]
+            if feature in evidence:
+                ids += [e for e in evidence[feature][s.EVENT_ID].to_list() if e not in ids]
         value = [_plain(values.get(f)) for f in factor.features]
         factors.append(
             FactorView(
                 factor=factor.name,
                 features=factor.features,
-                label=factor_label(model, factor.features, lang),
+                label=factor_label(model, factor.features, ask.lang),
                 value=value[0] if len(value) == 1 else value,
                 log_odds=float(log_odds[i]),
-                points=float(explanation.points[0, i]),
+                points=float(explanation.points[row, i]),
                 direction="raises" if log_odds[i] > 0 else "lowers",
                 event_ids=tuple(ids),
             )
         )
     return RiskView(
-        child_id=child_id,
+        child_id=ask.child_id,
         district=str(values[s.DISTRICT]),
         as_of=as_of,
         probability=probability,

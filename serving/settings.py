@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     max_events_per_request: int = Field(20_000, ge=1, le=1_000_000)
     model_poll_seconds: float = Field(30.0, ge=0.0, le=86_400.0)
     page_size_max: int = Field(200, ge=1, le=10_000)
+    scoring_batch_max: int = Field(32, ge=1, le=1024)
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
