@@ -19,12 +19,17 @@ FastAPI endpoint.
 3. Load: wrk on loopback, closed loop (a client sends its next request when the answer
    arrives), ``-c`` clients, ``-t`` min(clients, 2), ``--timeout 30s`` (a slow answer is
    measured, not counted as an error), ``BENCH_SECONDS`` per point after a short warm-up.
-   A Lua ``done`` prints the requests, errors and latency percentiles as JSON.
+   A Lua ``done`` prints the requests, errors and latency percentiles as JSON. Each point
+   starts on an idle server (wrk leaves a request per client in flight, which the server
+   still computes) and, waiting up to a minute, an otherwise idle machine.
 
 req/s counts answers below 400; errors are wrk's (connect, read, write, timeout) plus
-answers of 400 and above. The machine's cores (2 here) are shared by wrk and the server,
-so every figure is lower than a server alone would reach. Prints a table and writes it to
-docs/bench-serving-<date>.txt; never passes or fails.
+answers of 400 and above, broken down under the table with what riskflag's log says it
+refused or failed. The machine's cores (2 here) are shared by wrk and the server, so
+every figure is lower than a server alone would reach; CPU used by any other process
+during a point is measured (/proc), and a point beside more than 0.1 core of it is marked
+``*``. Prints a table and writes it to docs/bench-serving-<date>.txt; never passes or
+fails.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import resource
 import shutil
 import signal
 import socket
@@ -40,6 +47,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,6 +66,9 @@ WRK_TIMEOUT = "30s"
 WARM_UP_SECONDS = 3
 READY_SECONDS = 180.0
 SETTLE_SECONDS = 180.0
+OTHERS_WAIT_SECONDS = 60.0
+STARTS = random.Random(11)  # where each wrk run starts in the queue: RISK_LUA's init
+OTHERS_MARK = 0.1  # of a core: more than that marks a point as disturbed
 AIM_CLIENTS = 8
 AIM_SHARE = 0.5
 AIM_P99_MS = 25.0
@@ -103,8 +114,14 @@ function setup(thread)
   threads = threads + 1
 end
 local sent = 0
+function init(args)
+  -- each run starts at its own place: the number after -- (args also hold the URL)
+  for _, arg in pairs(args) do
+    sent = tonumber(arg) or sent
+  end
+end
 function request()
-  -- each thread walks the list from its own starting point
+  -- and each thread half the list further on
   local start = (thread_number or 0) * math.floor(#ids / 2)
   local id = ids[(start + sent) % #ids + 1]
   sent = sent + 1
@@ -149,6 +166,17 @@ class Setup:
     as_of: str
     queue: list[str]
     batch: str
+
+
+def _env(**settings: str) -> dict[str, str]:
+    """The environment for a command: this one without RISKFLAG_* and MLFLOW_* settings
+    (the caller's own would change what is measured), plus ``settings``."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("RISKFLAG_", "MLFLOW_"))
+    }
+    return {**inherited, **settings}
 
 
 def _riskflag(env: dict[str, str], *args: str) -> str:
@@ -201,7 +229,7 @@ def setup(children: int) -> Setup:
     WORK.mkdir(parents=True)
     tracking_uri = f"sqlite:///{WORK / 'mlflow.db'}"
     store_url = f"sqlite:///{WORK / 'store.db'}"
-    env = {**os.environ, "RISKFLAG_DATABASE_URL": store_url}
+    env = _env(RISKFLAG_DATABASE_URL=store_url)
     exported = json.loads((data / "export.json").read_text(encoding="utf-8"))["exported_at"]
     as_of = date.fromisoformat(exported[:10]).isoformat()
 
@@ -242,9 +270,16 @@ def setup(children: int) -> Setup:
     )
 
 
-def score_body(data: Path, as_of: str, queue: list[str]) -> tuple[dict[str, object], int]:
+@dataclass(frozen=True)
+class ScoreBody:
+    body: dict[str, object]
+    child_id: str
+    events: int
+
+
+def score_body(data: Path, as_of: str, queue: list[str]) -> ScoreBody:
     """A ScoreRequest for the queue's child with the median number of events (its own
-    events; the store's GET path also reads its siblings), and that number."""
+    events; the store's GET path also reads its siblings)."""
     from features import schema as s
 
     events = pl.read_parquet(data / "events.parquet")
@@ -254,7 +289,7 @@ def score_body(data: Path, as_of: str, queue: list[str]) -> tuple[dict[str, obje
         .len()
         .sort("len", s.CHILD_ID)
     )
-    child_id = counts[s.CHILD_ID][counts.height // 2]
+    child_id = str(counts[s.CHILD_ID][counts.height // 2])
     child = pl.read_parquet(data / "children.parquet").filter(pl.col(s.CHILD_ID) == child_id)
     mine = events.filter(pl.col(s.CHILD_ID) == child_id).sort(s.OCCURRED_AT, s.EVENT_ID)
 
@@ -264,12 +299,12 @@ def score_body(data: Path, as_of: str, queue: list[str]) -> tuple[dict[str, obje
             pl.col(pl.Date).dt.strftime("%Y-%m-%d"),
         )
 
-    body = {
+    body: dict[str, object] = {
         "as_of": as_of,
         "child": text(child.select(s.CHILDREN_COLUMNS)).row(0, named=True),
         "events": text(mine.select(s.EVENTS_COLUMNS)).to_dicts(),
     }
-    return body, mine.height
+    return ScoreBody(body, child_id, mine.height)
 
 
 # ---- servers and requests -------------------------------------------------------------
@@ -302,9 +337,9 @@ def _call(url: str, body: bytes | None = None, token: str | None = None) -> tupl
         return 0, str(exc)
 
 
-def _tail(log: Path, lines: int = 1) -> str:
-    text = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    return " | ".join(line.strip() for line in text[-lines:]) or "(no output)"
+def _tail(log: Path) -> str:
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return lines[-1].strip() if lines else "(no output)"
 
 
 @contextmanager
@@ -353,18 +388,42 @@ def _cpu_seconds(group: int) -> float:
 
 def settle(group: int) -> None:
     """Wait until the server is idle (under 5% of a core for a second): wrk stops with a
-    request in flight per client, and a route keeps computing it after wrk has gone."""
+    request in flight per client, and a route keeps computing it after wrk has gone. Then
+    wait up to OTHERS_WAIT_SECONDS more for the rest of the machine to be idle too (under
+    15% of a core): the machine may be shared."""
     started = time.perf_counter()
-    before = _cpu_seconds(group)
+    server, machine = _cpu_seconds(group), _machine_busy_seconds()
+    server_busy = others_busy = 0.0
     while time.perf_counter() - started < SETTLE_SECONDS:
         time.sleep(1.0)
-        now = _cpu_seconds(group)
-        if now - before < 0.05:
+        server_was, machine_was = server, machine
+        server, machine = _cpu_seconds(group), _machine_busy_seconds()
+        if server - server_was >= 0.05:
+            server_busy = time.perf_counter() - started
+        elif machine - machine_was >= 0.15 and others_busy < OTHERS_WAIT_SECONDS:
+            others_busy += 1.0
+        else:
             break
-        before = now
-    busy = time.perf_counter() - started
-    if busy > 2.5:
-        print(f"   (the server was busy {busy:.0f} s with what wrk left in flight)", flush=True)
+    if server_busy > 2.5:
+        print(f"   (the server was busy {server_busy:.0f} s with what wrk left)", flush=True)
+    if others_busy > 1.5:
+        print(f"   (waited {others_busy:.0f} s for other processes to finish)", flush=True)
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time the machine has spent busy so far, all cores (from /proc/stat)."""
+    # cpu  user nice system idle iowait irq softirq steal ...: all but idle and iowait
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _ours_seconds(group: int) -> float:
+    """CPU time of the server's processes, of this process and of its waited-for children
+    (wrk, once it has ended)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    mine = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+    return _cpu_seconds(group) + mine
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -391,20 +450,32 @@ class Point:
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     errors: int = 0
+    others: float = 0.0  # cores used by processes other than the server and wrk
+    kinds: str = ""  # the errors by kind, as wrk counts them
     note: str = ""  # why there are no numbers
 
     def row(self) -> str:
         if self.note:
             return f"{self.target:38s} {self.clients:>7d}  not measured: {self.note}"
+        mark = " *" if self.others > OTHERS_MARK else ""
         return (
             f"{self.target:38s} {self.clients:>7d} {self.rps:>9,.1f} {self.p50_ms:>8.1f} "
-            f"{self.p99_ms:>8.1f} {self.errors:>7,d}"
+            f"{self.p99_ms:>8.1f} {self.errors:>7,d}{mark}"
         )
 
 
 HEADER = (
     f"{'target':38s} {'clients':>7s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s}"
 )
+
+
+ERROR_KINDS = {
+    "connect": "connect",
+    "read": "read (connection closed or reset)",
+    "write": "write",
+    "status": "answered HTTP >= 400",
+    "timeout": f"timed out ({WRK_TIMEOUT})",
+}
 
 
 def wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, int] | str:
@@ -423,6 +494,8 @@ def wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, int] | 
         "-s",
         str(script),
         url,
+        "--",
+        str(STARTS.randrange(1 << 30)),
     ]
     try:
         result = subprocess.run(
@@ -448,14 +521,16 @@ def load(
     wrk(url, script, 2, min(WARM_UP_SECONDS, seconds))
     for n in clients:
         settle(group)
+        busy, ours = _machine_busy_seconds(), _ours_seconds(group)
         stats = wrk(url, script, n, seconds)
+        others = (_machine_busy_seconds() - busy) - (_ours_seconds(group) - ours)
         if isinstance(stats, str):
             point = Point(target, n, note=stats)
         elif stats["requests"] == 0:
             point = Point(target, n, note=f"no answer within the {seconds} s point")
         else:
             answered = stats["requests"] - stats["status"]
-            errors = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))
+            errors = sum(stats[k] for k in ERROR_KINDS)
             point = Point(
                 target,
                 n,
@@ -463,6 +538,8 @@ def load(
                 p50_ms=stats["p50_us"] / 1000,
                 p99_ms=stats["p99_us"] / 1000,
                 errors=errors,
+                others=max(others, 0.0) / (stats["duration_us"] / 1e6),
+                kinds=", ".join(f"{stats[k]} {ERROR_KINDS[k]}" for k in ERROR_KINDS if stats[k]),
             )
         print(f"   {point.row()}", flush=True)
         yield point
@@ -524,12 +601,11 @@ def riskflag_points(
 ) -> list[Point]:
     port = _free_port()
     base = f"http://{HOST}:{port}"
-    env = {
-        **os.environ,
-        "RISKFLAG_DATABASE_URL": run.store_url,
-        "RISKFLAG_TRACKING_URI": run.tracking_uri,
-        "RISKFLAG_MODEL_POLL_SECONDS": "0",
-    }
+    env = _env(
+        RISKFLAG_DATABASE_URL=run.store_url,
+        RISKFLAG_TRACKING_URI=run.tracking_uri,
+        RISKFLAG_MODEL_POLL_SECONDS="0",
+    )
     auth = f'wrk.headers["Authorization"] = "Bearer {run.token}"'
     body_file = WORK / "score.json"
     body_file.write_text(json.dumps(body), encoding="utf-8")
@@ -611,7 +687,7 @@ def mlflow_points(run: Setup, child_id: str, clients: list[int], seconds: int) -
     ]
     # mlflow execs `uvicorn` from PATH: the venv's, as in an activated venv
     path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": run.tracking_uri, "PATH": path}
+    env = _env(MLFLOW_TRACKING_URI=run.tracking_uri, PATH=path)
     points: list[Point] = []
     try:
         with serving("mlflow", command, env, f"{base}/ping") as group:
@@ -657,7 +733,7 @@ def bare_points(child_id: str, as_of: str, clients: list[int], seconds: int) -> 
     ]
     points: list[Point] = []
     try:
-        with serving("bare", command, dict(os.environ), f"{base}/healthz") as group:
+        with serving("bare", command, _env(), f"{base}/healthz") as group:
             points += route(
                 BARE,
                 "POST /bare",
@@ -677,6 +753,54 @@ def bare_points(child_id: str, as_of: str, clients: list[int], seconds: int) -> 
 
 
 # ---- the report -----------------------------------------------------------------------
+
+
+def errors(points: list[Point]) -> list[str]:
+    """Each point's errors by kind, and what riskflag's access log says it refused or failed
+    (the log names route templates and statuses, never a child)."""
+    lines = [f"errors of {p.target}, {p.clients} clients: {p.kinds}" for p in points if p.errors]
+    log = WORK / "riskflag.log"
+    if log.exists():
+        found: Counter[str] = Counter()
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) >= 7 and parts[2] == "riskflag.access" and int(parts[5]) >= 400:
+                found[" ".join(parts[3:6])] += 1
+            elif len(parts) >= 5 and parts[2] == "riskflag.api" and parts[3] == "unhandled":
+                found[f"unhandled {parts[4]}"] += 1
+        if found:
+            listed = "; ".join(f"{what} x{count}" for what, count in sorted(found.items()))
+            lines.append(f"riskflag serve's log ({log.relative_to(ROOT)}): {listed}")
+    return lines
+
+
+def code_version() -> str:
+    """The commit measured, and the files that differed from it (benchmarks and docs aside)."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=ROOT, check=False
+        )
+        return result.stdout.rstrip() if result.returncode == 0 else ""  # keep " M path"
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = [
+        line[3:]
+        for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+        if not line[3:].startswith(("benchmarks/", "docs/"))
+    ]
+    if not changed:
+        return f"code: commit {commit}"
+    return f"code: commit {commit} with uncommitted changes to {', '.join(changed)}"
+
+
+def disturbance(points: list[Point]) -> str:
+    measured = [point.others for point in points if not point.note]
+    worst = max(measured, default=0.0)
+    line = f"(other processes used up to {worst:.2f} cores during a point"
+    if worst > OTHERS_MARK:
+        return line + f"; * marks points beside more than {OTHERS_MARK} core: read them as low)"
+    return line + ": an undisturbed run)"
 
 
 def aims(points: list[Point]) -> list[str]:
@@ -715,29 +839,35 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench-serving does)")
-    began = time.perf_counter()
+    began, load_before = time.perf_counter(), os.getloadavg()[0]
     run = setup(args.children)
-    body, events = score_body(run.data, run.as_of, run.queue)
-    child_id = str(body["child"]["child_id"])  # type: ignore[index]
-    points = riskflag_points(run, body, args.clients, args.seconds)
-    points += mlflow_points(run, child_id, args.clients, args.seconds)
-    points += bare_points(child_id, run.as_of, args.clients, args.seconds)
+    score = score_body(run.data, run.as_of, run.queue)
+    code = code_version()  # what riskflag serve is about to import
+    points = riskflag_points(run, score.body, args.clients, args.seconds)
+    points += mlflow_points(run, score.child_id, args.clients, args.seconds)
+    points += bare_points(score.child_id, run.as_of, args.clients, args.seconds)
 
     today = date.today().isoformat()
     lines = [
-        f"make bench-serving, {today}, this machine ({os.cpu_count()} cores, shared by wrk "
-        "and the server under test)",
-        f"{args.children:,} synthetic children (seed 11), scorecard version {run.version} "
-        f"as champion; {run.batch}",
-        f"POST /v1/score: child {child_id}'s history ({events} events, the queue's median), "
-        f"as of {run.as_of}; GET risk rotates over the queue's {len(run.queue):,} children;",
-        "both with explanations (10 factors, the records behind each); mlflow: the same "
+        f"make bench-serving, {today}, this machine ({os.cpu_count()} cores shared by wrk and "
+        f"the server under test; load average {load_before:.2f} before the run)",
+        code,
+        f"{args.children:,} synthetic children (seed 11), scorecard version {run.version} as "
+        f"champion; {run.batch}",
+        f"POST /v1/score: child {score.child_id}'s own history ({score.events} events, the "
+        f"queue's median), as of {run.as_of}",
+        f"GET /v1/children/{{id}}/risk: rotating over the queue's {len(run.queue):,} children "
+        "(the store's history, siblings included)",
+        "both with explanations (10 factors and the records behind each); mlflow: the same "
         "child's feature row, predictions only",
         f"each point: wrk -c clients -t min(clients, 2) --latency --timeout {WRK_TIMEOUT}, "
-        f"{args.seconds} s after a {WARM_UP_SECONDS} s warm-up; one uvicorn worker per server",
+        f"{args.seconds} s on an idle server after a {WARM_UP_SECONDS} s warm-up; one uvicorn "
+        "worker per server",
         "",
         HEADER,
         *(point.row() for point in points),
+        disturbance(points),
+        *errors(points),
         "",
         *aims(points),
     ]

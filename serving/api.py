@@ -425,10 +425,13 @@ def _risk_out(view: RiskView, served: Served, flagged: bool, basis: str, lang: L
 
 
 def _flag_of(
-    connection: Connection, service: Service, served: Served, view: RiskView
+    connection: Connection, service: Service, served: Served, view: RiskView, stored: bool
 ) -> tuple[bool, str]:
     """Whether this score is flagged. Flags are rationed per batch (the policy's capacity),
-    so one score is judged against the latest batch of the same model and date."""
+    so one score is judged against the latest batch of the same model and date. A stored
+    child (``stored``) keeps the flag its batch gave it; a posted case history is judged
+    only against its district's capacity, never by a stored record of the same id (which
+    may be another district's child, and is not what was scored)."""
     policy = service.flagging
     if TIERS.index(view.tier) < TIERS.index(policy.flag_from):
         return False, f"tier {view.tier} is below the flagging tier ({policy.flag_from})"
@@ -438,9 +441,9 @@ def _flag_of(
             f"tier {view.tier} reaches the flagging tier; no batch of this model on this date "
             "to apply the capacity to"
         )
-    stored = casework.batch_score(connection, batch.id, view.child_id)
-    if stored is not None:
-        return bool(stored["flagged"]), f"as flagged in batch {batch.id}"
+    kept = casework.batch_score(connection, batch.id, view.child_id) if stored else None
+    if kept is not None:
+        return bool(kept["flagged"]), f"as flagged in batch {batch.id}"
     left, lowest = casework.capacity_left(connection, batch.id, view.district, policy)
     group = view.district if policy.capacity == "per_district" else "the batch"
     if left > 0 or lowest is None:
@@ -575,7 +578,7 @@ def _routes(app: FastAPI) -> None:
         except NotScorableError as exc:
             raise ApiError(422, "not_scorable", str(exc)) from exc
         with service.engine.begin() as connection:
-            flagged, basis = _flag_of(connection, service, served, view)
+            flagged, basis = _flag_of(connection, service, served, view, stored=False)
             record(
                 connection,
                 principal,
@@ -632,7 +635,7 @@ def _routes(app: FastAPI) -> None:
                 )
             raise ApiError(422, "not_scorable", str(exc)) from exc
         with service.engine.begin() as connection:
-            flagged, basis = _flag_of(connection, service, served, view)
+            flagged, basis = _flag_of(connection, service, served, view, stored=True)
             record(connection, principal, "read_risk", "allowed", child_id, child.district, client)
         return _risk_out(view, served, flagged, basis, language)
 

@@ -174,12 +174,31 @@ def read_frames(
         children_query = children_query.where(CHILD_TABLE.c.child_id.in_(list(child_ids)))
         events_query = events_query.where(EVENT_TABLE.c.child_id.in_(list(child_ids)))
     with engine.connect() as connection:
-        children = pl.read_database(children_query, connection, schema_overrides=None)
-        events = pl.read_database(events_query, connection)
+        # declared, not guessed from the first rows: a column empty in the first hundred
+        # rows (a household's amounts) must still read as its type
+        children = pl.read_database(
+            children_query, connection, schema_overrides=_stored(s.CHILDREN_SCHEMA)
+        )
+        events = pl.read_database(
+            events_query, connection, schema_overrides=_stored(s.EVENTS_SCHEMA)
+        )
     return (
         _typed(children, s.CHILDREN_SCHEMA),
         _typed(events, s.EVENTS_SCHEMA),
     )
+
+
+def _stored(schema: pl.Schema) -> dict[str, pl.DataType]:
+    """How the store returns each contract column: enums as text, integers as Int64."""
+    out: dict[str, pl.DataType] = {}
+    for name, dtype in schema.items():
+        if isinstance(dtype, pl.Enum | pl.Categorical):
+            out[name] = pl.String()
+        elif dtype.is_integer():
+            out[name] = pl.Int64()
+        else:
+            out[name] = dtype
+    return out
 
 
 def _typed(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:

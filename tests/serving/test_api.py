@@ -460,3 +460,19 @@ def test_admins_manage_users_and_tokens(api: Api) -> None:
     assert api.client.post("/v1/admin/users/new.cw/tokens", headers=admin).status_code == 404
     assert api.client.post("/v1/admin/users/admin/disable", headers=admin).status_code == 422
     assert api.client.get("/v1/admin/users", headers=api.headers("sup")).status_code == 403
+
+
+def test_a_posted_history_is_never_judged_by_a_stored_record_of_the_same_id(api: Api) -> None:
+    elsewhere = _flagged_child(api, OTHER)  # flagged in the batch, in another district
+    body = score_body(api, elsewhere)
+    body["child"]["district"] = OWN  # sent as if it were one of the caller's children
+    response = api.client.post("/v1/score?top=0", json=body, headers=api.headers("cw"))
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert "as flagged in batch" not in answer["flag_basis"]
+    assert OTHER not in answer["flag_basis"]
+    own = _flagged_child(api, OWN)
+    mine = api.client.post(
+        "/v1/score?top=0", json=score_body(api, own), headers=api.headers("cw")
+    ).json()
+    assert "as flagged in batch" not in mine["flag_basis"]

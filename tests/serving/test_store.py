@@ -146,3 +146,29 @@ def test_an_unreachable_database_is_named_without_a_traceback(folder: Path) -> N
     assert result.exit_code == 2
     assert "database URL cannot be used" in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_columns_empty_in_the_first_rows_read_back_typed(
+    url: str, folder: Path, tmp_path: Path
+) -> None:
+    """Types are declared, not guessed from the first rows: here the first thousands of
+    events (by id) have no amount, then some do."""
+    histories = load_case_histories(folder)
+    events = histories.events.collect()
+    renamed = events.with_columns(
+        pl.when(pl.col(s.AMOUNT).is_null())
+        .then(pl.lit("a-") + pl.col(s.EVENT_ID))
+        .otherwise(pl.lit("b-") + pl.col(s.EVENT_ID))
+        .alias(s.EVENT_ID)
+    )
+    assert renamed.sort(s.EVENT_ID).head(1000)[s.AMOUNT].null_count() == 1000
+    assert renamed[s.AMOUNT].null_count() < renamed.height
+    shifted = tmp_path / "shifted"
+    shifted.mkdir()
+    histories.children.collect().write_parquet(shifted / "children.parquet")
+    renamed.write_parquet(shifted / "events.parquet")
+    for extra in folder.glob("export.json"):
+        shutil.copy(extra, shifted / extra.name)
+    load_folder(make_engine(url), shifted)
+    _, stored = read_frames(make_engine(url))
+    assert stored.equals(renamed.sort(s.EVENT_ID))
