@@ -85,14 +85,20 @@ def _windowed(events: pl.DataFrame, spec: FeatureSpec, moment: datetime) -> pl.D
     return events.filter(counting)
 
 
+def _latest(events: pl.DataFrame, *order: str) -> pl.DataFrame:
+    """Each child's last event in ``order``."""
+    ordered = events.sort(*order, maintain_order=True)
+    return ordered.group_by(s.CHILD_ID, maintain_order=True).tail(1)
+
+
 def _status_evidence(known: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
     if spec.name in STATUS_GROUPS:
         codes = LATEST_OF[STATUS_GROUPS[spec.name]]
         member = pl.any_horizontal([match(event_type, detail) for event_type, detail in codes])
-        return known.filter(member).sort(s.OCCURRED_AT).tail(1)
+        return _latest(known.filter(member), s.OCCURRED_AT)
     if spec.name == "status__disability_level":
         certified = known.filter(pl.col(s.EVENT_TYPE) == "health.disability_certified")
-        return certified.sort(s.OCCURRED_AT, s.SEVERITY).tail(1)
+        return _latest(certified, s.OCCURRED_AT, s.SEVERITY)
     event_type, details = STATUS_COUNTED[spec.name]
     selected = known.filter(pl.col(s.EVENT_TYPE) == event_type)
     return selected if details is None else selected.filter(pl.col(s.DETAIL).is_in(details))
@@ -126,54 +132,64 @@ def evidence_for(
     wanted: Mapping[str, Sequence[FeatureSpec]],
     as_of: date,
 ) -> dict[str, dict[str, pl.DataFrame]]:
-    """``evidence`` for several children and features at once: the children's known
-    events are read in one query (each child stays its own unit, so retention applies
-    per child exactly as for one), a household's only for its association features."""
+    """``evidence`` for several children and features at once. The children's known
+    events are read in one query and each feature's records selected for all of them
+    together; every child is judged on its own records (its own unit, so retention
+    applies per child as for one child alone). A household is read only for its
+    association features."""
     moment = datetime(as_of.year, as_of.month, as_of.day)
     schema = histories.events.collect_schema()
     empty = pl.DataFrame(schema={c: schema[c] for c in EVIDENCE_COLUMNS})
     own = _known(histories, list(wanted), moment, policy) if wanted else empty
-    by_child = {
-        str(key[0]): part for key, part in own.partition_by(s.CHILD_ID, as_dict=True).items()
+    needed = {
+        spec.name: spec
+        for specs in wanted.values()
+        for spec in specs
+        if spec.kind not in ("static", "household")
+    }
+    selected = {
+        name: {
+            str(key[0]): part
+            for key, part in _selected(own, spec, moment)
+            .partition_by(s.CHILD_ID, as_dict=True)
+            .items()
+        }
+        for name, spec in needed.items()
     }
     found: dict[str, dict[str, pl.DataFrame]] = {}
     for child_id, specs in wanted.items():
-        mine = by_child.get(child_id, own.clear())
         household: pl.DataFrame | None = None
         found[child_id] = {}
         for spec in specs:
             if spec.kind == "static":
                 found[child_id][spec.name] = empty
-                continue
-            if spec.kind == "household":
+            elif spec.kind == "household":
                 if household is None:
                     members = _household_members(histories, child_id)
                     household = _known(histories, members, moment, policy)
-                known = household
+                siblings = _windowed(_matching(household, spec), spec, moment)
+                found[child_id][spec.name] = _ordered(
+                    siblings.filter(pl.col(s.CHILD_ID) != child_id)
+                )
             else:
-                known = mine
-            found[child_id][spec.name] = _select(known, spec, child_id, moment)
+                found[child_id][spec.name] = selected[spec.name].get(child_id, empty)
     return found
 
 
-def _select(
-    known: pl.DataFrame, spec: FeatureSpec, child_id: str, moment: datetime
-) -> pl.DataFrame:
+def _selected(known: pl.DataFrame, spec: FeatureSpec, moment: datetime) -> pl.DataFrame:
+    """The records behind ``spec`` for every child of ``known``, each on its own records."""
     if spec.kind == "status":
         chosen = _status_evidence(known, spec)
     elif spec.kind == "days_since":
-        chosen = _matching(known, spec).sort(s.OCCURRED_AT).tail(1)
-        if _windowed(_matching(known, spec), spec, moment).is_empty():
-            chosen = chosen.clear()
+        matching = _matching(known, spec)
+        counted = _windowed(matching, spec, moment).select(s.CHILD_ID).unique()
+        chosen = _latest(matching, s.OCCURRED_AT).join(counted, on=s.CHILD_ID, how="semi")
     else:
         chosen = _windowed(_matching(known, spec), spec, moment)
-        if spec.kind == "household":
-            chosen = chosen.filter(pl.col(s.CHILD_ID) != child_id)
-        elif spec.kind == "max_severity":
-            highest = chosen[s.SEVERITY].max()
-            chosen = (
-                chosen.filter(pl.col(s.SEVERITY) == highest)
-                if highest is not None
-                else (chosen.clear())
-            )
+        if spec.kind == "max_severity":
+            chosen = chosen.filter(pl.col(s.SEVERITY) == pl.col(s.SEVERITY).max().over(s.CHILD_ID))
+    return _ordered(chosen)
+
+
+def _ordered(chosen: pl.DataFrame) -> pl.DataFrame:
     return chosen.sort(s.OCCURRED_AT, s.EVENT_ID).select(EVIDENCE_COLUMNS)
