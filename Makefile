@@ -11,9 +11,12 @@ DEMO_STORE ?= sqlite:///$(DEMO_DATA)/riskflag.db
 DEMO_PORT ?= 8000
 DEMO_SERVE ?= 1
 PYTEST_WORKERS ?= 2
+# the accessibility engine of the browser tests, from the npm registry (never fetched at test time)
+AXE_CORE_VERSION ?= 4.14.1
+AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
-.PHONY: demo test lint format bench-contract bench-synth bench-features bench-models bench-serving clean
+.PHONY: demo test browser lint format messages bench-contract bench-synth bench-features bench-models bench-serving clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,9 +73,27 @@ demo: $(STAMP)
 		$(BIN)/riskflag serve --port $(DEMO_PORT); \
 	else echo "   (DEMO_SERVE=0: not serving; run \`make demo\` to serve the API)"; fi
 
-## test: lint, type-check and run the whole suite
-test: $(STAMP) lint
+## messages: add the templates' new messages to the Chinese catalogue (then translate them)
+messages: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -o build/messages.pot --no-location .
+	$(BIN)/pybabel update -i build/messages.pot -d serving/locale -l zh_CN --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
+
+## test: lint, type-check and run the whole suite (the browser tests included)
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
+
+## browser: Debian's Chromium (/usr/bin/chromium) and axe-core's axe.min.js for tests/browser
+browser: $(AXE_JS)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+# remade when this Makefile changes (a new AXE_CORE_VERSION); .cache/ is git-ignored
+$(AXE_JS): Makefile
+	rm -rf .cache/axe
+	npm install --prefix .cache/axe --no-save --no-package-lock --no-audit --no-fund --silent \
+		axe-core@$(AXE_CORE_VERSION)
+	test -f $(AXE_JS)
+	touch $(AXE_JS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -107,4 +128,4 @@ bench-synth: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_synth
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DATA)
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis $(DEMO_DATA)

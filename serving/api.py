@@ -253,6 +253,9 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
     app.state.service = service
     _errors(app)
     _routes(app)
+    from serving import pages  # noqa: PLC0415 - pages build on this module's routes
+
+    pages.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app
@@ -359,7 +362,7 @@ def _language(request: Request, asked: str | None) -> Language:
     return "zh-CN" if accepted.startswith("zh") else "en"
 
 
-def _reach(
+def reach_child(
     service: Service, principal: Principal, child_id: str, action: str, client: str | None
 ) -> ChildRef:
     """The child if it is in one of the caller's districts; otherwise 404 (a child that
@@ -390,7 +393,7 @@ RATE_WORDS: Final = {
 }
 
 
-def _risk_out(view: RiskView, served: Served, flagged: bool, basis: str, lang: Language) -> RiskOut:
+def risk_out(view: RiskView, served: Served, flagged: bool, basis: str, lang: Language) -> RiskOut:
     per_hundred = view.probability * 100
     n = f"{per_hundred:.0f}" if per_hundred >= 1 else f"{per_hundred:.1f}"
     return RiskOut(
@@ -424,7 +427,7 @@ def _risk_out(view: RiskView, served: Served, flagged: bool, basis: str, lang: L
     )
 
 
-def _flag_of(
+def flag_of(
     connection: Connection, service: Service, served: Served, view: RiskView, stored: bool
 ) -> tuple[bool, str]:
     """Whether this score is flagged. Flags are rationed per batch (the policy's capacity),
@@ -450,6 +453,47 @@ def _flag_of(
         return True, f"{group} has flags to spare in batch {batch.id}"
     within = view.probability >= lowest
     return within, f"{'within' if within else 'beyond'} {group}'s capacity in batch {batch.id}"
+
+
+def stored_risk(
+    service: Service,
+    principal: Principal,
+    child_id: str,
+    as_of: date | None,
+    language: Language,
+    top: int | None,
+    client: str | None,
+) -> RiskOut:
+    """A stored child's score with its explanation, for the API and the pages alike:
+    reached (404 outside the caller's districts), scored, flagged and audited."""
+    child = reach_child(service, principal, child_id, "read_risk", client)
+    with service.engine.connect() as connection:
+        until = casework.exported_at(connection)
+        batch = casework.latest_batch(connection)
+    if until is None:
+        raise ApiError(409, "no_data", "the store holds no loaded export")
+    day = as_of or (batch.as_of if batch else until.date())
+    if day > until.date():
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"query.as_of: {day} is after the latest export ({until.date()})",
+            [Problem(field="query.as_of", rule="within_export", message="after the export")],
+        )
+    served = service.served()
+    histories = casework.household_histories(service.engine, child, service.deployment, until)
+    try:
+        view = service.coalescer.explain(
+            served.model, histories, child.child_id, day, service.flagging, language, top
+        )
+    except NotScorableError as exc:
+        with service.engine.begin() as connection:
+            record(connection, principal, "read_risk", "allowed", child_id, child.district, client)
+        raise ApiError(422, "not_scorable", str(exc)) from exc
+    with service.engine.begin() as connection:
+        flagged, basis = flag_of(connection, service, served, view, stored=True)
+        record(connection, principal, "read_risk", "allowed", child_id, child.district, client)
+    return risk_out(view, served, flagged, basis, language)
 
 
 def _child_in_body(body: ScoreRequest) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -578,7 +622,7 @@ def _routes(app: FastAPI) -> None:
         except NotScorableError as exc:
             raise ApiError(422, "not_scorable", str(exc)) from exc
         with service.engine.begin() as connection:
-            flagged, basis = _flag_of(connection, service, served, view, stored=False)
+            flagged, basis = flag_of(connection, service, served, view, stored=False)
             record(
                 connection,
                 principal,
@@ -588,7 +632,7 @@ def _routes(app: FastAPI) -> None:
                 view.district,
                 client,
             )
-        return _risk_out(view, served, flagged, basis, language)
+        return risk_out(view, served, flagged, basis, language)
 
     @app.get(
         "/v1/children/{child_id}/risk",
@@ -606,38 +650,9 @@ def _routes(app: FastAPI) -> None:
         top: Annotated[int, Query(ge=0, le=500)] = 10,
     ) -> RiskOut:
         """A stored child's score, factors and evidence on an as-of date."""
-        client = _client(request)
-        language = _language(request, lang)
-        child = _reach(service, principal, child_id, "read_risk", client)
-        with service.engine.connect() as connection:
-            until = casework.exported_at(connection)
-            batch = casework.latest_batch(connection)
-        if until is None:
-            raise ApiError(409, "no_data", "the store holds no loaded export")
-        day = as_of or (batch.as_of if batch else until.date())
-        if day > until.date():
-            raise ApiError(
-                422,
-                "invalid_request",
-                f"query.as_of: {day} is after the latest export ({until.date()})",
-                [Problem(field="query.as_of", rule="within_export", message="after the export")],
-            )
-        served = service.served()
-        histories = casework.household_histories(service.engine, child, service.deployment, until)
-        try:
-            view = service.coalescer.explain(
-                served.model, histories, child.child_id, day, service.flagging, language, top
-            )
-        except NotScorableError as exc:
-            with service.engine.begin() as connection:
-                record(
-                    connection, principal, "read_risk", "allowed", child_id, child.district, client
-                )
-            raise ApiError(422, "not_scorable", str(exc)) from exc
-        with service.engine.begin() as connection:
-            flagged, basis = _flag_of(connection, service, served, view, stored=True)
-            record(connection, principal, "read_risk", "allowed", child_id, child.district, client)
-        return _risk_out(view, served, flagged, basis, language)
+        return stored_risk(
+            service, principal, child_id, as_of, _language(request, lang), top, _client(request)
+        )
 
     @app.get(
         "/v1/children/{child_id}/history",
@@ -649,7 +664,7 @@ def _routes(app: FastAPI) -> None:
         child_id: str, request: Request, principal: Casework, service: Svc
     ) -> HistoryOut:
         """A stored child's events, grouped by source, oldest first."""
-        child = _reach(service, principal, child_id, "read_history", _client(request))
+        child = reach_child(service, principal, child_id, "read_history", _client(request))
         with service.engine.begin() as connection:
             grouped = casework.history(connection, child_id)
             record(
@@ -758,7 +773,7 @@ def _routes(app: FastAPI) -> None:
         """Record what was decided about a child: an action, agreement with the flag or an
         override with its reason, and a note. Stored durably; never edited."""
         client = _client(request)
-        child = _reach(service, principal, child_id, "record_decision", client)
+        child = reach_child(service, principal, child_id, "record_decision", client)
         with service.engine.begin() as connection:
             try:
                 stored = casework.record_decision(
@@ -801,7 +816,7 @@ def _routes(app: FastAPI) -> None:
     ) -> list[DecisionOut]:
         """A child's decisions, newest first."""
         client = _client(request)
-        child = _reach(service, principal, child_id, "read_decisions", client)
+        child = reach_child(service, principal, child_id, "read_decisions", client)
         with service.engine.begin() as connection:
             rows = casework.decisions(connection, child_id=child_id)
             record(

@@ -228,6 +228,20 @@ def batch_score(connection: Connection, batch_id: int, child_id: str) -> dict[st
     return dict(found) if found else None
 
 
+def first_flagged(connection: Connection, child_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each child was first flagged, by the creation of the earliest batch flagging it
+    (days since flagged, on the queue)."""
+    if not child_ids:
+        return {}
+    rows = connection.execute(
+        select(SCORES.c.child_id, func.min(BATCHES.c.created_at))
+        .join(BATCHES, BATCHES.c.id == SCORES.c.batch_id)
+        .where(SCORES.c.child_id.in_(list(child_ids)), SCORES.c.flagged.is_(True))
+        .group_by(SCORES.c.child_id)
+    ).all()
+    return {str(child): at for child, at in rows}
+
+
 def capacity_left(
     connection: Connection, batch_id: int, district: str, policy: FlaggingPolicy
 ) -> tuple[int, float | None]:

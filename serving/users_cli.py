@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from features.deployment import DeploymentError, load_deployment
+from serving.signin import set_password
 from serving.store import StoreError, make_engine
 from serving.users import (
     ROLES,
@@ -67,6 +69,26 @@ def token_command(
     except (UserError, StoreError) as exc:
         raise _fail(str(exc)) from exc
     _show_token(name, token)
+
+
+@app.command("password")
+def password_command(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    url: Url = None,
+) -> None:
+    """Set a user's password for the pages (asked twice, or read from stdin); unlocks."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(make_engine(url), name, password)
+    except (UserError, StoreError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"password set for {name} (only its scrypt hash is stored)")
 
 
 @app.command("revoke")

@@ -1,0 +1,189 @@
+"""Sign-in for the pages: passwords, lockout and sessions. Same users and roles as the API.
+
+- A password is stored only as an scrypt hash (``hashlib.scrypt``: N=2^15, r=8, p=1, a
+  16-byte random salt); a person's password, unlike a 256-bit API token, needs a slow,
+  salted hash. It is compared in constant time, and an unknown name costs the same hash,
+  so timing does not tell names apart.
+- ``MAX_FAILURES`` wrong passwords in a row lock the user for ``LOCK_MINUTES``; while
+  locked even the right password is refused. A success resets the count.
+- A session is a random 256-bit secret in an HttpOnly cookie; the store keeps its
+  SHA-256 and the session's CSRF token (every form posts it back). Sessions end at
+  sign-out, on expiry (``SESSION_HOURS``), or when the user is disabled.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+from sqlalchemy import Engine, insert, select, update
+
+from serving.store.tables import Session, User, UserDistrict
+from serving.users import Principal, UserError
+
+MIN_PASSWORD: Final = 12
+MAX_FAILURES: Final = 5
+LOCK_MINUTES: Final = 15
+SESSION_HOURS: Final = 8
+_N, _R, _P = 2**15, 8, 1
+_DUMMY: Final = "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=64 << 20)
+    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def _matches(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=64 << 20,
+            dklen=len(expected) or 32,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Set a user's password (at least MIN_PASSWORD characters) and unlock them."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise UserError("a password has at most 1024 characters")
+    hashed = hash_password(password)
+    with engine.begin() as connection:
+        done = connection.execute(
+            update(User)
+            .where(User.name == name, User.disabled_at.is_(None))
+            .values(password_hash=hashed, failed_logins=0, locked_until=None)
+        )
+        if done.rowcount == 0:
+            raise UserError(f"no active user {name!r}")
+
+
+Outcome = Literal["ok", "wrong", "locked"]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    outcome: Outcome
+    principal: Principal | None = None
+
+
+def check_password(engine: Engine, name: str, password: str) -> SignIn:
+    """Whether ``password`` signs ``name`` in, counting failures towards the lockout."""
+    now = _now()
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(
+                User.id,
+                User.name,
+                User.role,
+                User.password_hash,
+                User.failed_logins,
+                User.locked_until,
+            ).where(User.name == name[:64], User.disabled_at.is_(None))
+        ).first()
+        valid = _matches(
+            password[:1024], row.password_hash if row and row.password_hash else _DUMMY
+        )
+        if row is None or row.password_hash is None:
+            return SignIn("wrong")
+        if row.locked_until is not None and row.locked_until > now:
+            return SignIn("locked")
+        if not valid:
+            failures = row.failed_logins + 1
+            locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
+            connection.execute(
+                update(User)
+                .where(User.id == row.id)
+                .values(failed_logins=0 if locked else failures, locked_until=locked)
+            )
+            return SignIn("locked" if locked else "wrong")
+        connection.execute(
+            update(User).where(User.id == row.id).values(failed_logins=0, locked_until=None)
+        )
+        districts = connection.execute(
+            select(UserDistrict.district).where(UserDistrict.user_id == row.id)
+        ).scalars()
+        return SignIn("ok", Principal(row.id, row.name, row.role, frozenset(districts)))
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii", "replace")).hexdigest()
+
+
+def start_session(engine: Engine, principal: Principal) -> tuple[str, str]:
+    """A new session: (the cookie's secret, shown only to the browser; its CSRF token)."""
+    secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = _now()
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Session).values(
+                id=_digest(secret),
+                user_id=principal.user_id,
+                csrf=csrf,
+                created_at=now,
+                expires_at=now + timedelta(hours=SESSION_HOURS),
+            )
+        )
+    return secret, csrf
+
+
+def session_of(engine: Engine, secret: str | None) -> tuple[Principal, str] | None:
+    """The signed-in principal and the session's CSRF token, or None."""
+    if not secret or len(secret) > 128:
+        return None
+    now = _now()
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Session.csrf, Session.expires_at, Session.ended_at, User.id, User.name)
+            .add_columns(User.role, User.disabled_at)
+            .join(User, User.id == Session.user_id)
+            .where(Session.id == _digest(secret))
+        ).first()
+        if row is None or row.ended_at is not None or row.expires_at <= now:
+            return None
+        if row.disabled_at is not None:
+            return None
+        districts = connection.execute(
+            select(UserDistrict.district).where(UserDistrict.user_id == row.id)
+        ).scalars()
+        return Principal(row.id, row.name, row.role, frozenset(districts)), row.csrf
+
+
+def end_session(engine: Engine, secret: str | None) -> None:
+    if not secret:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(Session)
+            .where(Session.id == _digest(secret), Session.ended_at.is_(None))
+            .values(ended_at=_now())
+        )
+
+
+def same_token(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
