@@ -440,7 +440,8 @@ def model_page(request: Request, session: SignedIn) -> Response:
     evaluation = served.reports.get("evaluation.json", {})
     fairness = served.reports.get("fairness.json", {})
     by_score = evaluation.get("by_score", [])
-    highest = max((row["outcome_rate"] for row in by_score), default=0.0) or 1.0
+    rates = [row["outcome_rate"] for row in by_score if row.get("outcome_rate") is not None]
+    highest = max(rates, default=0.0) or 1.0
     groups = [
         row for row in fairness.get("rows", []) if row["attribute"] in ("area", "hukou", "sex")
     ]
