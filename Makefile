@@ -16,7 +16,7 @@ AXE_CORE_VERSION ?= 4.14.1
 AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
-.PHONY: demo test browser lint format messages bench-contract bench-synth bench-features bench-models bench-serving clean
+.PHONY: demo test browser screenshots lint format messages bench-contract bench-synth bench-features bench-models bench-serving clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ demo: $(STAMP)
 		$(BIN)/riskflag serve --port $(DEMO_PORT); \
 	else echo "   (DEMO_SERVE=0: not serving; run \`make demo\` to serve the API)"; fi
 
+## screenshots: the pages in both languages into docs/screenshots/ (shown in the README)
+screenshots: $(STAMP) browser
+	RISKFLAG_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q \
+		tests/browser/test_pages.py -k accessibility
+
 ## messages: add the templates' new messages to the Chinese catalogue (then translate them)
 messages: $(STAMP)
 	mkdir -p build
@@ -83,9 +88,12 @@ messages: $(STAMP)
 test: $(STAMP) lint browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
 
-## browser: Debian's Chromium (/usr/bin/chromium) and axe-core's axe.min.js for tests/browser
+## browser: Debian's Chromium (/usr/bin/chromium), a Chinese font for its screenshots, and
+## axe-core's axe.min.js for tests/browser
 browser: $(AXE_JS)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	fc-list | grep -qi wenquanyi || apt-get install -y --no-install-recommends fonts-wqy-microhei \
+		|| (apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei)
 
 # remade when this Makefile changes (a new AXE_CORE_VERSION); .cache/ is git-ignored
 $(AXE_JS): Makefile

@@ -15,7 +15,6 @@ definitions of one session fixture), until ``trained`` moves to a tests/conftest
 from __future__ import annotations
 
 import functools
-import importlib
 import socket
 import threading
 import time
@@ -153,20 +152,6 @@ class Site:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
-def _password_setter() -> Callable[[Any, str, str], None] | None:
-    """``set_password(engine, name, password)`` where the serving code has it (the pages'
-    sign-in adds it: ``serving.users`` or ``serving.signin``), else None."""
-    for module in ("serving.users", "serving.signin"):
-        try:
-            found = importlib.import_module(module)
-        except ImportError:
-            continue
-        if hasattr(found, "set_password"):
-            setter: Callable[[Any, str, str], None] = found.set_password
-            return setter
-    return None
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator[Site]:
     """The app of ``serving.api.create_app`` served over HTTP on 127.0.0.1, on a SQLite store
@@ -174,17 +159,14 @@ def site(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator
     one user per role of ``ROLE_USERS`` (cw, cw_other, sup, sup_other, analyst, admin) with
     a bearer token each, and a batch scored on 2025-12-01.
 
-    Passwords for the pages' sign-in: while ``set_password(engine, name, password)`` exists
-    (looked up in ``serving.users``, then ``serving.signin``), every user gets
-    ``password_of(name)`` = ``"pw-<name>-2026-pages"``, kept in ``site.passwords``
-    (``"pw-cw-2026"`` would be shorter than the 12 characters that set_password asks for);
-    before it exists ``site.passwords`` is empty and the tests that sign in must say so."""
+    Every user signs in to the pages with ``password_of(name)``, kept in ``site.passwords``."""
     from features.deployment import Deployment
     from models.flagging import load_flagging_policy
     from serving.api import create_app
     from serving.casework import score_store
     from serving.champion import Champion
     from serving.settings import Settings
+    from serving.signin import set_password
     from serving.store import load_folder, make_engine, upgrade
     from serving.users import add_user, issue_token
 
@@ -192,14 +174,12 @@ def site(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator
     engine = make_engine(url)
     upgrade(engine)
     load_folder(engine, trained.data, Deployment())
-    set_password = _password_setter()
     tokens, passwords = {}, {}
     for name, (role, districts) in ROLE_USERS.items():
         add_user(engine, name, role, districts)
         tokens[name] = issue_token(engine, name)
-        if set_password is not None:
-            passwords[name] = password_of(name)
-            set_password(engine, name, passwords[name])
+        passwords[name] = password_of(name)
+        set_password(engine, name, passwords[name])
     champion = Champion(trained.tracking_uri)
     assert champion.refresh(), champion.last_error
     score_store(
