@@ -50,7 +50,8 @@ demo: $(STAMP)
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
 	@echo "== loading $(DEMO_DATA)/ into the store ($(DEMO_STORE)); again changes nothing"
 	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag db load $(DEMO_DATA)
-	@echo "== demo users, one per role (tokens are shown once: kept in $(DEMO_DATA)/tokens.txt)"
+	@echo "== demo users, one per role, with an API token and a page password (new on each run;"
+	@echo "   kept in $(DEMO_DATA)/tokens.txt, readable by you only)"
 	@umask 077; : > $(DEMO_DATA)/tokens.txt; \
 	for spec in "demo-caseworker caseworker --district Chaoyang" \
 	            "demo-supervisor supervisor --district Chaoyang --district Haidian" \
@@ -58,8 +59,11 @@ demo: $(STAMP)
 		set -- $$spec; name=$$1; shift; \
 		token=$$( (RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag users add $$name --role $$@ 2>/dev/null \
 		  || RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag users token $$name) | tail -1 ); \
-		echo "$$name $$token" >> $(DEMO_DATA)/tokens.txt; \
-	done; cat $(DEMO_DATA)/tokens.txt
+		password=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
+		echo "$$password" | RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag users password $$name \
+			--password-stdin >/dev/null; \
+		echo "$$name $$token $$password" >> $(DEMO_DATA)/tokens.txt; \
+	done; echo "user API-token page-password"; cat $(DEMO_DATA)/tokens.txt
 	@echo "== batch scoring the store with the champion: the caseworkers' queue"
 	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag score --store --by demo \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
@@ -67,7 +71,9 @@ demo: $(STAMP)
 	@echo "   runs, reports, model card: mlflow ui --backend-store-uri sqlite:///$(DEMO_DATA)/mlflow.db"
 	@if [ "$(DEMO_SERVE)" = "1" ]; then \
 		T=$$(awk '$$1=="demo-caseworker"{print $$2}' $(DEMO_DATA)/tokens.txt); \
-		echo "== serving the API at http://127.0.0.1:$(DEMO_PORT) (docs: /docs; Ctrl+C stops it). Try:"; \
+		echo "== serving the pages and the API at http://127.0.0.1:$(DEMO_PORT) (Ctrl+C stops it)"; \
+		echo "   sign in with a user and page password above (demo-caseworker: the queue;"; \
+		echo "   demo-analyst: the model page); the API's docs are at /docs. Try:"; \
 		echo "   curl -H 'Authorization: Bearer $$T' http://127.0.0.1:$(DEMO_PORT)/v1/flags?limit=3"; \
 		RISKFLAG_DATABASE_URL=$(DEMO_STORE) RISKFLAG_TRACKING_URI=sqlite:///$(DEMO_DATA)/mlflow.db \
 		$(BIN)/riskflag serve --port $(DEMO_PORT); \

@@ -190,3 +190,23 @@ def test_the_language_is_switched_and_remembered(api: Api) -> None:
         == "/"
     )
     assert OWN in chinese or "Chaoyang" in chinese
+
+
+def test_the_password_command_reads_stdin_and_refuses_a_short_one(api: Api) -> None:
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    runner = CliRunner()
+    done = runner.invoke(
+        app,
+        ["users", "password", "cw", "--password-stdin", "--url", api.url],
+        input=PASSWORD + "\n",
+    )
+    assert done.exit_code == 0, done.stderr
+    assert PASSWORD not in done.stdout
+    short = runner.invoke(
+        app, ["users", "password", "cw", "--password-stdin", "--url", api.url], input="short\n"
+    )
+    assert short.exit_code == 2
+    assert "at least 12" in short.stderr
