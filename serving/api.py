@@ -743,7 +743,8 @@ def _routes(app: FastAPI) -> None:
                     reasons=[
                         Reason(
                             factor=reason["factor"],
-                            label=labels(reason["factor"]),
+                            label=labels(reason["factor"], reason.get("value")),
+                            value=reason.get("value"),
                             log_odds=reason["log_odds"],
                             points=reason["points"],
                         )
@@ -1045,9 +1046,9 @@ def _routes(app: FastAPI) -> None:
         return RevokedOut(name=name, revoked=revoked)
 
 
-def _labels(service: Service, lang: Language) -> Callable[[str], str]:
+def _labels(service: Service, lang: Language) -> Callable[[str, Any], str]:
     try:
         model = service.champion.current().model
     except ModelUnavailableError:
-        return lambda factor: factor
-    return lambda factor: factor_label(model, tuple(factor.split(" & ")), lang)
+        return lambda factor, _: factor
+    return lambda factor, value: factor_label(model, tuple(factor.split(" & ")), lang, value)

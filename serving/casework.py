@@ -152,7 +152,8 @@ def score_store(
         )
         frame = table.frame.collect()
         if frame.height:
-            parts.append(model.score(frame, policy, top=REASONS_KEPT))
+            part = model.score(frame, policy, top=REASONS_KEPT)  # rows in frame's order
+            parts.append(part.with_columns(_reason_values(frame, part)))
     if not parts:
         raise CaseworkError(f"no child in the store is in the model's population on {as_of}")
     scored = pl.concat(parts)
@@ -191,6 +192,7 @@ def score_store(
                             "factor": row[f"factor_{i}"],
                             "log_odds": row[f"factor_{i}_log_odds"],
                             "points": row[f"factor_{i}_points"],
+                            "value": row[f"factor_{i}_value"],
                         }
                         for i in range(1, REASONS_KEPT + 1)
                         if row.get(f"factor_{i}") is not None
@@ -202,6 +204,23 @@ def score_store(
         for start in range(0, len(rows), 2000):
             connection.execute(insert(SCORES), rows[start : start + 2000])
     return BatchSummary(batch_id, as_of, served.version, scored.height, flagged, now, created_by)
+
+
+def _reason_values(frame: pl.DataFrame, scored: pl.DataFrame) -> list[pl.Series]:
+    """Each reason's feature value (for its plain words; None for an interaction)."""
+    columns = []
+    for i in range(1, REASONS_KEPT + 1):
+        if f"factor_{i}" not in scored.columns:
+            continue
+        names = scored[f"factor_{i}"].to_list()
+        values = [
+            frame[name][row] if name in frame.columns else None for row, name in enumerate(names)
+        ]
+        plain = [
+            v if isinstance(v, bool | int | float | str) or v is None else str(v) for v in values
+        ]
+        columns.append(pl.Series(f"factor_{i}_value", plain, dtype=pl.Object))
+    return columns
 
 
 def latest_batch(connection: Connection) -> BatchSummary | None:

@@ -24,6 +24,7 @@ from features.build import build_features
 from features.contract import CaseHistories, ValidationReport
 from features.deployment import Deployment
 from features.evidence import evidence_for
+from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS, FlaggingPolicy
 from models.riskmodel import Explanation, RiskModel
 
@@ -82,15 +83,32 @@ def tier_for(score: int, policy: FlaggingPolicy) -> str:
     return TIERS[sum(score >= t for t in thresholds)]
 
 
-def factor_label(model: RiskModel, features: tuple[str, ...], lang: Language) -> str:
+def factor_label(
+    model: RiskModel, features: tuple[str, ...], lang: Language, value: Any = None
+) -> str:
+    """A factor in plain words. A "never" feature whose value is false is said the way it
+    is true of the child ("at least one record of X"), never as "no X ever recorded",
+    which as a reason for a raised score would say the opposite of the records."""
     specs = {spec.name: spec for spec in model.specs}
-    words = [
-        (specs[f].description_zh if lang == "zh-CN" else specs[f].description_en)
-        if f in specs
-        else f
-        for f in features
-    ]
+    values = value if isinstance(value, list) else [value] * len(features)
+    words = []
+    for name, known in zip(features, values, strict=False):
+        spec = specs.get(name)
+        if spec is None:
+            words.append(name)
+        elif spec.kind == "never" and known is False and spec.sources:
+            words.append(_at_least_once(spec.sources[0], spec.detail, lang))
+        else:
+            words.append(spec.description_zh if lang == "zh-CN" else spec.description_en)
     return (" 与 " if lang == "zh-CN" else " & ").join(words)
+
+
+def _at_least_once(event_type: str, detail: str | None, lang: Language) -> str:
+    kind = EVENT_LABELS[event_type]
+    code = DETAIL_LABELS[detail] if detail else None
+    if lang == "zh-CN":
+        return f"曾有{kind.zh}{f'（{code.zh}）' if code else ''}记录"
+    return f"At least one record of {kind.en}{f' ({code.en})' if code else ''}"
 
 
 def _plain(value: Any) -> Any:
@@ -209,7 +227,9 @@ def _view(
             FactorView(
                 factor=factor.name,
                 features=factor.features,
-                label=factor_label(model, factor.features, ask.lang),
+                label=factor_label(
+                    model, factor.features, ask.lang, value[0] if len(value) == 1 else value
+                ),
                 value=value[0] if len(value) == 1 else value,
                 log_odds=float(log_odds[i]),
                 points=float(explanation.points[row, i]),

@@ -254,12 +254,17 @@ def _casework_only(principal: Principal) -> None:
         raise PageError(403, "role")
 
 
-def _labeller(service: Service, language: str) -> Callable[[str], str]:
+def _labeller(service: Service, language: str) -> Callable[[str, Any], str]:
     try:
         model = service.champion.current().model
     except ModelUnavailableError:
-        return lambda factor: factor
-    return lambda factor: factor_label(model, tuple(factor.split(" & ")), language)  # type: ignore[arg-type]
+        return lambda factor, _: factor
+    return lambda factor, value: factor_label(
+        model,
+        tuple(factor.split(" & ")),
+        language,  # type: ignore[arg-type]
+        value,
+    )
 
 
 def _event_labeller(language: str) -> Callable[[str, str | None], str]:
@@ -317,7 +322,9 @@ def queue_page(
                 )
     label = _labeller(service, _language(request))
     for row in rows:
-        row["reason_labels"] = [label(reason["factor"]) for reason in row["reasons"]]
+        row["reason_labels"] = [
+            label(reason["factor"], reason.get("value")) for reason in row["reasons"]
+        ]
     today = date.today()
     filters = {"district": district or "", "tier": tier or "", "undecided": undecided}
     more = (

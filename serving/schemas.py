@@ -181,6 +181,7 @@ class HistoryOut(BaseModel):
 class Reason(BaseModel):
     factor: str
     label: str
+    value: Any = Field(None, description="the feature's value (null for an interaction)")
     log_odds: float
     points: float
 

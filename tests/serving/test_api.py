@@ -476,3 +476,24 @@ def test_a_posted_history_is_never_judged_by_a_stored_record_of_the_same_id(api:
         "/v1/score?top=0", json=score_body(api, own), headers=api.headers("cw")
     ).json()
     assert "as flagged in batch" not in mine["flag_basis"]
+
+
+def test_reasons_are_worded_as_true_of_the_child(api: Api) -> None:
+    """A "never" feature that is false of a child raises its score because the child has
+    such a record: the reason says so, never "no ... ever recorded"."""
+    items = api.client.get("/v1/flags?limit=1000", headers=api.headers("sup")).json()["items"]
+    nevers = [r for item in items for r in item["reasons"] if r["factor"].endswith("__never")]
+    assert nevers, "no 'never' factor among the reasons of the batch"
+    for reason in nevers:
+        if reason["value"] is False:
+            assert reason["label"].startswith("At least one record of"), reason
+        else:
+            assert reason["label"].startswith("No "), reason
+    zh = api.client.get("/v1/flags?limit=1000&lang=zh-CN", headers=api.headers("sup")).json()
+    worded = [
+        r["label"]
+        for item in zh["items"]
+        for r in item["reasons"]
+        if r["factor"].endswith("__never") and r["value"] is False
+    ]
+    assert all(label.startswith("曾有") for label in worded)
