@@ -129,7 +129,13 @@ def _check_csrf(expected: str, given: str | None) -> None:
 
 def _safe_next(target: str | None) -> str:
     """Only a path of this site (no scheme, no host, no //)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
         return target
     return "/"
 
