@@ -16,7 +16,7 @@ AXE_CORE_VERSION ?= 4.14.1
 AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
-.PHONY: demo test browser screenshots lint format messages bench-contract bench-synth bench-features bench-models bench-serving clean
+.PHONY: demo test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-serving clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,12 @@ demo: $(STAMP)
 screenshots: $(STAMP) browser
 	RISKFLAG_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q \
 		tests/browser/test_pages.py -k accessibility
+
+## notebooks: JupyterLab on notebooks/ with the demo data and its MLflow store ready
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	@if [ ! -f $(DEMO_DATA)/mlflow.db ]; then $(MAKE) demo DEMO_SERVE=0; fi
+	MLFLOW_TRACKING_URI=sqlite:///$(CURDIR)/$(DEMO_DATA)/mlflow.db $(BIN)/jupyter lab notebooks/
 
 ## messages: add the templates' new messages to the Chinese catalogue (then translate them)
 messages: $(STAMP)

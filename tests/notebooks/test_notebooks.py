@@ -1,0 +1,74 @@
+"""The analysts' notebooks: committed without outputs (they could hold children's data),
+parameters first, and each run top to bottom on small synthetic data, asserting what it
+produced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from features.contract import load_case_histories
+from features.synth import SynthConfig, generate
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs_and_with_parameters_first(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code, path.name
+    assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: no parameters cell"
+    for cell in code:
+        assert cell.outputs == [], f"{path.name}: a cell has outputs (children's data?)"
+        assert cell.execution_count is None, f"{path.name}: a cell has an execution count"
+        assert "def " not in cell.source, f"{path.name}: a function belongs in a package"
+        assert "class " not in cell.source, f"{path.name}: a class belongs in a package"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("notebooks") / "data"
+    generate(SynthConfig(children=1500, seed=7, workers=1), folder)
+    return folder
+
+
+def run(name: str, folder: Path, **parameters: object) -> None:
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / name),
+        str(folder / f"ran-{name}"),
+        parameters=parameters,
+        cwd=str(ROOT / "notebooks"),
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+    )
+
+
+@pytest.mark.slow
+def test_explore_reports_the_folder(data: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.json"
+    run(
+        "1.0-explore-case-histories.ipynb",
+        tmp_path,
+        DATA=str(data),
+        START="2024-01-01",
+        END="2025-03-01",
+        SUMMARY=str(summary),
+    )
+    figures = json.loads(summary.read_text(encoding="utf-8"))
+    histories = load_case_histories(data)
+    assert figures["children"] == histories.children.collect().height
+    assert figures["events"] == histories.events.collect().height
+    assert "report" in figures["sources"]
+    assert figures["as_of_dates"] == 15
+    assert 0 < figures["base_rate"] < 0.2
