@@ -5,14 +5,18 @@ produced."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
+from mlflow import MlflowClient
 
 from features.contract import load_case_histories
 from features.synth import SynthConfig, generate
+from models.registry import MODEL_NAME, use_tracking
+from tests.serving.conftest import Trained
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -72,3 +76,35 @@ def test_explore_reports_the_folder(data: Path, tmp_path: Path) -> None:
     assert "report" in figures["sources"]
     assert figures["as_of_dates"] == 15
     assert 0 < figures["base_rate"] < 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("api")
+def test_retrain_registers_a_challenger_beside_the_champion(
+    trained: Trained, tmp_path: Path
+) -> None:
+    registry = tmp_path / "mlflow.db"  # a copy: the served model's store stays as it is
+    shutil.copy(trained.tracking_uri.removeprefix("sqlite:///"), registry)
+    uri = f"sqlite:///{registry}"
+    summary = tmp_path / "summary.json"
+    run(
+        "2.0-retrain-and-evaluate.ipynb",
+        tmp_path,
+        DATA=str(trained.data),
+        TRACKING_URI=uri,
+        FAMILY="logistic",
+        TRAIN_DATES=4,
+        CALIBRATION_DATES=2,
+        TEST_DATES=2,
+        MAX_TRAIN_ROWS=5000,
+        SUMMARY=str(summary),
+    )
+    figures = json.loads(summary.read_text(encoding="utf-8"))
+    use_tracking(uri)
+    challenger = MlflowClient().get_model_version_by_alias(MODEL_NAME, "challenger")
+    assert str(challenger.version) == figures["version"] != trained.version
+    assert challenger.tags["riskflag.family"] == "logistic"
+    assert 0.5 < figures["roc_auc"] <= 1
+    assert figures["champion_roc_auc"] is not None  # judged on the same rows
+    compared = json.loads(challenger.tags["riskflag.compared_champion"])
+    assert compared["champion_version"] == trained.version

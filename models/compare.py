@@ -1,0 +1,105 @@
+"""A newly trained model beside the current champion, on the same test rows.
+
+The champion is loaded from the registry (its SHA-256 verified) and judged by the same
+``judge`` as the new model, on the new run's test rows: the same children, dates and
+labels, so every difference in the tables is the models'. Used by the retraining
+notebook; ``riskflag train`` records the champion's AUC on the same window likewise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from features.contract import CaseHistories
+from models.design import DesignError
+from models.evaluation import Evaluation
+from models.flagging import FlaggingPolicy, GatePolicy
+from models.registry import RegistryError, load_version
+from models.train import TrainResult, factor_importance, judge
+
+
+@dataclass(frozen=True)
+class Side:
+    """One model judged on the test rows."""
+
+    name: str
+    family: str
+    evaluation: Evaluation
+    fairness_violations: int
+    factors: list[tuple[str, float]]
+    scored: pl.DataFrame
+
+
+def challenger_side(result: TrainResult, name: str = "challenger") -> Side:
+    return Side(
+        name,
+        result.model.family,
+        result.evaluation,
+        len(result.fairness.violations()),
+        result.factor_importance,
+        result.scored_test,
+    )
+
+
+def champion_side(
+    result: TrainResult,
+    histories: CaseHistories,
+    flagging: FlaggingPolicy,
+    gates: GatePolicy,
+    ref: str = "champion",
+) -> Side | str:
+    """The registry's ``ref`` judged on ``result``'s test rows, or why it cannot be (no
+    champion yet; features the new run's rows do not have)."""
+    try:
+        model = load_version(ref)
+        scored, evaluation, fairness = judge(model, histories, result.test_rows, flagging, gates)
+        factors = factor_importance(model, result.test_rows)
+    except RegistryError as exc:
+        return f"no {ref} to compare with: {exc}"
+    except (DesignError, KeyError, pl.exceptions.PolarsError) as exc:
+        return f"the {ref} cannot score these rows ({type(exc).__name__}: {exc})"
+    return Side(ref, model.family, evaluation, len(fairness.violations()), factors, scored)
+
+
+def metrics_table(sides: list[Side]) -> pl.DataFrame:
+    """Headline metrics, one column per model."""
+    names = list(sides[0].evaluation.headline())
+    return pl.DataFrame(
+        {"metric": [*names, "fairness_violations"]}
+        | {
+            side.name: [*(side.evaluation.headline()[n] for n in names), side.fairness_violations]
+            for side in sides
+        }
+    )
+
+
+def outcome_by_score(sides: list[Side]) -> pl.DataFrame:
+    """Per 1-20 score: children and observed outcome rate, per model (long format)."""
+    return pl.DataFrame(
+        [
+            {
+                "model": side.name,
+                "score": row.score,
+                "children": row.n,
+                "outcome_rate": row.outcome_rate,
+                "mean_rate": row.mean_probability,
+            }
+            for side in sides
+            for row in side.evaluation.by_score
+        ]
+    )
+
+
+def top_factors(sides: list[Side], top: int = 10) -> pl.DataFrame:
+    """The ``top`` factors of each model by mean absolute contribution, side by side."""
+    return pl.DataFrame(
+        {
+            f"{side.name} ({side.family})": [
+                f"{name} ({weight:.3f})" for name, weight in side.factors[:top]
+            ]
+            + [""] * (top - len(side.factors[:top]))
+            for side in sides
+        }
+    )
