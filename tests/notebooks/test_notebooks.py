@@ -108,3 +108,28 @@ def test_retrain_registers_a_challenger_beside_the_champion(
     assert figures["champion_roc_auc"] is not None  # judged on the same rows
     compared = json.loads(challenger.tags["riskflag.compared_champion"])
     assert compared["champion_version"] == trained.version
+    # 4.0: no promotion without a reason; then the challenger promoted, the reason recorded
+    with pytest.raises(papermill.PapermillExecutionError, match=r"REASON"):
+        run("4.0-promote.ipynb", tmp_path, TRACKING_URI=uri)
+    assert str(MlflowClient().get_model_version_by_alias(MODEL_NAME, "champion").version) == (
+        trained.version
+    )
+    outcome = tmp_path / "promoted.json"
+    run(
+        "4.0-promote.ipynb",
+        tmp_path,
+        TRACKING_URI=uri,
+        REASON="retrained on the latest export",
+        JUSTIFY_DISPARITY="per-district capacity",
+        FORCE=True,
+        BY="analyst.test",
+        SUMMARY=str(outcome),
+    )
+    promoted = json.loads(outcome.read_text(encoding="utf-8"))
+    assert promoted["promoted"] is True
+    assert promoted["champion"] == figures["version"]
+    assert promoted["reason"] == "retrained on the latest export"
+    champion = MlflowClient().get_model_version_by_alias(MODEL_NAME, "champion")
+    record = json.loads(champion.tags["riskflag.promotion"])
+    assert record["promoted_by"] == "analyst.test"
+    assert record["reason"] == "retrained on the latest export"
