@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories
 from models.design import DesignError
 from models.evaluation import Evaluation
 from models.flagging import FlaggingPolicy, GatePolicy
 from models.registry import RegistryError, load_version
-from models.train import TrainResult, factor_importance, judge
+from models.settings import TrainingSettings
+from models.train import TrainResult, factor_importance, judge, train
 
 
 @dataclass(frozen=True)
@@ -103,3 +105,60 @@ def top_factors(sides: list[Side], top: int = 10) -> pl.DataFrame:
             for side in sides
         }
     )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One feature policy trained and judged: what excluding a family changes."""
+
+    name: str
+    policy: Policy
+    result: TrainResult
+
+
+def policy_variants(
+    histories: CaseHistories,
+    family: str,
+    config: FeatureConfig,
+    variants: dict[str, Policy],
+    flagging: FlaggingPolicy,
+    gates: GatePolicy,
+    settings: TrainingSettings,
+) -> list[Variant]:
+    """Train ``family`` once per feature policy (each builds its own features) on the same
+    split: the difference between two variants is what the policy changed."""
+    return [
+        Variant(name, policy, train(histories, family, config, policy, flagging, gates, settings))
+        for name, policy in variants.items()
+    ]
+
+
+def variants_table(variants: list[Variant], attributes: tuple[str, ...]) -> pl.DataFrame:
+    """Per variant: features used, AUC, calibration error, disparities outside tolerance,
+    and for each attribute the flag-rate disparity furthest from parity (min and max ratio
+    over judged groups, with the groups' counts in the fairness tables)."""
+    rows = []
+    for variant in variants:
+        frame = variant.result.fairness.to_frame()
+        row: dict[str, object] = {
+            "variant": variant.name,
+            "features": len(variant.result.model.specs),
+            "roc_auc": variant.result.evaluation.roc_auc,
+            "ece": variant.result.evaluation.ece,
+            "violations": len(variant.result.fairness.violations()),
+        }
+        for attribute in attributes:
+            ratios = frame.filter(
+                (pl.col("attribute") == attribute) & pl.col("flag_rate_disparity").is_not_null()
+            )["flag_rate_disparity"]
+            row[f"{attribute}_flag_rate_min"] = ratios.min() if ratios.len() else None
+            row[f"{attribute}_flag_rate_max"] = ratios.max() if ratios.len() else None
+        rows.append(row)
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def within_group_calibration(result: TrainResult, attribute: str) -> pl.DataFrame:
+    """Mean calibrated rate against observed outcome rate per group of ``attribute``."""
+    frame = result.fairness.to_frame().filter(pl.col("attribute") == attribute)
+    wanted = ["group", "n", "positives", "outcome_rate", "mean_probability", "calibration_ratio"]
+    return frame.select([c for c in wanted if c in frame.columns])

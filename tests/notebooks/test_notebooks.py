@@ -133,3 +133,31 @@ def test_retrain_registers_a_challenger_beside_the_champion(
     record = json.loads(champion.tags["riskflag.promotion"])
     assert record["promoted_by"] == "analyst.test"
     assert record["reason"] == "retrained on the latest export"
+
+
+@pytest.mark.slow
+def test_fairness_audit_compares_feature_policies(data: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.json"
+    run(
+        "3.0-fairness-audit.ipynb",
+        tmp_path,
+        DATA=str(data),
+        TRAIN_DATES=4,
+        CALIBRATION_DATES=2,
+        TEST_DATES=2,
+        MAX_TRAIN_ROWS=5000,
+        SUMMARY=str(summary),
+    )
+    figures = json.loads(summary.read_text(encoding="utf-8"))
+    assert figures["variants"] == [
+        "as configured",
+        "without hukou",
+        "without disability",
+        "with association",
+    ]
+    features = figures["features"]
+    assert features["without hukou"] < features["as configured"]
+    assert features["without disability"] < features["as configured"]
+    assert features["with association"] > features["as configured"]
+    assert all(0.5 < auc <= 1 for auc in figures["roc_auc"].values())
+    assert figures["district_groups"] >= 10
