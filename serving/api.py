@@ -729,7 +729,7 @@ def _routes(app: FastAPI) -> None:
                     row["district"],
                     client,
                 )
-        labels = _labels(service, language)
+        labels = reason_labeller(service, language)
         return FlagPage(
             batch=BatchOut(**batch.__dict__),
             items=[
@@ -1046,7 +1046,8 @@ def _routes(app: FastAPI) -> None:
         return RevokedOut(name=name, revoked=revoked)
 
 
-def _labels(service: Service, lang: Language) -> Callable[[str, Any], str]:
+def reason_labeller(service: Service, lang: Language) -> Callable[[str, Any], str]:
+    """Plain words for a stored reason (factor name and value), for the API and pages."""
     try:
         model = service.champion.current().model
     except ModelUnavailableError:

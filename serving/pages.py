@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Final
@@ -24,21 +24,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from features.deployment import Deployment
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS
 from serving import casework, i18n
 from serving.api import (
     ApiError,
-    Service,
     _client,
+    _service,
     reach_child,
+    reason_labeller,
     stored_risk,
 )
 from serving.audit import record
 from serving.casework import ACTIONS, OVERRIDE_REASONS, CaseworkError
 from serving.champion import ModelUnavailableError
-from serving.explain import factor_label
 from serving.signin import check_password, end_session, same_token, session_of, start_session
 from serving.users import DISTRICT_ROLES, Principal
 
@@ -75,11 +74,6 @@ def _environment(language: str) -> Environment:
 
 def _language(request: Request) -> str:
     return i18n.chosen(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
-
-
-def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
 
 
 def _render(
@@ -260,19 +254,6 @@ def _casework_only(principal: Principal) -> None:
         raise PageError(403, "role")
 
 
-def _labeller(service: Service, language: str) -> Callable[[str, Any], str]:
-    try:
-        model = service.champion.current().model
-    except ModelUnavailableError:
-        return lambda factor, _: factor
-    return lambda factor, value: factor_label(
-        model,
-        tuple(factor.split(" & ")),
-        language,  # type: ignore[arg-type]
-        value,
-    )
-
-
 def _event_labeller(language: str) -> Callable[[str, str | None], str]:
     def label(event_type: str, detail: str | None) -> str:
         kind = EVENT_LABELS.get(str(event_type))
@@ -326,7 +307,7 @@ def queue_page(
                     row["district"],
                     client,
                 )
-    label = _labeller(service, _language(request))
+    label = reason_labeller(service, _language(request))  # type: ignore[arg-type]
     for row in rows:
         row["reason_labels"] = [
             label(reason["factor"], reason.get("value")) for reason in row["reasons"]
@@ -393,7 +374,6 @@ def child_page(
         decisions=decisions,
         actions=ACTIONS,
         reasons=OVERRIDE_REASONS,
-        area=Deployment().districts.get(child.district, ""),
         per_hundred=risk.probability * 100,
         event_label=_event_labeller(language),
         horizon=service.served().model.horizon_days,
@@ -469,5 +449,5 @@ def model_page(request: Request, session: SignedIn) -> Response:
         highest=highest,
         groups=groups,
         fairness=fairness,
-        loaded=datetime.fromisoformat(served.loaded_at.isoformat()),
+        loaded=served.loaded_at,
     )
