@@ -35,23 +35,16 @@ CHILDREN: Table = Child.__table__  # type: ignore[assignment]
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
 LOADS: Table = Load.__table__  # type: ignore[assignment]
 
-ACTIONS: Final = {
-    "home_visit": ("Home visit", "上门家访"),
-    "referral_to_services": ("Referral to services", "转介服务"),
-    "investigation_requested": ("Investigation requested", "申请调查"),
-    "no_action": ("No action", "暂不采取行动"),
-}
-OVERRIDE_REASONS: Final = {
-    "knowledge_not_in_records": (
-        "Caseworker knows what the records do not show",
-        "掌握记录之外的情况",
-    ),
-    "records_outdated": ("The records are out of date", "记录已过时"),
-    "records_wrong": ("A record behind the score is wrong", "评分所依据的记录有误"),
-    "already_served": ("The family is already being served", "家庭已在接受服务"),
-    "situation_changed": ("The child's situation has changed", "儿童情况已发生变化"),
-    "other": ("Other (explained in the note)", "其他（见备注）"),
-}
+# the codes a decision may hold; their words are the pages' (message catalogue)
+ACTIONS: Final = ("home_visit", "referral_to_services", "investigation_requested", "no_action")
+OVERRIDE_REASONS: Final = (
+    "knowledge_not_in_records",
+    "records_outdated",
+    "records_wrong",
+    "already_served",
+    "situation_changed",
+    "other",
+)
 MAX_NOTE: Final = 4000
 SMALL_CELL: Final = 10  # aggregates below this count are suppressed for analysts
 REASONS_KEPT: Final = 3
@@ -470,13 +463,4 @@ def aggregates(connection: Connection) -> dict[str, Any]:
             {"action": action, "agrees": bool(agrees), "count": cell(int(n))}
             for action, agrees, n in made
         ],
-    }
-
-
-def store_counts(connection: Connection) -> dict[str, int]:
-    return {
-        "children": int(
-            connection.execute(select(func.count()).select_from(CHILDREN)).scalar_one()
-        ),
-        "events": int(connection.execute(select(func.count()).select_from(EVENTS)).scalar_one()),
     }
