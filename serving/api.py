@@ -393,6 +393,30 @@ RATE_WORDS: Final = {
 }
 
 
+def audited_queue(
+    connection: Connection,
+    principal: Principal,
+    batch: casework.BatchSummary,
+    districts: list[str],
+    tier: str | None,
+    undecided: bool,
+    flagged: bool,
+    limit: int,
+    cursor: str | None,
+    client: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the queue (serving.casework.queue), each child listed audited as read: for
+    the API and the pages alike. A cursor this service did not issue raises CaseworkError."""
+    rows, following = casework.queue(
+        connection, batch, districts, tier, undecided, flagged, limit, cursor
+    )
+    for row in rows:
+        record(
+            connection, principal, "read_queue", "allowed", row["child_id"], row["district"], client
+        )
+    return rows, following
+
+
 def risk_out(view: RiskView, served: Served, flagged: bool, basis: str, lang: Language) -> RiskOut:
     per_hundred = view.probability * 100
     n = f"{per_hundred:.0f}" if per_hundred >= 1 else f"{per_hundred:.1f}"
@@ -709,8 +733,17 @@ def _routes(app: FastAPI) -> None:
             if batch is None:
                 return FlagPage(batch=None, items=[], next_cursor=None)
             try:
-                rows, following = casework.queue(
-                    connection, batch, districts, tier, undecided, flagged, limit, cursor
+                rows, following = audited_queue(
+                    connection,
+                    principal,
+                    batch,
+                    districts,
+                    tier,
+                    undecided,
+                    flagged,
+                    limit,
+                    cursor,
+                    client,
                 )
             except CaseworkError as exc:
                 raise ApiError(
@@ -719,16 +752,6 @@ def _routes(app: FastAPI) -> None:
                     str(exc),
                     [Problem(field="query.cursor", rule="cursor", message=str(exc))],
                 ) from exc
-            for row in rows:
-                record(
-                    connection,
-                    principal,
-                    "read_queue",
-                    "allowed",
-                    row["child_id"],
-                    row["district"],
-                    client,
-                )
         labels = reason_labeller(service, language)
         return FlagPage(
             batch=BatchOut(**batch.__dict__),

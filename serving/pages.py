@@ -31,6 +31,7 @@ from serving.api import (
     ApiError,
     _client,
     _service,
+    audited_queue,
     reach_child,
     reason_labeller,
     stored_risk,
@@ -290,23 +291,23 @@ def queue_page(
         following = None
         if batch is not None:
             try:
-                rows, following = casework.queue(
-                    connection, batch, districts, tier, undecided, True, PAGE_SIZE, cursor
+                rows, following = audited_queue(
+                    connection,
+                    principal,
+                    batch,
+                    districts,
+                    tier,
+                    undecided,
+                    True,
+                    PAGE_SIZE,
+                    cursor,
+                    client,
                 )
             except CaseworkError as exc:
                 raise PageError(400, "cursor") from exc
             first = casework.first_flagged(connection, [row["child_id"] for row in rows])
             for row in rows:
                 row["flagged_since"] = first.get(row["child_id"])
-                record(
-                    connection,
-                    principal,
-                    "read_queue",
-                    "allowed",
-                    row["child_id"],
-                    row["district"],
-                    client,
-                )
     label = reason_labeller(service, _language(request))  # type: ignore[arg-type]
     for row in rows:
         row["reason_labels"] = [

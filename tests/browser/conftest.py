@@ -23,14 +23,13 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 # the session fixture `trained` is defined there; importing it makes it a fixture here too
-from tests.serving.conftest import ROLE_USERS, Trained, trained
+from tests.serving.conftest import ROLE_USERS, Trained, password_of, prepare, trained
 
 __all__ = ["trained"]
 
@@ -49,11 +48,6 @@ CHROMIUM_ARGS = [
 SERIOUS = frozenset({"serious", "critical"})
 BROWSER = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 STARTUP_SECONDS = 30.0
-
-
-def password_of(name: str) -> str:
-    """The password that ``site`` gives the user ``name`` (when the store has passwords)."""
-    return f"pw-{name}-2026-pages"
 
 
 def _missing(what: str) -> None:
@@ -160,48 +154,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator
     a bearer token each, and a batch scored on 2025-12-01.
 
     Every user signs in to the pages with ``password_of(name)``, kept in ``site.passwords``."""
-    from features.deployment import Deployment
-    from models.flagging import load_flagging_policy
-    from serving.api import create_app
-    from serving.casework import score_store
-    from serving.champion import Champion
-    from serving.settings import Settings
-    from serving.signin import set_password
-    from serving.store import load_folder, make_engine, upgrade
-    from serving.users import add_user, issue_token
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('site') / 'store.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    load_folder(engine, trained.data, Deployment())
-    tokens, passwords = {}, {}
-    for name, (role, districts) in ROLE_USERS.items():
-        add_user(engine, name, role, districts)
-        tokens[name] = issue_token(engine, name)
-        passwords[name] = password_of(name)
-        set_password(engine, name, passwords[name])
-    champion = Champion(trained.tracking_uri)
-    assert champion.refresh(), champion.last_error
-    score_store(
-        engine,
-        champion.current(),
-        load_flagging_policy(None),
-        Deployment(),
-        date(2025, 12, 1),
-        "tests",
-    )
-    settings = Settings(
-        environment="test",
-        database_url=url,
-        tracking_uri=trained.tracking_uri,
-        model_poll_seconds=0,
-        max_body_bytes=200_000,
-    )
+    prepared = prepare(f"sqlite:///{tmp_path_factory.mktemp('site') / 'store.db'}", trained)
+    passwords = {name: password_of(name) for name in ROLE_USERS}
     try:
-        with running(create_app(settings, champion)) as base_url:
-            yield Site(base_url, tokens, engine, trained, passwords)
+        with running(prepared.app) as base_url:
+            yield Site(base_url, prepared.tokens, prepared.engine, trained, passwords)
     finally:
-        engine.dispose()
+        prepared.engine.dispose()
 
 
 # ---- the browser ---------------------------------------------------------------------------

@@ -121,17 +121,31 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     return Trained(data, uri, version)
 
 
-def make_api(url: str, trained: Trained) -> Iterator[Api]:
-    """A store at ``url`` loaded with the synthetic export, one user per role (and a
-    caseworker and supervisor of another district), a batch, and the app started."""
-    from fastapi.testclient import TestClient
+def password_of(name: str) -> str:
+    """The page password every prepared user gets."""
+    return f"pw-{name}-2026-pages"
 
+
+@dataclass(frozen=True)
+class Prepared:
+    """A store ready to serve, and the app over it (not started)."""
+
+    engine: Any
+    tokens: dict[str, str]
+    app: Any
+
+
+def prepare(url: str, trained: Trained) -> Prepared:
+    """A store at ``url`` loaded with the synthetic export; one user per role (and a
+    caseworker and supervisor of another district), each with a token and the page password
+    ``password_of(name)``; a batch scored on 2025-12-01; and the app for it."""
     from features.deployment import Deployment
     from models.flagging import load_flagging_policy
     from serving.api import create_app
     from serving.casework import score_store
     from serving.champion import Champion
     from serving.settings import Settings
+    from serving.signin import set_password
     from serving.store import load_folder, make_engine, upgrade
     from serving.users import add_user, issue_token
 
@@ -142,6 +156,7 @@ def make_api(url: str, trained: Trained) -> Iterator[Api]:
     for name, (role, districts) in ROLE_USERS.items():
         add_user(engine, name, role, districts)
         tokens[name] = issue_token(engine, name)
+        set_password(engine, name, password_of(name))
     champion = Champion(trained.tracking_uri)
     assert champion.refresh(), champion.last_error
     score_store(
@@ -159,9 +174,17 @@ def make_api(url: str, trained: Trained) -> Iterator[Api]:
         model_poll_seconds=0,
         max_body_bytes=200_000,
     )
-    with TestClient(create_app(settings, champion)) as client:
-        yield Api(client, url, trained, tokens, engine)
-    engine.dispose()
+    return Prepared(engine, tokens, create_app(settings, champion))
+
+
+def make_api(url: str, trained: Trained) -> Iterator[Api]:
+    """``prepare``'s app started under a TestClient."""
+    from fastapi.testclient import TestClient
+
+    prepared = prepare(url, trained)
+    with TestClient(prepared.app) as client:
+        yield Api(client, url, trained, prepared.tokens, prepared.engine)
+    prepared.engine.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
