@@ -21,6 +21,8 @@ from features.registry import AWAY_STATUSES, FeatureSpec
 from features.retention import EXPIRES_AT, with_expiry
 from features.statuses import LATEST_OF, match
 
+FOR = "for_child"  # whose feature value the record is behind (a sibling's, for association)
+FEATURE = "feature"
 EVIDENCE_COLUMNS = (
     s.EVENT_ID,
     s.CHILD_ID,
@@ -48,18 +50,6 @@ STATUS_COUNTED = {
     "status__parents_away": ("community.parent_status", (*AWAY_STATUSES, "returned")),
     "status__disabled": ("health.disability_certified", None),
 }
-
-
-def _household_members(histories: CaseHistories, child_id: str) -> list[str]:
-    """The child and its siblings (the children sharing its non-null household_id)."""
-    children = histories.children
-    household = (children.filter(pl.col(s.CHILD_ID) == child_id).select(s.HOUSEHOLD_ID).collect())[
-        s.HOUSEHOLD_ID
-    ]
-    if household.is_empty() or household[0] is None:
-        return [child_id]
-    members = children.filter(pl.col(s.HOUSEHOLD_ID) == household[0]).select(s.CHILD_ID)
-    return list(members.collect()[s.CHILD_ID])
 
 
 def _known(
@@ -132,48 +122,94 @@ def evidence_for(
     wanted: Mapping[str, Sequence[FeatureSpec]],
     as_of: date,
 ) -> dict[str, dict[str, pl.DataFrame]]:
-    """``evidence`` for several children and features at once. The children's known
-    events are read in one query and each feature's records selected for all of them
+    """``evidence`` for several children and features at once, child by child and feature
+    by feature (``evidence_table`` in that shape; every wanted pair is present)."""
+    table = evidence_table(histories, policy, wanted, as_of)
+    empty = table.clear().select(EVIDENCE_COLUMNS)
+    parts = {
+        (str(key[0]), str(key[1])): part.select(EVIDENCE_COLUMNS)
+        for key, part in table.partition_by(FOR, FEATURE, as_dict=True).items()
+    }
+    return {
+        child_id: {spec.name: parts.get((child_id, spec.name), empty) for spec in specs}
+        for child_id, specs in wanted.items()
+    }
+
+
+def evidence_table(
+    histories: CaseHistories,
+    policy: Policy,
+    wanted: Mapping[str, Sequence[FeatureSpec]],
+    as_of: date,
+) -> pl.DataFrame:
+    """The records behind each wanted (child, feature) as one table: ``for_child``,
+    ``feature`` and the record's columns, each pair's records oldest first. The children's
+    known events are read in one query and each feature's records selected for all of them
     together; every child is judged on its own records (its own unit, so retention
-    applies per child as for one child alone). A household is read only for its
-    association features."""
+    applies per child as for one child alone). For association features the records are
+    the siblings' (never the child's own); static features have none."""
     moment = datetime(as_of.year, as_of.month, as_of.day)
     schema = histories.events.collect_schema()
-    empty = pl.DataFrame(schema={c: schema[c] for c in EVIDENCE_COLUMNS})
-    own = _known(histories, list(wanted), moment, policy) if wanted else empty
-    needed = {
-        spec.name: spec
-        for specs in wanted.values()
-        for spec in specs
-        if spec.kind not in ("static", "household")
-    }
-    selected = {
-        name: {
-            str(key[0]): part
-            for key, part in _selected(own, spec, moment)
-            .partition_by(s.CHILD_ID, as_dict=True)
-            .items()
-        }
-        for name, spec in needed.items()
-    }
-    found: dict[str, dict[str, pl.DataFrame]] = {}
-    for child_id, specs in wanted.items():
-        household: pl.DataFrame | None = None
-        found[child_id] = {}
-        for spec in specs:
-            if spec.kind == "static":
-                found[child_id][spec.name] = empty
-            elif spec.kind == "household":
-                if household is None:
-                    members = _household_members(histories, child_id)
-                    household = _known(histories, members, moment, policy)
-                siblings = _windowed(_matching(household, spec), spec, moment)
-                found[child_id][spec.name] = _ordered(
-                    siblings.filter(pl.col(s.CHILD_ID) != child_id)
-                )
-            else:
-                found[child_id][spec.name] = selected[spec.name].get(child_id, empty)
-    return found
+    columns = {FOR: pl.String(), FEATURE: pl.String(), **{c: schema[c] for c in EVIDENCE_COLUMNS}}
+    pairs = pl.DataFrame(
+        [(child, spec.name) for child, specs in wanted.items() for spec in specs],
+        schema={FOR: pl.String(), FEATURE: pl.String()},
+        orient="row",
+    )
+    specs = {spec.name: spec for specs in wanted.values() for spec in specs}
+    own = {n: spec for n, spec in specs.items() if spec.kind not in ("static", "household")}
+    shared = {n: spec for n, spec in specs.items() if spec.kind == "household"}
+    parts = [pl.DataFrame(schema=columns)]
+    if own:
+        known = _known(histories, _wanting(wanted, own), moment, policy)
+        for name, spec in own.items():
+            chosen = _selected(known, spec, moment)
+            parts.append(_tagged(chosen.with_columns(pl.col(s.CHILD_ID).alias(FOR)), name))
+    if shared:
+        siblings = _siblings(histories, _wanting(wanted, shared))
+        known = _known(histories, siblings[s.CHILD_ID].unique().to_list(), moment, policy)
+        for name, spec in shared.items():
+            records = _windowed(_matching(known, spec), spec, moment)
+            parts.append(_tagged(siblings.join(records, on=s.CHILD_ID), name))
+    found = pl.concat([part.select(columns) for part in parts])
+    return found.join(pairs, on=[FOR, FEATURE], how="semi").sort(
+        FOR, FEATURE, s.OCCURRED_AT, s.EVENT_ID
+    )
+
+
+def _wanting(wanted: Mapping[str, Sequence[FeatureSpec]], specs: Mapping[str, object]) -> list[str]:
+    return [child for child, asked in wanted.items() if any(a.name in specs for a in asked)]
+
+
+def _tagged(records: pl.DataFrame, feature: str) -> pl.DataFrame:
+    return records.with_columns(pl.lit(feature, pl.String).alias(FEATURE))
+
+
+def _siblings(histories: CaseHistories, child_ids: list[str]) -> pl.DataFrame:
+    """(for_child, child_id): each child's siblings, the children sharing its non-null
+    household_id."""
+    children = histories.children.select(s.CHILD_ID, s.HOUSEHOLD_ID).filter(
+        pl.col(s.HOUSEHOLD_ID).is_not_null()
+    )
+    asking = children.filter(pl.col(s.CHILD_ID).is_in(child_ids)).rename({s.CHILD_ID: FOR})
+    return (
+        asking.join(children, on=s.HOUSEHOLD_ID)
+        .filter(pl.col(s.CHILD_ID) != pl.col(FOR))
+        .select(FOR, s.CHILD_ID)
+        .collect(engine="in-memory")
+    )
+
+
+def event_ids_behind(
+    records: Mapping[str, pl.DataFrame], features: Sequence[str]
+) -> tuple[str, ...]:
+    """The event_ids behind a factor of several features: each feature's records in
+    order, each record once."""
+    ids: dict[str, None] = {}
+    for feature in features:
+        if feature in records:
+            ids.update(dict.fromkeys(records[feature][s.EVENT_ID].to_list()))
+    return tuple(ids)
 
 
 def _selected(known: pl.DataFrame, spec: FeatureSpec, moment: datetime) -> pl.DataFrame:

@@ -13,11 +13,13 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from features.build import FeatureTable, build_features
@@ -25,6 +27,8 @@ from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories
 
 META_PREFIX = "riskflag."
+# beside a table written by Spark as Parquet parts: its exact schema and its provenance
+SIDECAR = "_riskflag.parquet"
 # Children per shard when the shard count is chosen automatically: about 3 GB of peak
 # memory per shard on top of the loaded case histories (measured with 24 as-of dates).
 CHILDREN_PER_SHARD = 150_000
@@ -41,7 +45,10 @@ class WrittenTable:
     shards: int
 
 
-def table_metadata(table: FeatureTable, histories: CaseHistories) -> dict[str, str]:
+def table_metadata(
+    table: FeatureTable, source: str | Path, exported_at: datetime
+) -> dict[str, str]:
+    """The provenance a table carries: what made it, from which export."""
     values: dict[str, Any] = {
         "format": 1,
         "registry": table.registry.to_dicts(),
@@ -51,10 +58,7 @@ def table_metadata(table: FeatureTable, histories: CaseHistories) -> dict[str, s
         "policy_sha256": table.policy.digest(),
         "as_of": [d.isoformat() for d in table.grid.dates],
         "label": {"name": table.label, "horizon_days": table.config.label.horizon_days},
-        "source": {
-            "folder": str(histories.source),
-            "exported_at": histories.exported_at.isoformat(),
-        },
+        "source": {"folder": str(source), "exported_at": exported_at.isoformat()},
     }
     return {
         META_PREFIX + key: value
@@ -96,7 +100,7 @@ def write_features(
             frame = table.frame.collect(engine="in-memory")  # faster here than streaming
             arrow = frame.to_arrow()
             if writer is None:
-                metadata = table_metadata(table, histories)
+                metadata = table_metadata(table, histories.source, histories.exported_at)
                 schema = arrow.schema.with_metadata(metadata)
                 writer = pq.ParquetWriter(temporary, schema, compression="zstd")
                 columns = frame.width
@@ -117,8 +121,58 @@ def write_features(
     return WrittenTable(out, rows, columns, children, labelled, positives, shards)
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
-    """The provenance stored in a feature table, decoded."""
+def empty_table(schema: pl.Schema) -> pa.Table:
+    """No rows, the exact Arrow schema polars writes for ``schema``."""
+    return pl.DataFrame(schema=schema).to_arrow()
+
+
+def write_sidecar(out: str, empty: pa.Table, metadata: dict[str, str]) -> None:
+    """``out``/_riskflag.parquet: the schema and provenance of a folder of Parquet parts,
+    local or at any URI pyarrow's file systems reach (written last: it marks a whole table)."""
+    filesystem, root = _filesystem(out)
+    pq.write_table(
+        empty.replace_schema_metadata(metadata),
+        f"{root.rstrip('/')}/{SIDECAR}",
+        filesystem=filesystem,
+    )
+
+
+def _filesystem(uri: str | Path) -> tuple[pafs.FileSystem, str]:
+    text = str(uri)
+    if "://" not in text:
+        return pafs.LocalFileSystem(), str(Path(text).resolve())
+    filesystem, path = pafs.FileSystem.from_uri(text)
+    return filesystem, str(path)
+
+
+def read_table(path: str | Path) -> pl.LazyFrame:
+    """A feature or score table as one machine writes it: a Parquet file, or a folder of
+    parts partitioned by as_of (the Spark engine's) read back to the very same schema."""
+    where = Path(path)
+    if not where.is_dir():
+        return pl.scan_parquet(where)
+    sidecar = where / SIDECAR
+    if not sidecar.exists():
+        raise FileNotFoundError(f"{where}: no {SIDECAR}: not a complete table written by riskflag")
+    schema = pl.read_parquet_schema(sidecar)
+    parts = pl.scan_parquet(
+        str(where / "as_of=*" / "*.parquet"),
+        hive_partitioning=True,
+        hive_schema={"as_of": pl.Date()},
+        schema=None,
+    )
+    return restore(parts, pl.Schema(schema))
+
+
+def restore(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+    """Columns in ``schema``'s order, each cast strictly to its type (back from Spark's)."""
+    return frame.select(pl.col(name).cast(dtype, strict=True) for name, dtype in schema.items())
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The provenance stored in a feature table (a file, or a folder's sidecar), decoded."""
+    if Path(path).is_dir():
+        path = Path(path) / SIDECAR
     raw = pq.read_schema(path).metadata or {}
     out = {}
     for key, value in raw.items():

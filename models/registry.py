@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -57,15 +58,21 @@ def sha256_of(path: Path) -> str:
 
 def verified_load(path: Path, expected: str) -> RiskModel:
     """joblib.load only after the file's SHA-256 matches the recorded one."""
-    actual = sha256_of(path)
+    return load_payload(path.read_bytes(), expected, path.name)
+
+
+def load_payload(payload: bytes, expected: str, name: str = "riskmodel.joblib") -> RiskModel:
+    """A model from its joblib bytes, only after their SHA-256 matches ``expected`` (how a
+    model shipped to Spark's workers is loaded, as one read from the registry is)."""
+    actual = hashlib.sha256(payload).hexdigest()
     if actual != expected:
         raise RegistryError(
-            f"{path.name}: SHA-256 {actual[:16]}... does not match the {expected[:16]}... "
+            f"{name}: SHA-256 {actual[:16]}... does not match the {expected[:16]}... "
             "recorded at registration; the artifact was altered: refusing to load it"
         )
-    model = joblib.load(path)
+    model = joblib.load(io.BytesIO(payload))
     if not isinstance(model, RiskModel):
-        raise RegistryError(f"{path.name} does not hold a riskflag model")
+        raise RegistryError(f"{name} does not hold a riskflag model")
     return model
 
 
@@ -81,6 +88,12 @@ def find_version(ref: str) -> Any:
 
 def load_version(ref: str = "champion") -> RiskModel:
     """A registered model by version number or alias, verified against its SHA-256."""
+    return load_payload(*version_payload(ref))
+
+
+def version_payload(ref: str = "champion") -> tuple[bytes, str]:
+    """A registered model's joblib bytes and the SHA-256 recorded at registration (checked
+    by ``load_payload`` wherever the bytes are loaded)."""
     version = find_version(ref)
     expected = version.tags.get(SHA_TAG)
     if not expected:
@@ -92,15 +105,18 @@ def load_version(ref: str = "champion") -> RiskModel:
         found = list(Path(local).rglob("riskmodel.joblib"))
         if not found:
             raise RegistryError(f"version {version.version}: riskmodel.joblib not in its model")
-        return verified_load(found[0], expected)
+        return found[0].read_bytes(), str(expected)
 
 
 def load_uri(uri: str) -> RiskModel:
-    """``models:/riskflag-urgent/<version or @alias>`` or a local joblib path with its hash
-    (``path#sha256=...``)."""
+    """``models:/riskflag-urgent/<version or @alias>``, verified against its SHA-256."""
+    return load_version(version_ref(uri))
+
+
+def version_ref(uri: str) -> str:
+    """The version number or alias of ``models:/riskflag-urgent/<version or @alias>``."""
     if uri.startswith(f"models:/{MODEL_NAME}/"):
-        ref = uri.removeprefix(f"models:/{MODEL_NAME}/").lstrip("@")
-        return load_version(ref)
+        return uri.removeprefix(f"models:/{MODEL_NAME}/").lstrip("@")
     raise RegistryError(f"--model-uri: expected models:/{MODEL_NAME}/<version|@alias>, got {uri!r}")
 
 

@@ -172,9 +172,18 @@ class RiskModel:
         keys: tuple[str, ...] = ("child_id", "as_of", "district"),
     ) -> pl.DataFrame:
         """Probability, 1-20 score, tier, flag and the top factors of every row."""
+        return flag(self.explained(frame, top, keys), policy)
+
+    def explained(
+        self,
+        frame: pl.DataFrame,
+        top: int = TOP_FACTORS,
+        keys: tuple[str, ...] = ("child_id", "as_of", "district"),
+    ) -> pl.DataFrame:
+        """Probability, 1-20 score and the top factors of every row, before flagging (which
+        ranks a whole batch: models.flagging.flag)."""
         parts = [self._score_chunk(chunk, top, keys) for chunk in _chunks(frame)]
-        scored = pl.concat(parts) if parts else self._score_chunk(frame, top, keys)
-        return flag(scored, policy)
+        return pl.concat(parts) if parts else self._score_chunk(frame, top, keys)
 
     def _score_chunk(self, frame: pl.DataFrame, top: int, keys: tuple[str, ...]) -> pl.DataFrame:
         matrix = self.matrix(frame)

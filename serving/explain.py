@@ -23,7 +23,7 @@ from features import schema as s
 from features.build import build_features
 from features.contract import CaseHistories, ValidationReport
 from features.deployment import Deployment
-from features.evidence import evidence_for
+from features.evidence import event_ids_behind, evidence_for
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS, FlaggingPolicy
 from models.riskmodel import Explanation, RiskModel
@@ -218,10 +218,6 @@ def _view(
     factors = []
     for i in picked:
         factor = explanation.factors[i]
-        ids: list[str] = []
-        for feature in factor.features:
-            if feature in evidence:
-                ids += [e for e in evidence[feature][s.EVENT_ID].to_list() if e not in ids]
         value = [_plain(values.get(f)) for f in factor.features]
         factors.append(
             FactorView(
@@ -234,7 +230,7 @@ def _view(
                 log_odds=float(log_odds[i]),
                 points=float(explanation.points[row, i]),
                 direction="raises" if log_odds[i] > 0 else "lowers",
-                event_ids=tuple(ids),
+                event_ids=event_ids_behind(evidence, factor.features),
             )
         )
     return RiskView(

@@ -121,8 +121,17 @@ def read_exported_at(folder: Path, zone: ZoneInfo) -> datetime | None:
     if not path.exists():
         return None
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{EXPORT_FILE}: not valid UTF-8 JSON ({exc})") from exc
+    return parse_exported_at(text, zone)
+
+
+def parse_exported_at(text: str, zone: ZoneInfo) -> datetime:
+    """export.json's text to the export instant as naive local time (ReadError if bad)."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ReadError(f"{EXPORT_FILE}: not valid UTF-8 JSON ({exc})") from exc
     value = raw.get("exported_at") if isinstance(raw, dict) else None
     if not isinstance(value, str):
