@@ -171,7 +171,7 @@ def evidence_table(
         for name, spec in shared.items():
             records = _windowed(_matching(known, spec), spec, moment)
             parts.append(_tagged(siblings.join(records, on=s.CHILD_ID), name))
-    found = pl.concat([part.select(columns) for part in parts])
+    found = pl.concat([part.select(list(columns)) for part in parts])
     return found.join(pairs, on=[FOR, FEATURE], how="semi").sort(
         FOR, FEATURE, s.OCCURRED_AT, s.EVENT_ID
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -150,6 +150,9 @@ class RiskModel:
         return tuple(factors), summing
 
     def explain(self, matrix: Float) -> Explanation:
+        if matrix.shape[0] == 0:  # scikit-learn refuses no rows; the intercept needs none
+            one = self.explain(np.zeros((1, matrix.shape[1])))
+            return replace(one, log_odds=one.log_odds[:0], points=one.points[:0])
         terms, raw_intercept = raw_terms(self.pipeline, self.family, self.frame(matrix))
         factors, summing = self.factors()
         raw = terms @ summing
