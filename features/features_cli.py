@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
 
 from features.build import month_grid
-from features.config import ConfigError, load_feature_config, load_policy
+from features.config import ConfigError, FeatureConfig, Policy, load_feature_config, load_policy
 from features.contract import CaseHistories, ContractError, load_case_histories
 from features.deployment import Deployment, DeploymentError, load_deployment
 from features.registry import build_registry
 from features.table import write_features
 
 app = typer.Typer(help="Point-in-time feature tables.", no_args_is_help=True)
+
+
+class Engine(StrEnum):
+    """Where the one feature pipeline runs: this machine (polars) or a Spark cluster."""
+
+    polars = "polars"
+    spark = "spark"
+
+
+ENGINE_HELP = "polars: this machine; spark: partitions of households on a Spark cluster."
+MASTER_HELP = "Spark master URL (--engine spark; default: the configured one, else local[*])."
+PARTITIONS_HELP = "Spark partitions (--engine spark; default: one per 50,000 children)."
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -57,8 +71,10 @@ def _as_of_dates(
 
 @app.command("build")
 def build(
-    data: Annotated[Path, typer.Option(help="Data folder (contract v1).")],
-    out: Annotated[Path, typer.Option(help="Feature table to write (.parquet).")],
+    data: Annotated[str, typer.Option(help="Data folder (contract v1); a URI with Spark.")],
+    out: Annotated[
+        str, typer.Option(help="Table to write: a .parquet file; with Spark, a new folder.")
+    ],
     as_of: Annotated[
         list[str] | None, typer.Option("--as-of", help="An as-of date; repeatable.")
     ] = None,
@@ -74,6 +90,9 @@ def build(
         int,
         typer.Option(min=0, help="Build shard by shard (households kept together); 0: by size."),
     ] = 0,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.polars,
+    spark_master: Annotated[str | None, typer.Option(help=MASTER_HELP)] = None,
+    partitions: Annotated[int | None, typer.Option(min=1, help=PARTITIONS_HELP)] = None,
 ) -> None:
     """Build one row per (child, as-of date) for the eligible cohort, with the label."""
     dates = _as_of_dates(as_of, start, end, every)
@@ -83,10 +102,14 @@ def build(
     except (ConfigError, DeploymentError) as exc:
         raise _fail(str(exc)) from exc
     started = time.perf_counter()
-    histories = histories_or_exit(data, settings)
+    if engine is Engine.spark:
+        _build_on_spark(data, out, feature_config, feature_policy, dates, settings,
+                        spark_master, partitions, started)  # fmt: skip
+        return
+    histories = histories_or_exit(Path(data), settings)
     try:
         written = write_features(
-            histories, feature_config, feature_policy, dates, out, shards=shards or None
+            histories, feature_config, feature_policy, dates, Path(out), shards=shards or None
         )
     except ConfigError as exc:
         raise _fail(str(exc)) from exc
@@ -96,6 +119,46 @@ def build(
         f"{len(dates)} as-of dates, eligible cohort), {written.columns} columns; "
         f"labels known for {written.labelled:,} rows, {written.positives:,} positive; "
         f"{seconds:.1f} s"
+    )
+
+
+def spark_engine() -> ModuleType:
+    """features.spark, or exit with how to install it (PySpark is an optional extra)."""
+    try:
+        import features.spark
+    except ImportError as exc:
+        raise _fail(
+            f"--engine spark needs PySpark ({exc.name} is missing): "
+            "pip install 'riskflag[spark]', with Java 17 or newer"
+        ) from exc
+    return features.spark
+
+
+def _build_on_spark(
+    data: str,
+    out: str,
+    config: FeatureConfig,
+    policy: Policy,
+    dates: list[date],
+    deployment: Deployment,
+    master: str | None,
+    partitions: int | None,
+    started: float,
+) -> None:
+    spark = spark_engine()
+    try:
+        session = spark.session(master)
+        built = spark.build_features_spark(
+            session, data, out, config, policy, dates, deployment, partitions
+        )
+    except spark.SparkJobError as exc:
+        raise _fail(str(exc), 1) from exc
+    seconds = time.perf_counter() - started
+    typer.echo(
+        f"wrote {built.out} (Parquet partitioned by as_of): {built.rows:,} rows "
+        f"({built.children:,} children x {len(dates)} as-of dates, eligible cohort) from "
+        f"{built.partitions} Spark partitions; labels known for {built.labelled:,} rows, "
+        f"{built.positives:,} positive; {seconds:.1f} s"
     )
 
 

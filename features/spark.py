@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.fs as pafs
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
@@ -43,7 +44,7 @@ from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories, ContractError, check_tables
 from features.contract.files import ReadError, parse_exported_at
 from features.deployment import Deployment
-from features.table import empty_table, restore, table_metadata, write_sidecar
+from features.table import empty_table, restore, table_filesystem, table_metadata, write_sidecar
 
 PART: Final = "__part"
 # children per Spark partition when not given: a partition's peak memory in its Python
@@ -337,6 +338,21 @@ def run_partitions(
     return children.cogroup(events).applyInArrow(apply, schema)
 
 
+def refuse_existing(out: str) -> None:
+    """Stop before any work when ``out`` exists: a Spark job writes a new folder and
+    replaces nothing already stored."""
+    try:
+        filesystem, path = table_filesystem(out)
+        found = filesystem.get_file_info(path).type != pafs.FileType.NotFound
+    except (pa.ArrowException, OSError, ValueError):  # a scheme pyarrow cannot reach here
+        return  # Spark's own writer refuses an existing folder at the end
+    if found:
+        raise SparkJobError(
+            f"{out} already exists: the Spark engine writes a new folder and replaces "
+            "nothing (remove it, or choose another --out)"
+        )
+
+
 def write_partitioned(
     frame: DataFrame, out: str, metadata: dict[str, str], schema: pl.Schema
 ) -> None:
@@ -398,6 +414,7 @@ def build_features_spark(
     """The feature table of ``data`` built partition by partition on Spark and written to
     ``out``: the same rows as ``features.table.write_features`` on one machine."""
 
+    refuse_existing(out)
     source = read_input(spark, data, deployment, partitions)
     empty = build_features(empty_histories(deployment, source.exported_at), config, policy, as_of)
     schema = empty.frame.collect_schema()

@@ -129,7 +129,7 @@ def empty_table(schema: pl.Schema) -> pa.Table:
 def write_sidecar(out: str, empty: pa.Table, metadata: dict[str, str]) -> None:
     """``out``/_riskflag.parquet: the schema and provenance of a folder of Parquet parts,
     local or at any URI pyarrow's file systems reach (written last: it marks a whole table)."""
-    filesystem, root = _filesystem(out)
+    filesystem, root = table_filesystem(out)
     pq.write_table(
         empty.replace_schema_metadata(metadata),
         f"{root.rstrip('/')}/{SIDECAR}",
@@ -137,7 +137,8 @@ def write_sidecar(out: str, empty: pa.Table, metadata: dict[str, str]) -> None:
     )
 
 
-def _filesystem(uri: str | Path) -> tuple[pafs.FileSystem, str]:
+def table_filesystem(uri: str | Path) -> tuple[pafs.FileSystem, str]:
+    """The file system holding ``uri`` (local, or a URI pyarrow reaches) and its path there."""
     text = str(uri)
     if "://" not in text:
         return pafs.LocalFileSystem(), str(Path(text).resolve())

@@ -9,15 +9,23 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
-from features.build import build_features
 from features.config import ConfigError, load_feature_config, load_policy
-from features.deployment import DeploymentError, load_deployment
-from features.features_cli import histories_or_exit
+from features.deployment import Deployment, DeploymentError, load_deployment
+from features.features_cli import (
+    ENGINE_HELP,
+    MASTER_HELP,
+    PARTITIONS_HELP,
+    Engine,
+    histories_or_exit,
+    spark_engine,
+)
+from models.batch import score_batch
 from models.design import DesignError
 from models.families import FAMILIES, FamilyError
-from models.flagging import FlaggingError, load_flagging_policy, load_gate_policy
+from models.flagging import FlaggingError, FlaggingPolicy, load_flagging_policy, load_gate_policy
 from models.settings import SettingsError, load_training_settings
 
 TRACKING_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)."
@@ -135,24 +143,31 @@ def promote_command(
 
 
 def score_command(
-    data: Annotated[Path, typer.Option(help="Data folder (contract v1).")],
+    data: Annotated[str, typer.Option(help="Data folder (contract v1); a URI with Spark.")],
     as_of: Annotated[str, typer.Option(help="As-of date to score, YYYY-MM-DD.")],
-    out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
+    out: Annotated[
+        str, typer.Option(help="Output: a .parquet or .csv file; with Spark, a new folder.")
+    ],
     model_uri: Annotated[
         str, typer.Option(help="models:/riskflag-urgent/<version or @alias>.")
     ] = "models:/riskflag-urgent/@champion",
     flagging: Annotated[Path | None, typer.Option(help="Flagging policy TOML.")] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.polars,
+    spark_master: Annotated[str | None, typer.Option(help=MASTER_HELP)] = None,
+    partitions: Annotated[int | None, typer.Option(min=1, help=PARTITIONS_HELP)] = None,
 ) -> None:
-    """Score every eligible child on one as-of date with the champion (or --model-uri)."""
-    from models.registry import RegistryError, load_uri, use_tracking
+    """Score every eligible child on one as-of date with the champion (or --model-uri):
+    probability, 1-20 score, tier, flag, top factors and the records behind each."""
+    from models.registry import RegistryError, load_payload, use_tracking, version_payload
+    from models.registry import version_ref as ref_of
 
     try:
         day = date.fromisoformat(as_of)
     except ValueError as exc:
         raise _fail(f"--as-of {as_of!r} is not a YYYY-MM-DD date") from exc
-    if out.suffix not in (".parquet", ".csv"):
+    if engine is Engine.polars and Path(out).suffix not in (".parquet", ".csv"):
         raise _fail(f"--out {out}: use a .parquet or .csv file name")
     try:
         settings = load_deployment(deployment)
@@ -161,29 +176,68 @@ def score_command(
         raise _fail(str(exc)) from exc
     use_tracking(tracking_uri)
     try:
-        model = load_uri(model_uri)
+        payload, sha256 = version_payload(ref_of(model_uri))
+        model = load_payload(payload, sha256)
     except RegistryError as exc:
         raise _fail(str(exc)) from exc
-    histories = histories_or_exit(data, settings)
+    if engine is Engine.spark:
+        _score_on_spark(data, out, payload, sha256, policy, day, settings, spark_master, partitions)
+        return
+    histories = histories_or_exit(Path(data), settings)
     if day > histories.exported_at.date():
         raise _fail(f"--as-of {day} is after the export ({histories.exported_at.date()})")
-    table = build_features(histories, model.config, model.policy, [day])
-    frame = table.frame.collect()
     try:
-        scored = model.score(frame, policy)
+        scored = score_batch(histories, model, policy, day)
     except DesignError as exc:
         raise _fail(f"the data do not fit the model's features: {exc}") from exc
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.partial")
-    if out.suffix == ".csv":
-        scored.with_columns(scored["tier"].cast(str)).write_csv(temporary)
-    else:
-        scored.write_parquet(temporary)
-    temporary.replace(out)
+    _write_scores(scored, Path(out))
     flagged = int(scored["flagged"].sum())
     typer.echo(
         f"scored {scored.height:,} children on {day} with {model.family}: "
         f"{flagged:,} flagged; wrote {out}"
+    )
+
+
+def _write_scores(scored: pl.DataFrame, out: Path) -> None:
+    """Atomically: a temporary file beside ``out``, then a rename. In CSV, a factor's
+    records are its event_ids separated by spaces."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.partial")
+    if out.suffix == ".csv":
+        lists = [name for name, dtype in scored.schema.items() if isinstance(dtype, pl.List)]
+        scored.with_columns(
+            pl.col("tier").cast(pl.String), *(pl.col(c).list.join(" ") for c in lists)
+        ).write_csv(temporary)
+    else:
+        scored.write_parquet(temporary)
+    temporary.replace(out)
+
+
+def _score_on_spark(
+    data: str,
+    out: str,
+    payload: bytes,
+    sha256: str,
+    policy: FlaggingPolicy,
+    day: date,
+    deployment: Deployment,
+    master: str | None,
+    partitions: int | None,
+) -> None:
+    spark = spark_engine()
+    from models.spark import score_spark
+
+    try:
+        scored = score_spark(
+            spark.session(master), data, out, payload, sha256, policy, day, deployment, partitions
+        )
+    except spark.SparkJobError as exc:
+        raise _fail(str(exc), 1) from exc
+    loads = "once" if scored.model_loads == 1 else f"{scored.model_loads} times"
+    typer.echo(
+        f"scored {scored.children:,} children on {day} on Spark ({scored.partitions} "
+        f"partitions; the model loaded {loads}, once per Python worker): "
+        f"{scored.flagged:,} flagged; wrote {out} (Parquet partitioned by as_of)"
     )
 
 

@@ -33,6 +33,7 @@ from features.spark import (
     empty_histories,
     from_spark_arrow,
     read_input,
+    refuse_existing,
     run_partitions,
     spark_schema,
     to_spark_arrow,
@@ -114,6 +115,7 @@ def score_spark(
     joblib bytes are ``payload``, written to ``out``: the rows ``models.batch.score_batch``
     gives on one machine."""
     model = load_payload(payload, sha256)
+    refuse_existing(out)
     source = read_input(spark, data, deployment, partitions)
     if as_of > source.exported_at.date():
         raise SparkJobError(f"--as-of {as_of} is after the export ({source.exported_at.date()})")

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from features import features_cli
 from features.deployment import DeploymentError, load_deployment
 from models import cli as models_cli
 from models.flagging import FlaggingError, load_flagging_policy
@@ -58,14 +59,18 @@ def serve_command(
 
 
 def score_command(
-    data: Annotated[Path | None, typer.Option(help="Data folder (contract v1).")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="Data folder (contract v1); a URI with Spark.")
+    ] = None,
     store: Annotated[
         bool, typer.Option("--store", help="Score the whole store into a new batch (the queue).")
     ] = False,
     as_of: Annotated[
         str | None, typer.Option(help="As-of date, YYYY-MM-DD (with --store: default the export).")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output file: .parquet or .csv.")] = None,
+    out: Annotated[
+        str | None, typer.Option(help="Output: .parquet or .csv file; with Spark, a new folder.")
+    ] = None,
     model_uri: Annotated[
         str, typer.Option(help="models:/riskflag-urgent/<version or @alias>.")
     ] = "models:/riskflag-urgent/@champion",
@@ -74,14 +79,26 @@ def score_command(
     tracking_uri: Annotated[str | None, typer.Option(help=models_cli.TRACKING_HELP)] = None,
     url: Annotated[str | None, typer.Option(help="Store URL (with --store).")] = None,
     by: Annotated[str | None, typer.Option(help="Who runs the batch (default: OS user).")] = None,
+    engine: Annotated[
+        features_cli.Engine, typer.Option(help=features_cli.ENGINE_HELP)
+    ] = features_cli.Engine.polars,
+    spark_master: Annotated[str | None, typer.Option(help=features_cli.MASTER_HELP)] = None,
+    partitions: Annotated[
+        int | None, typer.Option(min=1, help=features_cli.PARTITIONS_HELP)
+    ] = None,
 ) -> None:
     """Score children with the champion: a data folder to a file (--data --as-of --out), or
     every child in the store into a new batch, the caseworkers' queue (--store)."""
     if not store:
         if data is None or out is None or as_of is None:
             raise _fail("give --data DIR --as-of DATE --out FILE, or --store")
-        models_cli.score_command(data, as_of, out, model_uri, flagging, deployment, tracking_uri)
+        models_cli.score_command(
+            data, as_of, out, model_uri, flagging, deployment, tracking_uri,
+            engine, spark_master, partitions,
+        )  # fmt: skip
         return
+    if engine is not features_cli.Engine.polars:
+        raise _fail("--store scores the store on this machine: --engine spark reads a folder")
     if data is not None or out is not None:
         raise _fail("--store scores the store: give no --data or --out")
     import getpass
@@ -99,15 +116,15 @@ def score_command(
     try:
         policy = load_flagging_policy(flagging)
         places = load_deployment(deployment)
-        engine = make_engine(url)
-        upgrade(engine)
+        store_engine = make_engine(url)
+        upgrade(store_engine)
     except (FlaggingError, DeploymentError, StoreError) as exc:
         raise _fail(str(exc)) from exc
     holder = Champion(use_tracking(tracking_uri), model_uri.rsplit("/", 1)[1].lstrip("@"))
     holder.refresh()
     if not holder.ready:
         raise _fail(f"no model to score with: {holder.last_error}")
-    with engine.connect() as connection:
+    with store_engine.connect() as connection:
         until = exported_at(connection)
     if day is None and until is not None:
         day = until.date()
@@ -115,7 +132,7 @@ def score_command(
         raise _fail("the store holds no loaded export: run `riskflag db load DIR` first")
     try:
         summary = score_store(
-            engine, holder.current(), policy, places, day, by or getpass.getuser()
+            store_engine, holder.current(), policy, places, day, by or getpass.getuser()
         )
     except (CaseworkError, RegistryError) as exc:
         raise _fail(str(exc)) from exc
