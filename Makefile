@@ -16,7 +16,7 @@ AXE_CORE_VERSION ?= 4.14.1
 AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
-.PHONY: demo test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-serving clean
+.PHONY: demo test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-serving bench-spark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -142,6 +142,11 @@ bench-models: $(STAMP)
 bench-serving: $(STAMP)
 	command -v wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m benchmarks.bench_serving
+
+## bench-spark: feature tables on Spark local[2] beside single-machine polars, 100k and 1M
+## children x 24 as-of dates: wall time, peak memory, per-partition figures (docs/scale.md)
+bench-spark: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_spark
 
 ## bench-synth: generate 100k and 1M children
 bench-synth: $(STAMP)

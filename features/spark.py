@@ -23,15 +23,18 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.fs as pafs
+from pyspark import Accumulator, AccumulatorParam
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
@@ -325,13 +328,84 @@ def from_spark_arrow(table: pa.Table, schema: pl.Schema) -> pl.DataFrame:
 # ---- running a job ------------------------------------------------------------------------
 
 
+class _Max(AccumulatorParam[float]):
+    def zero(self, value: float) -> float:
+        return 0.0
+
+    def addInPlace(self, value1: float, value2: float) -> float:  # noqa: N802 (Spark's name)
+        return max(value1, value2)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the partitions measured of themselves, for sizing a cluster (docs/scale.md):
+    time inside the polars code, children processed, and the peak memory of a Python
+    worker (VmHWM: the most any worker held at once, whatever it ran)."""
+
+    seconds: Accumulator[float]
+    children: Accumulator[int]
+    partitions: Accumulator[int]
+    worker_peak_mb: Accumulator[float]
+
+    @classmethod
+    def on(cls, spark: SparkSession) -> Tally:
+        context = spark.sparkContext
+        return cls(
+            context.accumulator(0.0),
+            context.accumulator(0),
+            context.accumulator(0),
+            context.accumulator(0.0, _Max()),
+        )
+
+    def record(self, started: float, children: int) -> None:
+        self.seconds.add(time.perf_counter() - started)
+        self.children.add(children)
+        self.partitions.add(1)
+        self.worker_peak_mb.add(_high_water_mb())
+
+    def figures(self) -> PartitionFigures:
+        return PartitionFigures(
+            float(self.seconds.value),
+            int(self.children.value),
+            int(self.partitions.value),
+            float(self.worker_peak_mb.value),
+        )
+
+
+@dataclass(frozen=True)
+class PartitionFigures:
+    seconds: float  # summed over partitions: task time in the polars code
+    children: int
+    partitions: int  # partition calls that ran (groups with any rows)
+    worker_peak_mb: float
+
+    @property
+    def children_per_second(self) -> float:
+        """Per partition task (one core): children through the polars code per second."""
+        return self.children / self.seconds if self.seconds else 0.0
+
+
+def _high_water_mb() -> float:
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+        return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    except (OSError, IndexError, ValueError):  # not Linux: no figure rather than a wrong one
+        return 0.0
+
+
 def run_partitions(
-    data: SparkInput, job: Callable[[pa.Table, pa.Table], pa.Table], schema: st.StructType
+    data: SparkInput,
+    job: Callable[[pa.Table, pa.Table], pa.Table],
+    schema: st.StructType,
+    tally: Tally,
 ) -> DataFrame:
     """Each partition's children and events, together, through ``job`` (one call each)."""
 
     def apply(key: tuple[Any, ...], children: pa.Table, events: pa.Table) -> pa.Table:
-        return job(children, events)
+        started = time.perf_counter()
+        out = job(children, events)
+        tally.record(started, children.num_rows)
+        return out
 
     children = data.children.groupBy(PART)
     events = data.events.groupBy(PART)
@@ -399,6 +473,7 @@ class BuiltOnSpark:
     partitions: int
     labelled: int
     positives: int
+    measured: PartitionFigures
 
 
 def build_features_spark(
@@ -427,7 +502,8 @@ def build_features_spark(
         arrow_schema_for(struct),
     )
     spark.conf.set("spark.sql.shuffle.partitions", str(source.partitions))
-    built = run_partitions(source, job, struct)
+    tally = Tally.on(spark)
+    built = run_partitions(source, job, struct, tally)
     metadata = table_metadata(empty, source.source, source.exported_at)
     write_partitioned(built, out, metadata, schema)
     written = spark.read.parquet(out)
@@ -445,4 +521,5 @@ def build_features_spark(
         source.partitions,
         int(counts["labelled"]),
         int(counts["positives"]),
+        tally.figures(),
     )

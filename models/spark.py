@@ -27,8 +27,10 @@ from pyspark.sql import functions as sf
 from features.build import AS_OF
 from features.deployment import Deployment
 from features.spark import (
+    PartitionFigures,
     PartitionJob,
     SparkJobError,
+    Tally,
     arrow_schema_for,
     empty_histories,
     from_spark_arrow,
@@ -97,6 +99,7 @@ class ScoredOnSpark:
     flagged: int
     partitions: int
     model_loads: int
+    measured: PartitionFigures
 
 
 def score_spark(
@@ -136,7 +139,8 @@ def score_spark(
         loads,
     )
     spark.conf.set("spark.sql.shuffle.partitions", str(source.partitions))
-    explained = run_partitions(source, job, explained_schema)
+    tally = Tally.on(spark)
+    explained = run_partitions(source, job, explained_schema, tally)
     groups = [AS_OF, DISTRICT] if policy.capacity == "per_district" else [AS_OF]
     flagger = FlagJob(policy, empty.schema, arrow_schema_for(final_schema))
 
@@ -155,7 +159,12 @@ def score_spark(
         .collect()[0]
     )
     return ScoredOnSpark(
-        out, int(counts["rows"]), int(counts["f"] or 0), source.partitions, int(loads.value)
+        out,
+        int(counts["rows"]),
+        int(counts["f"] or 0),
+        source.partitions,
+        int(loads.value),
+        tally.figures(),
     )
 
 
