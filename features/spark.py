@@ -84,6 +84,8 @@ def session(master: str | None = None, app: str = "riskflag") -> SparkSession:
         "spark.sql.adaptive.enabled": "false",  # keep one group per planned partition
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        # child-level tables are readable by their owner only, as one machine writes them
+        "spark.hadoop.fs.permissions.umask-mode": "077",
     }
     for key, value in settings.items():
         builder = builder.config(key, value)

@@ -130,11 +130,10 @@ def write_sidecar(out: str, empty: pa.Table, metadata: dict[str, str]) -> None:
     """``out``/_riskflag.parquet: the schema and provenance of a folder of Parquet parts,
     local or at any URI pyarrow's file systems reach (written last: it marks a whole table)."""
     filesystem, root = table_filesystem(out)
-    pq.write_table(
-        empty.replace_schema_metadata(metadata),
-        f"{root.rstrip('/')}/{SIDECAR}",
-        filesystem=filesystem,
-    )
+    path = f"{root.rstrip('/')}/{SIDECAR}"
+    pq.write_table(empty.replace_schema_metadata(metadata), path, filesystem=filesystem)
+    if isinstance(filesystem, pafs.LocalFileSystem):
+        os.chmod(path, 0o600)  # as the parts and a single-machine table: owner only
 
 
 def table_filesystem(uri: str | Path) -> tuple[pafs.FileSystem, str]:
