@@ -33,7 +33,6 @@ from typing import Any, Final
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.fs as pafs
 from pyspark import Accumulator, AccumulatorParam
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
@@ -47,7 +46,7 @@ from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories, ContractError, check_tables
 from features.contract.files import ReadError, parse_exported_at
 from features.deployment import Deployment
-from features.table import empty_table, restore, table_filesystem, table_metadata, write_sidecar
+from features.table import SIDECAR, empty_table, restore, sidecar_bytes, table_metadata
 
 PART: Final = "__part"
 # children per Spark partition when not given: a partition's peak memory in its Python
@@ -414,34 +413,47 @@ def run_partitions(
     return children.cogroup(events).applyInArrow(apply, schema)
 
 
-def refuse_existing(out: str) -> None:
+def refuse_existing(spark: SparkSession, out: str) -> None:
     """Stop before any work when ``out`` exists: a Spark job writes a new folder and
     replaces nothing already stored."""
-    try:
-        filesystem, path = table_filesystem(out)
-        found = filesystem.get_file_info(path).type != pafs.FileType.NotFound
-    except (pa.ArrowException, OSError, ValueError):  # a scheme pyarrow cannot reach here
-        return  # Spark's own writer refuses an existing folder at the end
-    if found:
+    path, filesystem = _hadoop_path(spark, out)
+    if filesystem.exists(path):
         raise SparkJobError(
             f"{out} already exists: the Spark engine writes a new folder and replaces "
             "nothing (remove it, or choose another --out)"
         )
 
 
+def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+    """A path and its file system as Spark's own writer sees them (any URI Spark writes:
+    local, HDFS, S3...). Through the JVM gateway: PySpark has no Python API for it."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def _write_file(spark: SparkSession, uri: str, payload: bytes) -> None:
+    path, filesystem = _hadoop_path(spark, uri)
+    stream = filesystem.create(path, False)  # never over an existing file
+    try:
+        stream.write(bytearray(payload))
+    finally:
+        stream.close()
+
+
 def write_partitioned(
-    frame: DataFrame, out: str, metadata: dict[str, str], schema: pl.Schema
+    spark: SparkSession, frame: DataFrame, out: str, metadata: dict[str, str], schema: pl.Schema
 ) -> None:
     """Write ``frame`` partitioned by as_of (refusing an existing ``out``: nothing already
     stored is replaced), then the sidecar with the exact schema and provenance."""
-
     try:
         frame.write.mode("errorifexists").partitionBy(AS_OF).parquet(out)
     except AnalysisException as exc:
         raise SparkJobError(f"{out}: {_first_line(exc)}") from exc
     except Exception as exc:
         raise _job_error(exc) from exc
-    write_sidecar(out, empty_table(schema), metadata)
+    _write_file(spark, f"{out.rstrip('/')}/{SIDECAR}", sidecar_bytes(empty_table(schema), metadata))
 
 
 def _job_error(exc: BaseException) -> SparkJobError:
@@ -491,7 +503,7 @@ def build_features_spark(
     """The feature table of ``data`` built partition by partition on Spark and written to
     ``out``: the same rows as ``features.table.write_features`` on one machine."""
 
-    refuse_existing(out)
+    refuse_existing(spark, out)
     source = read_input(spark, data, deployment, partitions)
     empty = build_features(empty_histories(deployment, source.exported_at), config, policy, as_of)
     schema = empty.frame.collect_schema()
@@ -507,7 +519,7 @@ def build_features_spark(
     tally = Tally.on(spark)
     built = run_partitions(source, job, struct, tally)
     metadata = table_metadata(empty, source.source, source.exported_at)
-    write_partitioned(built, out, metadata, schema)
+    write_partitioned(spark, built, out, metadata, schema)
     written = spark.read.parquet(out)
     label = empty.label
     counts = written.agg(

@@ -19,7 +19,6 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from features.build import FeatureTable, build_features
@@ -126,23 +125,12 @@ def empty_table(schema: pl.Schema) -> pa.Table:
     return pl.DataFrame(schema=schema).to_arrow()
 
 
-def write_sidecar(out: str, empty: pa.Table, metadata: dict[str, str]) -> None:
-    """``out``/_riskflag.parquet: the schema and provenance of a folder of Parquet parts,
-    local or at any URI pyarrow's file systems reach (written last: it marks a whole table)."""
-    filesystem, root = table_filesystem(out)
-    path = f"{root.rstrip('/')}/{SIDECAR}"
-    pq.write_table(empty.replace_schema_metadata(metadata), path, filesystem=filesystem)
-    if isinstance(filesystem, pafs.LocalFileSystem):
-        os.chmod(path, 0o600)  # as the parts and a single-machine table: owner only
-
-
-def table_filesystem(uri: str | Path) -> tuple[pafs.FileSystem, str]:
-    """The file system holding ``uri`` (local, or a URI pyarrow reaches) and its path there."""
-    text = str(uri)
-    if "://" not in text:
-        return pafs.LocalFileSystem(), str(Path(text).resolve())
-    filesystem, path = pafs.FileSystem.from_uri(text)
-    return filesystem, str(path)
+def sidecar_bytes(empty: pa.Table, metadata: dict[str, str]) -> bytes:
+    """The sidecar of a folder of Parquet parts (``_riskflag.parquet``): no rows, the exact
+    schema and the provenance, as Parquet bytes for whichever file system holds the folder."""
+    buffer = pa.BufferOutputStream()
+    pq.write_table(empty.replace_schema_metadata(metadata), buffer)
+    return bytes(buffer.getvalue().to_pybytes())
 
 
 def read_table(path: str | Path) -> pl.LazyFrame:

@@ -118,7 +118,7 @@ def score_spark(
     joblib bytes are ``payload``, written to ``out``: the rows ``models.batch.score_batch``
     gives on one machine."""
     model = load_payload(payload, sha256)
-    refuse_existing(out)
+    refuse_existing(spark, out)
     source = read_input(spark, data, deployment, partitions)
     if as_of > source.exported_at.date():
         raise SparkJobError(f"--as-of {as_of} is after the export ({source.exported_at.date()})")
@@ -150,7 +150,7 @@ def score_spark(
     flagged = explained.groupBy(*groups).applyInArrow(apply, final_schema)
     metadata = _provenance(model, sha256, policy, as_of, source.source, top)
     try:
-        write_partitioned(flagged, out, metadata, final.schema)
+        write_partitioned(spark, flagged, out, metadata, final.schema)
     finally:
         shipped.destroy()
     counts = (

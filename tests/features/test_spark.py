@@ -159,6 +159,9 @@ def test_the_cli_builds_on_spark_and_refuses_to_replace_a_table(
     assert done.exit_code == 0, done.output
     assert "Parquet partitioned by as_of" in done.stdout
     assert "2 Spark partitions" in done.stdout
+    part = next(out.glob("as_of=*/*.parquet"))
+    assert part.stat().st_mode & 0o077 == 0  # child-level data: its owner's only
+    assert (out / SIDECAR).stat().st_mode & 0o077 == 0
     before = sorted(p.name for p in out.rglob("*"))
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 1
