@@ -115,7 +115,6 @@ def read_input(
 ) -> SparkInput:
     """Read ``data``/children.parquet and events.parquet (files or folders of parts), check
     what only the whole export can show (unique ids), and tag rows with partitions."""
-
     root = data.rstrip("/")
     tables = {name: _read_parquet(spark, root, name) for name in (s.CHILDREN, s.EVENTS)}
     children, events = tables[s.CHILDREN], tables[s.EVENTS]
@@ -154,12 +153,10 @@ def read_input(
 
 
 def _bucket(key: Any, partitions: int) -> Any:
-
     return sf.pmod(sf.xxhash64(key, sf.lit(HASH_SEED)), sf.lit(partitions)).cast("int")
 
 
 def _read_parquet(spark: SparkSession, root: str, name: str) -> DataFrame:
-
     path = f"{root}/{name}.parquet"
     try:
         frame = spark.read.parquet(path)
@@ -204,7 +201,6 @@ def _exported_at(
 
 def _repeated(frame: DataFrame, column: str, name: str, shown: int = 5) -> list[str]:
     """The contract's uniqueness rule over the whole table (a partition sees only its own)."""
-
     counts = frame.groupBy(column).count().filter(sf.col("count") > 1)
     rows = counts.limit(shown).collect()
     if not rows:
@@ -277,14 +273,12 @@ def _frame(table: pa.Table) -> pl.DataFrame:
 
 def spark_schema(schema: pl.Schema) -> st.StructType:
     """The Spark schema a polars frame travels as (unsigned widened, enums as strings)."""
-
     return st.StructType(
         [st.StructField(name, _spark_type(dtype)) for name, dtype in schema.items()]
     )
 
 
 def _spark_type(dtype: pl.DataType) -> st.DataType:
-
     simple: dict[type[pl.DataType], st.DataType] = {
         pl.Boolean: st.BooleanType(),
         pl.Int8: st.ByteType(),
@@ -510,7 +504,6 @@ def build_features_spark(
 ) -> BuiltOnSpark:
     """The feature table of ``data`` built partition by partition on Spark and written to
     ``out``: the same rows as ``features.table.write_features`` on one machine."""
-
     refuse_existing(spark, out)
     source = read_input(spark, data, deployment, partitions)
     empty = build_features(empty_histories(deployment, source.exported_at), config, policy, as_of)
