@@ -244,8 +244,10 @@ class PartitionJob:
                 source="a Spark partition (rows numbered within it)",
             )
         except ContractError as exc:
-            # the driver finds this mark in Spark's error and shows the report alone
-            raise RuntimeError(f"{ERROR_MARK}\n{exc.report.format_text()}\n{ERROR_MARK}") from exc
+            # Spark logs a failed task's error: rules and counts only, never a value. The
+            # driver finds the mark in Spark's error and shows the report alone.
+            report = exc.report.format_rules()
+            raise RuntimeError(f"{ERROR_MARK}\n{report}\n{ERROR_MARK}") from exc
 
 
 @dataclass(frozen=True)

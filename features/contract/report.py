@@ -84,6 +84,17 @@ class ValidationReport:
         lines.append(_verdict_line(self))
         return "\n".join(lines)
 
+    def format_rules(self) -> str:
+        """Each problem and broken rule with its count, and no row or value: what may pass
+        through logs (a Spark task's failure is logged by Spark), unlike ``format_text``."""
+        lines = [f"error: {problem}" for problem in self.problems]
+        lines += [
+            f"{r.file}: column {r.column}: rule {r.rule}: {r.description}: {r.count:,} row(s)"
+            for r in self.violations
+        ]
+        lines.append(_verdict_line(self))
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = _jsonable(asdict(self) | {"ok": self.ok})
         return result
