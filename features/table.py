@@ -33,6 +33,19 @@ SIDECAR = "_riskflag.parquet"
 CHILDREN_PER_SHARD = 150_000
 
 
+Shard = tuple[int, int] | None  # (index, count), or None: one build holds every child
+
+
+def shard_plan(histories: CaseHistories, shards: int | None = None) -> list[Shard]:
+    """The shards a build of ``histories`` runs in (households kept together): ``shards``
+    of them, or by default one per CHILDREN_PER_SHARD children, so that memory follows a
+    shard, not the population; ``[None]`` when one build holds them all."""
+    if shards is None:
+        children = histories.children.select(pl.len()).collect().item()
+        shards = max(1, -(-children // CHILDREN_PER_SHARD))
+    return [None] if shards == 1 else [(index, shards) for index in range(shards)]
+
+
 @dataclass(frozen=True)
 class WrittenTable:
     path: Path
@@ -80,9 +93,7 @@ def write_features(
     ``shards=None`` picks one shard per CHILDREN_PER_SHARD children, so memory stays
     bounded whatever the size; the rows are the same for any shard count (each shard
     sorted by child and date)."""
-    if shards is None:
-        children_count = histories.children.select(pl.len()).collect().item()
-        shards = max(1, -(-children_count // CHILDREN_PER_SHARD))
+    plan = shard_plan(histories, shards)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates the file readable by its owner only, and so it stays: a feature
@@ -92,10 +103,8 @@ def write_features(
     rows = children = labelled = positives = 0
     writer: pq.ParquetWriter | None = None
     try:
-        for index in range(shards):
-            table = build_features(
-                histories, config, policy, as_of, shard=None if shards == 1 else (index, shards)
-            )
+        for shard in plan:
+            table = build_features(histories, config, policy, as_of, shard=shard)
             frame = table.frame.collect(engine="in-memory")  # faster here than streaming
             arrow = frame.to_arrow()
             if writer is None:
@@ -117,7 +126,7 @@ def write_features(
             writer.close()
         Path(temporary).unlink(missing_ok=True)
         raise
-    return WrittenTable(out, rows, columns, children, labelled, positives, shards)
+    return WrittenTable(out, rows, columns, children, labelled, positives, len(plan))
 
 
 def empty_table(schema: pl.Schema) -> pa.Table:

@@ -16,7 +16,7 @@ from features import schema as s
 from features.build import build_features
 from features.contract import CaseHistories
 from features.evidence import FEATURE, FOR, evidence_table
-from features.table import CHILDREN_PER_SHARD
+from features.table import Shard, shard_plan
 from models.flagging import FlaggingPolicy, flag
 from models.riskmodel import TOP_FACTORS, RiskModel
 
@@ -35,13 +35,8 @@ def score_batch(
     """Every eligible child on ``as_of``: probability, 1-20 score, tier, flag, top factors
     and their records. Built shard by shard (households kept together, memory bounded);
     flags over the whole batch."""
-    if shards is None:
-        children = histories.children.select(pl.len()).collect().item()
-        shards = max(1, -(-children // CHILDREN_PER_SHARD))
-    parts = [
-        explained_rows(histories, model, as_of, top, None if shards == 1 else (index, shards))
-        for index in range(shards)
-    ]
+    plan = shard_plan(histories, shards)
+    parts = [explained_rows(histories, model, as_of, top, shard) for shard in plan]
     return flag(pl.concat(parts), policy)
 
 
@@ -50,7 +45,7 @@ def explained_rows(
     model: RiskModel,
     as_of: date,
     top: int = TOP_FACTORS,
-    shard: tuple[int, int] | None = None,
+    shard: Shard = None,
 ) -> pl.DataFrame:
     """The children of ``histories`` (or of one shard) scored and explained, not flagged."""
     table = build_features(histories, model.config, model.policy, [as_of], shard)

@@ -22,7 +22,7 @@ from features.build import build_features
 from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories
 from features.registry import Registry
-from features.table import CHILDREN_PER_SHARD
+from features.table import shard_plan
 from models.design import design_columns, design_matrix
 from models.evaluation import Evaluation, evaluate
 from models.fairness import FairnessReport, audit
@@ -97,16 +97,14 @@ def build_blocks(
     per ``CHILDREN_PER_SHARD`` children, as ``features build`` does) and collected one
     block at a time: memory follows a shard and the collected rows, not the population."""
     children = histories.children.select(pl.len()).collect().item()
-    shards = max(1, -(-children // CHILDREN_PER_SHARD))
+    plan = shard_plan(histories)
     rate = negative_rate(children, len(split.train), max_train_rows) if max_train_rows else 1.0
     frames = []
     registry, label = None, ""
     for index, dates in enumerate((split.train, split.calibration, split.test)):
         parts = []
-        for part in range(shards):
-            table = build_features(
-                histories, config, policy, list(dates), None if shards == 1 else (part, shards)
-            )
+        for shard in plan:
+            table = build_features(histories, config, policy, list(dates), shard)
             registry, label = table.registry, table.label
             rows = table.frame.filter(pl.col(label).is_not_null())
             if index == 0:

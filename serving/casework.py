@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from features.build import build_features
 from features.contract import CaseHistories
 from features.deployment import Deployment
-from features.table import CHILDREN_PER_SHARD
+from features.table import shard_plan
 from models.flagging import FlaggingPolicy, flag
 from serving.champion import Served
 from serving.explain import store_histories
@@ -137,12 +137,9 @@ def score_store(
     children, events = read_frames(engine)
     histories = store_histories(children, events, until, deployment)
     model = served.model
-    shards = max(1, -(-children.height // CHILDREN_PER_SHARD))
     parts = []
-    for index in range(shards):
-        table = build_features(
-            histories, model.config, model.policy, [as_of], None if shards == 1 else (index, shards)
-        )
+    for shard in shard_plan(histories):
+        table = build_features(histories, model.config, model.policy, [as_of], shard)
         frame = table.frame.collect()
         if frame.height:
             part = model.score(frame, policy, top=REASONS_KEPT)  # rows in frame's order

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import models.train as train_module
+import features.table as table_module
 from features.config import load_feature_config, load_policy
 from features.contract import load_case_histories
 from features.synth import SynthConfig, generate
@@ -24,7 +24,7 @@ def test_sharded_blocks_equal_one_shard(tmp_path: Path, monkeypatch: pytest.Monk
     split = plan_split(settings, histories.exported_at, 180)
     config, policy = load_feature_config(), load_policy()
     whole = build_blocks(histories, config, policy, split, max_train_rows=2000, seed=4)
-    monkeypatch.setattr(train_module, "CHILDREN_PER_SHARD", 400)  # 4 shards
+    monkeypatch.setattr(table_module, "CHILDREN_PER_SHARD", 400)  # 4 shards
     sharded = build_blocks(histories, config, policy, split, max_train_rows=2000, seed=4)
     assert whole.negative_rate == sharded.negative_rate < 1
     for name in ("train", "calibration", "test"):
