@@ -16,13 +16,29 @@ AXE_CORE_VERSION ?= 4.14.1
 AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
-.PHONY: demo test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-serving bench-spark clean
+.PHONY: demo lock test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-serving bench-spark clean
 
-$(STAMP): pyproject.toml
+# Installs are exact: requirements.lock pins every package of every extra with its hashes
+# (uv pip compile; `make lock` refreshes it deliberately), installed by uv, itself pinned.
+UV_VERSION ?= 0.13.8
+UV := .cache/uv/bin/uv
+LOCK := requirements.lock
+
+$(UV):
+	rm -rf .cache/uv
+	$(PYTHON) -m venv .cache/uv
+	.cache/uv/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml $(LOCK) | $(UV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
+	$(UV) pip sync --quiet --require-hashes --python $(BIN)/python $(LOCK)
+	$(UV) pip install --quiet --no-deps --python $(BIN)/python -e .
 	touch $(STAMP)
+
+## lock: resolve pyproject.toml's dependencies (all extras) anew into requirements.lock
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --all-extras --generate-hashes --universal \
+		--python-version 3.11 --quiet -o $(LOCK)
 
 ## demo: synthetic Beijing case histories -> validate -> features -> train -> promote -> score
 ## -> store -> users of every role -> batch (the queue) -> serve the API (DEMO_SERVE=0 to stop before)
@@ -86,7 +102,6 @@ screenshots: $(STAMP) browser
 
 ## notebooks: JupyterLab on notebooks/ with the demo data and its MLflow store ready
 notebooks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
 	@if [ ! -f $(DEMO_DATA)/mlflow.db ]; then $(MAKE) demo DEMO_SERVE=0; fi
 	MLFLOW_TRACKING_URI=sqlite:///$(CURDIR)/$(DEMO_DATA)/mlflow.db $(BIN)/jupyter lab notebooks/
 
