@@ -27,8 +27,9 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,12 +37,14 @@ from features import schema as s
 from features.contract import ContractError, check_tables
 from features.deployment import Deployment, load_deployment
 from models.flagging import TIERS, FlaggingPolicy, load_flagging_policy
-from serving import casework, users
-from serving.audit import record
+from serving import casework, throttle, users
+from serving.audit import ANONYMOUS, Action, record
+from serving.budget import EventBudget, OverBudgetError
 from serving.casework import CaseworkError, ChildRef
 from serving.champion import Champion, ModelUnavailableError, Served
 from serving.coalesce import Coalescer
 from serving.explain import Language, NotScorableError, RiskView, factor_label
+from serving.limits import CURSOR, IDENTIFIER, USER_NAME, InvalidValueError, path, query
 from serving.schemas import (
     AuditOut,
     BatchOut,
@@ -67,7 +70,7 @@ from serving.schemas import (
     UserOut,
 )
 from serving.settings import Settings
-from serving.store.db import make_engine, upgrade
+from serving.store.db import StoreError, make_engine, probe, upgrade
 from serving.store.tables import AuditRecord
 from serving.users import DISTRICT_ROLES, Principal, authenticate
 
@@ -81,28 +84,39 @@ class ApiError(Exception):
     """An error answered as JSON with its status."""
 
     def __init__(
-        self, status: int, error: str, message: str, problems: list[Problem] | None = None
+        self,
+        status: int,
+        error: str,
+        message: str,
+        problems: list[Problem] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
         self.problems = problems or []
+        self.retry_after = retry_after
 
 
 NOT_FOUND_MESSAGE: Final = "no such child among your districts"
 
 
 def _json_error(
-    status: int, error: str, message: str, problems: list[Problem] | None = None, **headers: str
+    status: int,
+    error: str,
+    message: str,
+    problems: list[Problem] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = ErrorOut(error=error, message=message, problems=problems or [])
     return JSONResponse(body.model_dump(), status_code=status, headers=headers or None)
 
 
-# ---- body size and access log: plain ASGI, before any parsing --------------------------
+# ---- body size, containment and access log: plain ASGI, before any parsing -----------
 
 
 class BodyLimit:
-    """Refuse a body over ``limit`` bytes with 413, by Content-Length or while streaming."""
+    """Read a request's body whole before the app sees it, and refuse one over ``limit``
+    bytes with 413, whether it declares its length or arrives in chunks."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -114,35 +128,73 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         too_big = _json_error(413, "body_too_large", f"request body over {self.limit:,} bytes")
         if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
+            if not declared.isdigit():
                 await _json_error(400, "bad_request", "Content-Length is not a number")(
                     scope, receive, send
                 )
                 return
-            if size > self.limit:
+            if int(declared) > self.limit:
                 await too_big(scope, receive, send)
                 return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
+        body, more = bytearray(), True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _BodyTooLargeError
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await too_big(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class Contain:
+    """Whatever goes wrong inside answers a JSON error and logs the exception's type only:
+    its message, its traceback's locals and a statement's text may quote a child's data,
+    and an exception that left the app would be logged whole by the server. A store that
+    cannot be reached answers 503, anything else 500; nothing was changed either way (a
+    request's writes share its transaction)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
         try:
-            await self.app(scope, limited, send)
-        except _BodyTooLargeError:
-            await too_big(scope, receive, send)
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            log.error("unhandled %s", type(exc).__name__)
+            if started:  # too late for an error body: the connection is cut
+                return
+            if isinstance(exc, OperationalError | InterfaceError | StoreError):
+                answer = _json_error(
+                    503, "store_unavailable", "the store cannot be used now", headers=RETRY
+                )
+            else:
+                answer = _json_error(500, "internal", "internal error; nothing was changed")
+            await answer(scope, receive, send)
 
 
-class _BodyTooLargeError(Exception):
-    pass
+RETRY: Final = {"Retry-After": "5"}
 
 
 class AccessLog:
@@ -195,6 +247,7 @@ class Service:
         self.settings, self.engine, self.champion = settings, engine, champion
         self.flagging, self.deployment = flagging, deployment
         self.coalescer = Coalescer(settings.scoring_batch_max)
+        self.budget = EventBudget(settings.max_events_in_flight)
 
     def served(self) -> Served:
         try:
@@ -246,7 +299,12 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
             403: {"model": ErrorOut, "description": "role not admitted"},
             413: {"model": ErrorOut, "description": "body too large"},
             422: {"model": ErrorOut, "description": "invalid request: field and rule named"},
-            503: {"model": ErrorOut, "description": "no verified model is loaded"},
+            429: {"model": ErrorOut, "description": "too many failed tokens from this client"},
+            503: {
+                "model": ErrorOut,
+                "description": "no verified model is loaded, the store cannot be used, or "
+                "too many events are being scored (Retry-After)",
+            },
         },
     )
     service = Service(settings, engine, holder, flagging, deployment)
@@ -256,6 +314,7 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
     from serving import pages  # noqa: PLC0415 - pages build on this module's routes
 
     pages.install(app)
+    app.add_middleware(Contain)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app
@@ -277,36 +336,42 @@ def _field(location: tuple[Any, ...] | list[Any]) -> str:
     return "".join(parts)
 
 
+def invalid_request(exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field and rule (never the value given: it may be a child's data)."""
+    problems = [
+        Problem(
+            field=_field(error.get("loc", ())),
+            rule=str(error.get("type", "invalid")),
+            message=str(error.get("msg", "invalid")),
+        )
+        for error in exc.errors()
+    ]
+    first = problems[0] if problems else None
+    message = f"{first.field}: {first.message}" if first else "invalid request"
+    return _json_error(422, "invalid_request", message, problems)
+
+
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        return _json_error(exc.status, exc.error, exc.message, exc.problems, **headers)
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        return _json_error(exc.status, exc.error, exc.message, exc.problems, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            Problem(
-                field=_field(error.get("loc", ())),
-                rule=str(error.get("type", "invalid")),
-                message=str(error.get("msg", "invalid")),
-            )
-            for error in exc.errors()
-        ]
-        first = problems[0] if problems else None
-        message = f"{first.field}: {first.message}" if first else "invalid request"
-        return _json_error(422, "invalid_request", message, problems)
+        return invalid_request(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         names = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
         return _json_error(exc.status_code, names.get(exc.status_code, "error"), str(exc.detail))
 
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # the type only: an exception's message may quote a child's data
-        log.error("unhandled %s", type(exc).__name__)
-        return _json_error(500, "internal", "internal error; nothing was changed")
+    @app.exception_handler(InvalidValueError)
+    async def invalid_value(_: Request, exc: InvalidValueError) -> JSONResponse:
+        problem = Problem(field=exc.field, rule=exc.rule, message=str(exc))
+        return _json_error(422, "invalid_request", str(exc), [problem])
 
 
 # ---- access ---------------------------------------------------------------------------
@@ -323,32 +388,57 @@ def _principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    """The caller a valid token names. Anything else is refused with 401 and audited; a
+    client past the failure limit gets 429 and Retry-After instead (valid tokens are never
+    throttled: a 256-bit secret cannot be guessed, and a lockout would only lock out)."""
+    service = _service(request)
+    given = credentials is not None and credentials.scheme.lower() == "bearer"
+    token = credentials.credentials if credentials is not None and given else None
+    principal = authenticate(service.engine, token) if token else None
+    if principal is not None:
+        return principal
+    client, limits, now = _client(request), service.settings.failure_limits, users.utc_now()
+    with service.engine.begin() as connection:
+        wait = throttle.retry_after(connection, TOKENS, client, None, limits, now)
+        outcome = "throttled" if wait is not None else "denied"
+        if wait is None:
+            throttle.count_failure(connection, TOKENS, client, None, limits, now)
+        record(connection, ANONYMOUS, Action.AUTHENTICATE, outcome, client=client)
+    if wait is not None:
+        raise ApiError(
+            429, "too_many_failures", "too many failed tokens from here", retry_after=wait
+        )
+    if token is None:
         raise ApiError(401, "unauthorized", "a bearer token is required")
-    principal = authenticate(_service(request).engine, credentials.credentials)
-    if principal is None:
-        raise ApiError(401, "unauthorized", "the token is not valid (unknown, revoked or expired)")
-    return principal
+    raise ApiError(401, "unauthorized", "the token is not valid (unknown, revoked or expired)")
 
 
-def allow(*roles: str) -> Callable[..., Principal]:
-    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+TOKENS: Final = "token"  # the throttle's kind for failed tokens
+
+
+def allow(action: Action, *roles: str) -> Any:
+    """The caller, if their role is one of ``roles``; otherwise 403, the refusal audited
+    as a denied ``action``."""
+
+    def check(request: Request, principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         if principal.role not in roles:
+            with _service(request).engine.begin() as connection:
+                record(connection, principal, action, "denied", client=_client(request))
             raise ApiError(
                 403, "forbidden", f"the {principal.role} role may not do this ({', '.join(roles)})"
             )
         return principal
 
-    return check
+    return Depends(check)
 
 
-Casework = Annotated[Principal, Depends(allow(*DISTRICT_ROLES))]
-Supervisor = Annotated[Principal, Depends(allow("supervisor"))]
-Admin = Annotated[Principal, Depends(allow("admin"))]
 Anyone = Annotated[Principal, Depends(_principal)]
-Aggregates = Annotated[Principal, Depends(allow("analyst", "supervisor", "admin"))]
 Svc = Annotated[Service, Depends(_service)]
 Lang = Annotated[Literal["en", "zh-CN"] | None, Query(description="en or zh-CN")]
+ChildPath = Annotated[str, path(IDENTIFIER, "a child's id (the data contract's child_id)")]
+NamePath = Annotated[str, path(USER_NAME, "a user name")]
+DistrictQuery = Annotated[str | None, query(IDENTIFIER, "one of your districts")]
+CursorQuery = Annotated[str | None, query(CURSOR, "next_cursor from the previous page")]
 
 
 def _client(request: Request) -> str | None:
@@ -554,6 +644,44 @@ def _contract_problems(exc: ContractError) -> list[Problem]:
     return problems
 
 
+def _stored_as(service: Service, child_id: str, district: str) -> str | None:
+    """The id an audit record of a posted history names: the stored child's only when the
+    store holds that id in the posted district (the same child, as far as anyone can tell);
+    otherwise none, so that a posted id is never audited against another district's child."""
+    with service.engine.connect() as connection:
+        stored = casework.find_child(connection, child_id)
+    return child_id if stored is not None and stored.district == district else None
+
+
+def _score_posted(service: Service, body: ScoreRequest, language: Language, top: int) -> RiskView:
+    """A posted case history checked by the data contract, scored and explained."""
+    children, events = _child_in_body(body)
+    try:
+        histories = check_tables(children, events, service.deployment, source="request")
+    except ContractError as exc:
+        problems = _contract_problems(exc)
+        raise ApiError(
+            422,
+            "contract_violation",
+            "the case history breaks the data contract: "
+            + "; ".join(f"{p.field or ''} {p.rule}".strip() for p in problems[:5]),
+            problems,
+        ) from exc
+    served = service.served()
+    try:
+        return service.coalescer.explain(
+            served.model,
+            histories,
+            body.child.child_id,
+            body.as_of,
+            service.flagging,
+            language,
+            top,
+        )
+    except NotScorableError as exc:
+        raise ApiError(422, "not_scorable", str(exc)) from exc
+
+
 def _routes(app: FastAPI) -> None:
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -566,14 +694,14 @@ def _routes(app: FastAPI) -> None:
         responses={503: {"description": "the database or the model is not ready"}},
     )
     def readyz(service: Svc) -> JSONResponse:
-        """The database answers and a verified model is loaded."""
+        """The store opens on a new connection and reads as a request does, at the latest
+        schema, and a verified model is loaded."""
         checks: dict[str, str] = {}
         try:
-            with service.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            probe(service.engine)
             checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unavailable ({type(exc).__name__})"
+        except StoreError as exc:
+            checks["database"] = f"unavailable ({exc})"
         try:
             checks["model"] = f"version {service.champion.current().version}"
         except ModelUnavailableError as exc:
@@ -588,7 +716,7 @@ def _routes(app: FastAPI) -> None:
     def score(
         body: ScoreRequest,
         request: Request,
-        principal: Casework,
+        principal: Annotated[Principal, allow(Action.SCORE_REQUEST, *DISTRICT_ROLES)],
         service: Svc,
         lang: Lang = None,
         top: Annotated[int, Query(ge=0, le=500, description="factors returned")] = 10,
@@ -598,12 +726,18 @@ def _routes(app: FastAPI) -> None:
         Nothing is stored but the audit record."""
         client = _client(request)
         language = _language(request, lang)
-        if body.child.district not in principal.districts:
+        posted = body.child
+        if posted.district not in principal.districts:
             _audited_denial(
-                service, principal, "score_request", client, child_id=body.child.child_id
+                service,
+                principal,
+                Action.SCORE_REQUEST,
+                client,
+                child_id=_stored_as(service, posted.child_id, posted.district),
+                district=posted.district,
             )
             raise ApiError(
-                403, "forbidden", f"child.district {body.child.district!r} is not among yours"
+                403, "forbidden", f"child.district {posted.district!r} is not among yours"
             )
         if len(body.events) > service.settings.max_events_per_request:
             raise ApiError(
@@ -620,39 +754,20 @@ def _routes(app: FastAPI) -> None:
                 f"body.as_of: {body.as_of} is in the future",
                 [Problem(field="body.as_of", rule="not_future", message="after today")],
             )
-        children, events = _child_in_body(body)
         try:
-            histories = check_tables(children, events, service.deployment, source="request")
-        except ContractError as exc:
-            problems = _contract_problems(exc)
-            raise ApiError(
-                422,
-                "contract_violation",
-                "the case history breaks the data contract: "
-                + "; ".join(f"{p.field or ''} {p.rule}".strip() for p in problems[:5]),
-                problems,
-            ) from exc
+            with service.budget.take(len(body.events)):
+                view = _score_posted(service, body, language, top)
+        except OverBudgetError as exc:
+            raise ApiError(503, "busy", str(exc), retry_after=2) from exc
         served = service.served()
-        try:
-            view = service.coalescer.explain(
-                served.model,
-                histories,
-                body.child.child_id,
-                body.as_of,
-                service.flagging,
-                language,
-                top,
-            )
-        except NotScorableError as exc:
-            raise ApiError(422, "not_scorable", str(exc)) from exc
         with service.engine.begin() as connection:
             flagged, basis = flag_of(connection, service, served, view, stored=False)
             record(
                 connection,
                 principal,
-                "score_request",
+                Action.SCORE_REQUEST,
                 "allowed",
-                view.child_id,
+                _stored_as(service, view.child_id, view.district),
                 view.district,
                 client,
             )
@@ -665,9 +780,9 @@ def _routes(app: FastAPI) -> None:
         responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
     )
     def risk(
-        child_id: str,
+        child_id: ChildPath,
         request: Request,
-        principal: Casework,
+        principal: Annotated[Principal, allow(Action.READ_RISK, *DISTRICT_ROLES)],
         service: Svc,
         as_of: Annotated[date | None, Query(description="default: the latest batch's date")] = None,
         lang: Lang = None,
@@ -685,7 +800,10 @@ def _routes(app: FastAPI) -> None:
         responses={404: {"model": ErrorOut}},
     )
     def child_history(
-        child_id: str, request: Request, principal: Casework, service: Svc
+        child_id: ChildPath,
+        request: Request,
+        principal: Annotated[Principal, allow(Action.READ_HISTORY, *DISTRICT_ROLES)],
+        service: Svc,
     ) -> HistoryOut:
         """A stored child's events, grouped by source, oldest first."""
         child = reach_child(service, principal, child_id, "read_history", _client(request))
@@ -709,14 +827,14 @@ def _routes(app: FastAPI) -> None:
     @app.get("/v1/flags", tags=["queue"], response_model=FlagPage)
     def flags(
         request: Request,
-        principal: Casework,
+        principal: Annotated[Principal, allow(Action.READ_QUEUE, *DISTRICT_ROLES)],
         service: Svc,
-        district: Annotated[str | None, Query(max_length=64)] = None,
+        district: DistrictQuery = None,
         tier: Annotated[Literal["low", "moderate", "high", "urgent"] | None, Query()] = None,
         undecided: bool = False,
         flagged: Annotated[bool, Query(description="only flagged children")] = True,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        cursor: CursorQuery = None,
         lang: Lang = None,
     ) -> FlagPage:
         """The queue: the latest batch's children of the caller's districts, highest score
@@ -788,10 +906,10 @@ def _routes(app: FastAPI) -> None:
         responses={404: {"model": ErrorOut}},
     )
     def decide(
-        child_id: str,
+        child_id: ChildPath,
         body: DecisionIn,
         request: Request,
-        principal: Casework,
+        principal: Annotated[Principal, allow(Action.RECORD_DECISION, *DISTRICT_ROLES)],
         service: Svc,
     ) -> DecisionOut:
         """Record what was decided about a child: an action, agreement with the flag or an
@@ -836,7 +954,10 @@ def _routes(app: FastAPI) -> None:
         responses={404: {"model": ErrorOut}},
     )
     def child_decisions(
-        child_id: str, request: Request, principal: Casework, service: Svc
+        child_id: ChildPath,
+        request: Request,
+        principal: Annotated[Principal, allow(Action.READ_DECISIONS, *DISTRICT_ROLES)],
+        service: Svc,
     ) -> list[DecisionOut]:
         """A child's decisions, newest first."""
         client = _client(request)
@@ -851,9 +972,9 @@ def _routes(app: FastAPI) -> None:
     @app.get("/v1/decisions", tags=["decisions"], response_model=list[DecisionOut])
     def district_decisions(
         request: Request,
-        principal: Supervisor,
+        principal: Annotated[Principal, allow(Action.READ_DECISIONS, "supervisor")],
         service: Svc,
-        district: Annotated[str | None, Query(max_length=64)] = None,
+        district: DistrictQuery = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[DecisionOut]:
         """Supervisors: the decisions of their districts, newest first."""
@@ -921,19 +1042,24 @@ def _routes(app: FastAPI) -> None:
         }
 
     @app.get("/v1/aggregates", tags=["model"])
-    def aggregates(principal: Aggregates, service: Svc) -> dict[str, Any]:
+    def aggregates(
+        principal: Annotated[
+            Principal, allow(Action.READ_AGGREGATES, "analyst", "supervisor", "admin")
+        ],
+        service: Svc,
+    ) -> dict[str, Any]:
         """De-identified counts from the latest batch: children and flags per district and
         tier, decisions per action; counts under 10 are suppressed (null)."""
         with service.engine.connect() as connection:
-            return casework.aggregates(connection)
+            return casework.aggregates(connection, service.flagging)
 
     @app.get("/v1/audit", tags=["admin"], response_model=list[AuditOut])
     def audit_log(
-        principal: Admin,
+        principal: Annotated[Principal, allow(Action.READ_AUDIT, "admin")],
         service: Svc,
         request: Request,
-        child_id: Annotated[str | None, Query(max_length=64)] = None,
-        user: Annotated[str | None, Query(max_length=64)] = None,
+        child_id: Annotated[str | None, query(IDENTIFIER, "a child's id")] = None,
+        user: Annotated[str | None, query(IDENTIFIER, "a user name")] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> list[AuditOut]:
         """Admins: the audit log, newest first, for a child or a user."""
@@ -955,7 +1081,7 @@ def _routes(app: FastAPI) -> None:
         responses={409: {"model": ErrorOut}},
     )
     def batch(
-        principal: Admin,
+        principal: Annotated[Principal, allow(Action.BATCH_SCORE, "admin")],
         service: Svc,
         request: Request,
         body: BatchRequest | None = None,
@@ -978,7 +1104,11 @@ def _routes(app: FastAPI) -> None:
         return BatchOut(**summary.__dict__)
 
     @app.post("/v1/admin/model/reload", tags=["admin"], response_model=ReloadOut)
-    def reload_model(principal: Admin, service: Svc, request: Request) -> ReloadOut:
+    def reload_model(
+        principal: Annotated[Principal, allow(Action.MODEL_RELOAD, "admin")],
+        service: Svc,
+        request: Request,
+    ) -> ReloadOut:
         """Admins: load the registry's current champion now if it changed (verified)."""
         changed = service.champion.refresh()
         with service.engine.begin() as connection:
@@ -987,7 +1117,11 @@ def _routes(app: FastAPI) -> None:
         return ReloadOut(version=version, changed=changed, error=service.champion.last_error)
 
     @app.get("/v1/admin/users", tags=["admin"], response_model=list[UserOut])
-    def users_list(principal: Admin, service: Svc, request: Request) -> list[UserOut]:
+    def users_list(
+        principal: Annotated[Principal, allow(Action.READ_USERS, "admin")],
+        service: Svc,
+        request: Request,
+    ) -> list[UserOut]:
         """Admins: every user with role, districts, state and live tokens (no secret)."""
         found = users.list_users(service.engine)
         with service.engine.begin() as connection:
@@ -1001,7 +1135,12 @@ def _routes(app: FastAPI) -> None:
         response_model=TokenOut,
         responses={409: {"model": ErrorOut}},
     )
-    def users_add(principal: Admin, service: Svc, request: Request, body: UserIn) -> TokenOut:
+    def users_add(
+        principal: Annotated[Principal, allow(Action.USER_ADD, "admin")],
+        service: Svc,
+        request: Request,
+        body: UserIn,
+    ) -> TokenOut:
         """Admins: create a user and their first token (shown once)."""
         try:
             users.add_user(service.engine, body.name, body.role, body.districts, service.deployment)
@@ -1022,7 +1161,11 @@ def _routes(app: FastAPI) -> None:
         responses={404: {"model": ErrorOut}},
     )
     def users_token(
-        name: str, principal: Admin, service: Svc, request: Request, body: TokenIn | None = None
+        name: NamePath,
+        principal: Annotated[Principal, allow(Action.TOKEN_ISSUE, "admin")],
+        service: Svc,
+        request: Request,
+        body: TokenIn | None = None,
     ) -> TokenOut:
         """Admins: a new token for an active user (shown once)."""
         try:
@@ -1039,7 +1182,12 @@ def _routes(app: FastAPI) -> None:
         response_model=RevokedOut,
         responses={404: {"model": ErrorOut}},
     )
-    def users_revoke(name: str, principal: Admin, service: Svc, request: Request) -> RevokedOut:
+    def users_revoke(
+        name: NamePath,
+        principal: Annotated[Principal, allow(Action.TOKEN_REVOKE, "admin")],
+        service: Svc,
+        request: Request,
+    ) -> RevokedOut:
         """Admins: revoke every live token of a user."""
         try:
             revoked = users.revoke_tokens(service.engine, name)
@@ -1055,7 +1203,12 @@ def _routes(app: FastAPI) -> None:
         response_model=RevokedOut,
         responses={404: {"model": ErrorOut}},
     )
-    def users_disable(name: str, principal: Admin, service: Svc, request: Request) -> RevokedOut:
+    def users_disable(
+        name: NamePath,
+        principal: Annotated[Principal, allow(Action.USER_DISABLE, "admin")],
+        service: Svc,
+        request: Request,
+    ) -> RevokedOut:
         """Admins: disable a user (kept for the audit trail) and revoke their tokens."""
         if name == principal.name:
             raise ApiError(422, "invalid_request", "an admin cannot disable themselves")

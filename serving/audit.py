@@ -1,24 +1,71 @@
-"""The audit log: every read of a child's data and every decision leaves a record.
+"""The audit log: every read of a child's data, every decision, every refusal and every
+sign-in event leaves a record.
 
-A record says who (user and role), what (action, outcome), which child (and district),
-when (UTC) and from where (client address). It holds identifiers only, never the data
-read. The table is append-only in the database itself (migration 0003): UPDATE, DELETE
-and TRUNCATE are refused by triggers, whatever the code does.
+A record says who (user and role; ``ANONYMOUS`` before anyone is known), what (an
+``Action``, an outcome), which child (and district), when (UTC) and from where (client
+address). It holds identifiers only, never the data read. The table is append-only in
+the database itself (migrations 0003 and 0006): UPDATE, DELETE, TRUNCATE and the
+deletes hidden in SQLite's REPLACE are refused by triggers, whatever the code does, and
+on PostgreSQL the service's own role holds no right to them (serving.store.roles).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from enum import StrEnum
+from typing import Final, Protocol
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import Connection
 
 from serving.store.tables import AuditRecord
-from serving.users import Principal
 
-OUTCOMES: Final = ("allowed", "denied", "not_found")
+OUTCOMES: Final = ("allowed", "denied", "not_found", "throttled")
+
+
+class Action(StrEnum):
+    """Every action the audit log knows: a typo is an error, never a new action."""
+
+    READ_RISK = "read_risk"
+    READ_HISTORY = "read_history"
+    READ_QUEUE = "read_queue"
+    READ_DECISIONS = "read_decisions"
+    RECORD_DECISION = "record_decision"
+    SCORE_REQUEST = "score_request"
+    READ_AGGREGATES = "read_aggregates"
+    READ_MODEL = "read_model"
+    READ_AUDIT = "read_audit"
+    BATCH_SCORE = "batch_score"
+    MODEL_RELOAD = "model_reload"
+    READ_USERS = "read_users"
+    USER_ADD = "user_add"
+    TOKEN_ISSUE = "token_issue"
+    TOKEN_REVOKE = "token_revoke"
+    USER_DISABLE = "user_disable"
+    AUTHENTICATE = "authenticate"  # an API request's bearer token
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+
+
+class Actor(Protocol):
+    """Who a record is about: a Principal, or a stand-in such as ANONYMOUS."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Someone:
+    name: str
+    role: str
+
+
+# before a token or a password has named anyone (never the name typed: it may be a
+# password typed in the wrong field)
+ANONYMOUS: Final = Someone("(anonymous)", "none")
 
 
 class AuditError(ValueError):
@@ -39,8 +86,8 @@ class AuditEntry:
 
 def record(
     connection: Connection,
-    principal: Principal,
-    action: str,
+    principal: Actor,
+    action: Action | str,
     outcome: str,
     child_id: str | None = None,
     district: str | None = None,
@@ -50,14 +97,16 @@ def record(
     fall together)."""
     if outcome not in OUTCOMES:
         raise AuditError(f"outcome {outcome!r}: one of {', '.join(OUTCOMES)}")
-    if not action or len(action) > 64:
-        raise AuditError("action: 1-64 characters")
+    try:
+        action = Action(action)
+    except ValueError:
+        raise AuditError(f"action {action!r}: not an audit action") from None
     connection.execute(
         insert(AuditRecord).values(
             at=datetime.now(UTC).replace(tzinfo=None),
             user_name=principal.name,
             role=principal.role,
-            action=action,
+            action=action.value,
             child_id=child_id,
             district=district,
             client=(client or "")[:64] or None,

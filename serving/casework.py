@@ -22,9 +22,11 @@ from features.build import build_features
 from features.contract import CaseHistories
 from features.deployment import Deployment
 from features.table import shard_plan
-from models.flagging import FlaggingPolicy, flag
+from models.flagging import TIERS, FlaggingPolicy, flag
 from serving.champion import Served
+from serving.disclosure import Tables, suppress
 from serving.explain import store_histories
+from serving.limits import IDENTIFIER
 from serving.store.load import read_frames
 from serving.store.tables import Batch, BatchScore, Child, Decision, Event, Load
 
@@ -281,20 +283,26 @@ def _cursor_encode(score: int, probability: float, child_id: str) -> str:
 
 
 def _cursor_decode(cursor: str) -> tuple[int, float, str]:
+    """The position a cursor holds, parsed strictly: a 1-20 score, a rate in [0, 1] and a
+    child id, exactly as _cursor_encode writes them. Anything else was not issued here."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        score, probability, child_id = json.loads(base64.urlsafe_b64decode(padded))
-        if not (
-            isinstance(score, int)
-            and isinstance(probability, int | float)
-            and isinstance(child_id, str)
+        position = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        position = None
+    if isinstance(position, list) and len(position) == 3:
+        score, probability, child_id = position
+        if (
+            type(score) is int  # bool is an int subclass: excluded
+            and 1 <= score <= 20
+            and type(probability) in (int, float)
+            and 0.0 <= probability <= 1.0  # NaN fails too
+            and IDENTIFIER.matches(child_id)
         ):
-            raise ValueError
-        return score, float(probability), child_id
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise CaseworkError(
-            "cursor: not a cursor this service issued (use next_cursor from the last page)"
-        ) from None
+            return score, float(probability), child_id
+    raise CaseworkError(
+        "cursor: not a cursor this service issued (use next_cursor from the last page)"
+    )
 
 
 def queue(
@@ -417,16 +425,14 @@ def decisions(
 # ---- de-identified aggregates for analysts ---------------------------------------------
 
 
-def aggregates(connection: Connection) -> dict[str, Any]:
+def aggregates(connection: Connection, policy: FlaggingPolicy) -> dict[str, Any]:
     """Counts per district and tier in the latest batch, and decisions per action and
-    agreement; no child identifier, and every count below SMALL_CELL suppressed."""
+    agreement; no child identifier. Every count below SMALL_CELL is suppressed (null), and
+    so are the fewest others needed so that no suppressed count can be worked out from the
+    published ones, the totals and the policy (serving.disclosure)."""
     batch = latest_batch(connection)
     if batch is None:
         return {"batch": None, "by_district_tier": [], "decisions": []}
-
-    def cell(n: int) -> int | None:
-        return n if n >= SMALL_CELL else None
-
     tiers = connection.execute(
         select(
             SCORES.c.district,
@@ -436,14 +442,21 @@ def aggregates(connection: Connection) -> dict[str, Any]:
         )
         .where(SCORES.c.batch_id == batch.id)
         .group_by(SCORES.c.district, SCORES.c.tier)
-        .order_by(SCORES.c.district, SCORES.c.tier)
     ).all()
     made = connection.execute(
         select(DECISIONS.c.action, DECISIONS.c.agrees, func.count())
         .where(DECISIONS.c.batch_id == batch.id)
         .group_by(DECISIONS.c.action, DECISIONS.c.agrees)
-        .order_by(DECISIONS.c.action, DECISIONS.c.agrees)
     ).all()
+    grid = _tier_grid(tiers, policy)
+    tiers_hidden = suppress(grid, SMALL_CELL)
+    acts = _decision_grid(made)
+    acts_hidden = suppress(acts, SMALL_CELL)
+
+    def cell(grid: Tables, hidden: set[Any], key: Any) -> int | None:
+        return None if key in hidden else int(grid.counts[key])
+
+    districts = sorted({key[1] for key in grid.counts})
     return {
         "batch": {"id": batch.id, "as_of": batch.as_of, "model_version": batch.model_version},
         "suppressed_below": SMALL_CELL,
@@ -451,13 +464,51 @@ def aggregates(connection: Connection) -> dict[str, Any]:
             {
                 "district": district,
                 "tier": tier,
-                "children": cell(int(n)),
-                "flagged": cell(int(f or 0)),
+                "children": cell(grid, tiers_hidden, ("children", district, tier)),
+                "flagged": cell(grid, tiers_hidden, ("flagged", district, tier))
+                if ("flagged", district, tier) in grid.counts
+                else 0,  # below the policy's flagging tier: never flagged
             }
-            for district, tier, n, f in tiers
+            for district in districts
+            for tier in TIERS
         ],
         "decisions": [
-            {"action": action, "agrees": bool(agrees), "count": cell(int(n))}
-            for action, agrees, n in made
+            {"action": action, "agrees": agrees, "count": cell(acts, acts_hidden, (action, agrees))}
+            for action, agrees in sorted(acts.counts)
         ],
     }
+
+
+def _tier_grid(rows: Sequence[Any], policy: FlaggingPolicy) -> Tables:
+    """Children and flags per district and tier, every tier of every district of the batch
+    (an absent group is a count of 0, not a missing one); flags only from the policy's
+    flagging tier (below it they are 0 by policy, and known to be)."""
+    found = {(district, tier): (int(n), int(f or 0)) for district, tier, n, f in rows}
+    districts = sorted({district for district, _ in found})
+    flaggable = TIERS[TIERS.index(policy.flag_from) :]
+    counts: dict[Any, int] = {}
+    for district in districts:
+        for tier in TIERS:
+            n, f = found.get((district, tier), (0, 0))
+            counts["children", district, tier] = n
+            if tier in flaggable:
+                counts["flagged", district, tier] = f
+    margins = [
+        frozenset(key for key in counts if key[0] == kind and key[index] == value)
+        for kind in ("children", "flagged")
+        for index, values in ((1, districts), (2, TIERS))
+        for value in values
+    ]
+    links = [(key, ("children", *key[1:])) for key in counts if key[0] == "flagged"]
+    return Tables(counts, [m for m in margins if m], links)
+
+
+def _decision_grid(rows: Sequence[Any]) -> Tables:
+    """Decisions per action and agreement, every pair of the actions recorded."""
+    found = {(str(action), bool(agrees)): int(n) for action, agrees, n in rows}
+    actions = sorted({*ACTIONS, *(action for action, _ in found)})
+    counts = {(a, agrees): found.get((a, agrees), 0) for a in actions for agrees in (False, True)}
+    margins = [frozenset(k for k in counts if k[0] == a) for a in actions] + [
+        frozenset(k for k in counts if k[1] == agrees) for agrees in (False, True)
+    ]
+    return Tables(counts, [m for m in margins if m])

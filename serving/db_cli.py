@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from features.contract import ContractError
 from features.deployment import DeploymentError, load_deployment
 from serving.store import StoreError, database_url, load_folder, make_engine, upgrade
+from serving.store.roles import grant_service_role
 from serving.store.tables import Child, Event, Load
 
 app = typer.Typer(help="The case-history store (SQLite or PostgreSQL).", no_args_is_help=True)
@@ -30,6 +31,21 @@ def upgrade_command(url: Annotated[str | None, typer.Option(help=URL_HELP)] = No
     except StoreError as exc:
         raise _fail(str(exc)) from exc
     typer.echo("store is at the latest schema")
+
+
+@app.command("grant")
+def grant_command(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role the service connects as.")],
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+) -> None:
+    """Give the service's role exactly what its requests need (run as the store's owner,
+    after each upgrade): no UPDATE, DELETE or TRUNCATE on the append-only tables."""
+    try:
+        statements = grant_service_role(make_engine(url), role)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    for statement in statements:
+        typer.echo(statement)
 
 
 @app.command("load")

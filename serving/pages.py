@@ -19,7 +19,8 @@ from importlib import resources
 from typing import Annotated, Any, Final
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -32,20 +33,34 @@ from serving.api import (
     _client,
     _service,
     audited_queue,
+    invalid_request,
     reach_child,
     reason_labeller,
     stored_risk,
 )
-from serving.audit import record
+from serving.audit import ANONYMOUS, Action, Actor, record
 from serving.casework import ACTIONS, OVERRIDE_REASONS, CaseworkError
 from serving.champion import ModelUnavailableError
-from serving.signin import check_password, end_session, same_token, session_of, start_session
+from serving.limits import (
+    CODE,
+    CURSOR,
+    IDENTIFIER,
+    NOTE,
+    OPTIONAL_IDENTIFIER,
+    RETURN_PATH,
+    SECRET,
+    form,
+    path,
+    query,
+)
+from serving.signin import end_session, same_token, session_of, sign_in, start_session
 from serving.users import DISTRICT_ROLES, Principal
 
 SESSION_COOKIE: Final = "rf_session"
 LOGIN_COOKIE: Final = "rf_login"
 MODEL_ROLES: Final = ("supervisor", "analyst")
 PAGE_SIZE: Final = 25
+API_PATHS: Final = ("/v1/", "/healthz", "/readyz", "/docs", "/openapi.json")
 
 
 class SignInRequiredError(Exception):
@@ -117,9 +132,23 @@ def _signed_in(request: Request) -> tuple[Principal, str]:
 SignedIn = Annotated[tuple[Principal, str], Depends(_signed_in)]
 
 
-def _check_csrf(expected: str, given: str | None) -> None:
+def _refuse(
+    request: Request,
+    who: Actor,
+    action: Action,
+    reason: str,
+    status: int = 403,
+    district: str | None = None,
+) -> PageError:
+    """A refusal, audited as a denied ``action``, for the caller to raise."""
+    with _service(request).engine.begin() as connection:
+        record(connection, who, action, "denied", district=district, client=_client(request))
+    return PageError(status, reason)
+
+
+def _check_csrf(request: Request, who: Actor, action: Action, expected: str, given: str) -> None:
     if not same_token(expected, given):
-        raise PageError(403, "csrf")
+        raise _refuse(request, who, action, "csrf")
 
 
 def _safe_next(target: str | None) -> str:
@@ -159,6 +188,14 @@ def install(app: FastAPI) -> None:
     async def page_error(request: Request, exc: PageError) -> Response:
         return _render(request, "error.html", status=exc.status, reason=exc.message)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        """A page's field that breaks its rule (serving.limits) is a page in the user's
+        language; the API's is its JSON."""
+        if request.url.path.startswith(API_PATHS):
+            return invalid_request(exc)
+        return _render(request, "error.html", status=422, reason="invalid")
+
 
 router = APIRouter(include_in_schema=False)
 
@@ -171,7 +208,8 @@ def home(request: Request) -> Response:
 
 @router.get("/lang/{language}")
 def switch_language(
-    language: str, next: Annotated[str | None, Query(max_length=2048)] = None
+    language: Annotated[str, path(CODE)],
+    next: Annotated[str | None, query(RETURN_PATH)] = None,
 ) -> Response:
     """Remember a language (a cookie for a year) and go back to the page."""
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -184,7 +222,7 @@ def switch_language(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
-    request: Request, next: Annotated[str | None, Query(max_length=2048)] = None
+    request: Request, next: Annotated[str | None, query(RETURN_PATH)] = None
 ) -> Response:
     token = secrets.token_urlsafe(24)
     response = _render(request, "login.html", login_csrf=token, next=_safe_next(next))
@@ -207,26 +245,32 @@ def _cookie(response: Response, request: Request, name: str, value: str, max_age
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
-    name: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    csrf: Annotated[str, Form(max_length=128)] = "",
-    next: Annotated[str, Form(max_length=2048)] = "/",
+    name: Annotated[str, form(OPTIONAL_IDENTIFIER)] = "",
+    password: Annotated[str, form(SECRET)] = "",
+    csrf: Annotated[str, form(CODE)] = "",
+    next: Annotated[str, form(RETURN_PATH)] = "/",
 ) -> Response:
+    """Sign in: throttled per client and per name from a client, every attempt audited;
+    a name that exists and one that does not are answered alike."""
     service = _service(request)
-    if not same_token(request.cookies.get(LOGIN_COOKIE, ""), csrf):
-        raise PageError(403, "csrf")
-    result = check_password(service.engine, name, password)
+    _check_csrf(request, ANONYMOUS, Action.SIGN_IN, request.cookies.get(LOGIN_COOKIE, ""), csrf)
+    result = sign_in(
+        service.engine, name, password, _client(request), service.settings.failure_limits
+    )
     if result.outcome != "ok" or result.principal is None:
         token = secrets.token_urlsafe(24)
         response = _render(
             request,
             "login.html",
-            status=401 if result.outcome == "wrong" else 423,
+            status=401 if result.outcome == "wrong" else 429,
             login_csrf=token,
             next=_safe_next(next),
             failure=result.outcome,
+            minutes=-(-(result.retry_after or 0) // 60),
             name=name,
         )
+        if result.retry_after is not None:
+            response.headers["Retry-After"] = str(result.retry_after)
         _cookie(response, request, LOGIN_COOKIE, token, max_age=3600)
         return response
     secret, _ = start_session(service.engine, result.principal)
@@ -240,19 +284,20 @@ def login(
 
 
 @router.post("/logout")
-def logout(
-    request: Request, session: SignedIn, csrf: Annotated[str, Form(max_length=128)] = ""
-) -> Response:
-    _check_csrf(session[1], csrf)
+def logout(request: Request, session: SignedIn, csrf: Annotated[str, form(CODE)] = "") -> Response:
+    principal, expected = session
+    _check_csrf(request, principal, Action.SIGN_OUT, expected, csrf)
     end_session(_service(request).engine, request.cookies.get(SESSION_COOKIE))
+    with _service(request).engine.begin() as connection:
+        record(connection, principal, Action.SIGN_OUT, "allowed", client=_client(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
-def _casework_only(principal: Principal) -> None:
+def _casework_only(request: Request, principal: Principal, action: Action) -> None:
     if principal.role not in DISTRICT_ROLES:
-        raise PageError(403, "role")
+        raise _refuse(request, principal, action, "role")
 
 
 def _event_labeller(language: str) -> Callable[[str, str | None], str]:
@@ -271,18 +316,18 @@ def _event_labeller(language: str) -> Callable[[str, str | None], str]:
 def queue_page(
     request: Request,
     session: SignedIn,
-    district: Annotated[str | None, Query(max_length=64)] = None,
-    tier: Annotated[str | None, Query(max_length=16)] = None,
+    district: Annotated[str | None, query(OPTIONAL_IDENTIFIER)] = None,
+    tier: Annotated[str | None, query(CODE)] = None,
     undecided: bool = False,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, query(CURSOR)] = None,
 ) -> Response:
     principal, csrf = session
-    _casework_only(principal)
+    _casework_only(request, principal, Action.READ_QUEUE)
     service = _service(request)
     district = district or None
     tier = tier if tier in TIERS else None
     if district is not None and district not in principal.districts:
-        raise PageError(403, "district")
+        raise _refuse(request, principal, Action.READ_QUEUE, "district", district=district)
     districts = [district] if district else sorted(principal.districts)
     client = _client(request)
     with service.engine.begin() as connection:
@@ -338,12 +383,12 @@ def queue_page(
 @router.get("/children/{child_id}", response_class=HTMLResponse)
 def child_page(
     request: Request,
-    child_id: str,
+    child_id: Annotated[str, path(IDENTIFIER)],
     session: SignedIn,
     as_of: Annotated[date | None, Query()] = None,
 ) -> Response:
     principal, csrf = session
-    _casework_only(principal)
+    _casework_only(request, principal, Action.READ_RISK)
     service = _service(request)
     language = _language(request)
     client = _client(request)
@@ -384,17 +429,17 @@ def child_page(
 @router.post("/children/{child_id}/decisions")
 def decide(
     request: Request,
-    child_id: str,
+    child_id: Annotated[str, path(IDENTIFIER)],
     session: SignedIn,
-    csrf: Annotated[str, Form(max_length=128)] = "",
-    action: Annotated[str, Form(max_length=32)] = "",
-    agrees: Annotated[str, Form(max_length=8)] = "",
-    reason_code: Annotated[str, Form(max_length=32)] = "",
-    note: Annotated[str, Form(max_length=4000)] = "",
+    csrf: Annotated[str, form(CODE)] = "",
+    action: Annotated[str, form(CODE)] = "",
+    agrees: Annotated[str, form(CODE)] = "",
+    reason_code: Annotated[str, form(CODE)] = "",
+    note: Annotated[str, form(NOTE)] = "",
 ) -> Response:
     principal, expected = session
-    _check_csrf(expected, csrf)
-    _casework_only(principal)
+    _check_csrf(request, principal, Action.RECORD_DECISION, expected, csrf)
+    _casework_only(request, principal, Action.RECORD_DECISION)
     service = _service(request)
     client = _client(request)
     try:
@@ -425,7 +470,7 @@ def decide(
 def model_page(request: Request, session: SignedIn) -> Response:
     principal, csrf = session
     if principal.role not in MODEL_ROLES:
-        raise PageError(403, "role")
+        raise _refuse(request, principal, Action.READ_MODEL, "role")
     service = _service(request)
     try:
         served = service.champion.current()

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from serving.limits import IDENTIFIER, NOTE, USER_NAME, field
+
 # The store keeps naive timestamps: UTC when the service wrote the row (answered with its
 # offset, as the "date-time" format requires), the agency's local time for case events
 # (answered as recorded, without an offset, and so not declared "date-time").
@@ -34,25 +36,30 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _text(most: int, description: str | None = None, default: Any = ...) -> Any:
+    """A string field of at most ``most`` characters, no control character."""
+    return field(IDENTIFIER.at_most(most), default, description)
+
+
 class ChildIn(Strict):
-    child_id: str = Field(min_length=1, max_length=128)
-    birth_date: str = Field(max_length=64, description="YYYY-MM-DD")
-    sex: str = Field(max_length=16, description="F, M or U")
-    district: str = Field(max_length=64)
-    hukou: str = Field(max_length=32, description="local, nonlocal, none or unknown")
-    ethnicity: str = Field(max_length=32, description="han, minority or unknown")
-    household_id: str | None = Field(None, max_length=128)
+    child_id: str = field(IDENTIFIER, description="the data contract's child_id")
+    birth_date: str = _text(64, "YYYY-MM-DD")
+    sex: str = _text(16, "F, M or U")
+    district: str = field(IDENTIFIER, description="a district of the deployment")
+    hukou: str = _text(32, "local, nonlocal, none or unknown")
+    ethnicity: str = _text(32, "han, minority or unknown")
+    household_id: str | None = _text(128, default=None)
 
 
 class EventIn(Strict):
-    event_id: str = Field(min_length=1, max_length=128)
-    child_id: str = Field(min_length=1, max_length=128)
-    event_type: str = Field(max_length=64, description="a contract event type")
-    occurred_at: str = Field(max_length=64, description="local time, YYYY-MM-DD HH:MM[:SS]")
-    recorded_at: str = Field(max_length=64, description="local time, YYYY-MM-DD HH:MM[:SS]")
+    event_id: str = _text(128)
+    child_id: str = field(IDENTIFIER, description="the child's child_id")
+    event_type: str = _text(64, "a contract event type")
+    occurred_at: str = _text(64, "local time, YYYY-MM-DD HH:MM[:SS]")
+    recorded_at: str = _text(64, "local time, YYYY-MM-DD HH:MM[:SS]")
     severity: int | None = Field(None, ge=-32768, le=32767)
     amount: float | None = Field(None, allow_inf_nan=False)
-    detail: str | None = Field(None, max_length=64)
+    detail: str | None = _text(64, default=None)
 
 
 SCORE_EXAMPLE: dict[str, Any] = {
@@ -247,7 +254,7 @@ class DecisionIn(Strict):
         ]
         | None
     ) = Field(None, description="required when overriding")
-    note: str = Field("", max_length=4000)
+    note: str = field(NOTE, "")
 
 
 class DecisionOut(BaseModel):
@@ -308,9 +315,9 @@ class UserIn(Strict):
         },
     )
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    name: str = field(USER_NAME)
     role: Literal["caseworker", "supervisor", "analyst", "admin"]
-    districts: list[str] = Field([], max_length=64)
+    districts: list[Annotated[str, field(IDENTIFIER)]] = Field([], max_length=64)
     expires_days: int | None = Field(90, ge=1, le=3650)
 
 

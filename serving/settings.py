@@ -15,6 +15,7 @@ start on a default that is only fit for a laptop, and says which setting to give
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from typing import Final, Literal
 
@@ -22,6 +23,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from serving.store.db import DEFAULT_DATABASE_URL
+from serving.throttle import Limits
 
 DEFAULT_TRACKING_URI: Final = "sqlite:///mlflow.db"
 
@@ -46,6 +48,12 @@ class Settings(BaseSettings):
     behind_tls_proxy: bool = False
     max_body_bytes: int = Field(2_000_000, ge=1_000, le=100_000_000)
     max_events_per_request: int = Field(20_000, ge=1, le=1_000_000)
+    # events of posted case histories being scored at once; past it, 503 and Retry-After
+    max_events_in_flight: int = Field(100_000, ge=1, le=10_000_000)
+    # failed sign-ins or tokens per client, and sign-ins per name from a client, per window
+    failures_per_client: int = Field(20, ge=1, le=1_000_000)
+    failures_per_name: int = Field(5, ge=1, le=1_000_000)
+    failure_window_seconds: int = Field(900, ge=1, le=86_400)
     model_poll_seconds: float = Field(30.0, ge=0.0, le=86_400.0)
     page_size_max: int = Field(200, ge=1, le=10_000)
     scoring_batch_max: int = Field(32, ge=1, le=1024)
@@ -54,6 +62,10 @@ class Settings(BaseSettings):
     def _refuse_insecure_defaults(self) -> Settings:
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
             raise ValueError("give both RISKFLAG_SSL_CERTFILE and RISKFLAG_SSL_KEYFILE, or neither")
+        if self.max_events_in_flight < self.max_events_per_request:
+            raise ValueError(
+                "RISKFLAG_MAX_EVENTS_IN_FLIGHT must be at least RISKFLAG_MAX_EVENTS_PER_REQUEST"
+            )
         if self.environment == "development":
             return self
         problems = []
@@ -76,6 +88,14 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError(f"insecure in {self.environment}: " + "; ".join(problems))
         return self
+
+    @property
+    def failure_limits(self) -> Limits:
+        return Limits(
+            self.failures_per_client,
+            self.failures_per_name,
+            timedelta(seconds=self.failure_window_seconds),
+        )
 
     @property
     def tls(self) -> bool:

@@ -4,11 +4,13 @@
   16-byte random salt); a person's password, unlike a 256-bit API token, needs a slow,
   salted hash. It is compared in constant time, and an unknown name costs the same hash,
   so timing does not tell names apart.
-- ``MAX_FAILURES`` wrong passwords in a row lock the user for ``LOCK_MINUTES``; while
-  locked even the right password is refused. A success resets the count.
+- Failures are throttled per client and per name from a client (serving.throttle), the
+  same for a name that exists and one that does not; no account is ever locked.
+- Every attempt is audited: signed in, wrong name or password, or throttled.
 - A session is a random 256-bit secret in an HttpOnly cookie; the store keeps its
   SHA-256 and the session's CSRF token (every form posts it back). Sessions end at
-  sign-out, on expiry (``SESSION_HOURS``), or when the user is disabled.
+  sign-out, on expiry (``SESSION_HOURS``), when the user's password is set or their
+  tokens are revoked (their credentials changed), or when the user is disabled.
 """
 
 from __future__ import annotations
@@ -18,24 +20,22 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Final, Literal
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import Connection
 
+from serving import throttle
+from serving.audit import ANONYMOUS, Action, Actor, Someone, record
 from serving.store.tables import Session, User, UserDistrict
-from serving.users import Principal, UserError
+from serving.users import Principal, UserError, end_sessions, utc_now
 
 MIN_PASSWORD: Final = 12
-MAX_FAILURES: Final = 5
-LOCK_MINUTES: Final = 15
 SESSION_HOURS: Final = 8
+THROTTLED: Final = "sign_in"  # the throttle's kind for sign-in failures
 _N, _R, _P = 2**15, 8, 1
 _DUMMY: Final = "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _b64(raw: bytes) -> str:
@@ -67,68 +67,75 @@ def _matches(password: str, stored: str) -> bool:
 
 
 def set_password(engine: Engine, name: str, password: str) -> None:
-    """Set a user's password (at least MIN_PASSWORD characters) and unlock them."""
+    """Set a user's password (at least MIN_PASSWORD characters); the user's sessions end."""
     if len(password) < MIN_PASSWORD:
         raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
-    if len(password) > 1024:
-        raise UserError("a password has at most 1024 characters")
+    if len(password) > 1024 or "\x00" in password:
+        raise UserError("a password has at most 1024 characters and no NUL")
     hashed = hash_password(password)
     with engine.begin() as connection:
-        done = connection.execute(
+        user_id = connection.execute(
             update(User)
             .where(User.name == name, User.disabled_at.is_(None))
-            .values(password_hash=hashed, failed_logins=0, locked_until=None)
-        )
-        if done.rowcount == 0:
+            .values(password_hash=hashed)
+            .returning(User.id)
+        ).scalar()
+        if user_id is None:
             raise UserError(f"no active user {name!r}")
+        end_sessions(connection, user_id)
 
 
-Outcome = Literal["ok", "wrong", "locked"]
+Outcome = Literal["ok", "wrong", "throttled"]
 
 
 @dataclass(frozen=True)
 class SignIn:
     outcome: Outcome
     principal: Principal | None = None
+    retry_after: int | None = None  # seconds, when throttled
 
 
-def check_password(engine: Engine, name: str, password: str) -> SignIn:
-    """Whether ``password`` signs ``name`` in, counting failures towards the lockout."""
-    now = _now()
+def sign_in(
+    engine: Engine, name: str, password: str, client: str | None, limits: throttle.Limits
+) -> SignIn:
+    """Whether ``password`` signs ``name`` in from ``client``: throttled first (even the
+    right password), then checked; the attempt is audited either way."""
+    now = utc_now()
     with engine.begin() as connection:
-        row = connection.execute(
-            select(
-                User.id,
-                User.name,
-                User.role,
-                User.password_hash,
-                User.failed_logins,
-                User.locked_until,
-            ).where(User.name == name[:64], User.disabled_at.is_(None))
-        ).first()
-        valid = _matches(
-            password[:1024], row.password_hash if row and row.password_hash else _DUMMY
-        )
-        if row is None or row.password_hash is None:
+        wait = throttle.retry_after(connection, THROTTLED, client, name, limits, now)
+        if wait is not None:
+            record(connection, ANONYMOUS, Action.SIGN_IN, "throttled", client=client)
+            return SignIn("throttled", retry_after=wait)
+        principal, who = _check_password(connection, name, password)
+        if principal is None:
+            throttle.count_failure(connection, THROTTLED, client, name, limits, now)
+            record(connection, who, Action.SIGN_IN, "denied", client=client)
             return SignIn("wrong")
-        if row.locked_until is not None and row.locked_until > now:
-            return SignIn("locked")
-        if not valid:
-            failures = row.failed_logins + 1
-            locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
-            connection.execute(
-                update(User)
-                .where(User.id == row.id)
-                .values(failed_logins=0 if locked else failures, locked_until=locked)
-            )
-            return SignIn("locked" if locked else "wrong")
-        connection.execute(
-            update(User).where(User.id == row.id).values(failed_logins=0, locked_until=None)
+        throttle.forgive(connection, THROTTLED, client, name)
+        record(connection, principal, Action.SIGN_IN, "allowed", client=client)
+        return SignIn("ok", principal)
+
+
+def _check_password(
+    connection: Connection, name: str, password: str
+) -> tuple[Principal | None, Actor]:
+    """The principal ``password`` signs in as ``name`` (or None), and who the attempt is
+    audited as: the user when the name is one, else ANONYMOUS. An unknown name costs the
+    same hash as a known one."""
+    row = connection.execute(
+        select(User.id, User.name, User.role, User.password_hash).where(
+            User.name == name, User.disabled_at.is_(None)
         )
-        districts = connection.execute(
-            select(UserDistrict.district).where(UserDistrict.user_id == row.id)
-        ).scalars()
-        return SignIn("ok", Principal(row.id, row.name, row.role, frozenset(districts)))
+    ).first()
+    valid = _matches(password, row.password_hash if row and row.password_hash else _DUMMY)
+    if row is None:
+        return None, ANONYMOUS
+    if row.password_hash is None or not valid:
+        return None, Someone(row.name, row.role)
+    districts = connection.execute(
+        select(UserDistrict.district).where(UserDistrict.user_id == row.id)
+    ).scalars()
+    return Principal(row.id, row.name, row.role, frozenset(districts)), Someone(row.name, row.role)
 
 
 def _digest(secret: str) -> str:
@@ -138,7 +145,7 @@ def _digest(secret: str) -> str:
 def start_session(engine: Engine, principal: Principal) -> tuple[str, str]:
     """A new session: (the cookie's secret, shown only to the browser; its CSRF token)."""
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    now = _now()
+    now = utc_now()
     with engine.begin() as connection:
         connection.execute(
             insert(Session).values(
@@ -156,7 +163,7 @@ def session_of(engine: Engine, secret: str | None) -> tuple[Principal, str] | No
     """The signed-in principal and the session's CSRF token, or None."""
     if not secret or len(secret) > 128:
         return None
-    now = _now()
+    now = utc_now()
     with engine.connect() as connection:
         row = connection.execute(
             select(Session.csrf, Session.expires_at, Session.ended_at, User.id, User.name)
@@ -181,7 +188,7 @@ def end_session(engine: Engine, secret: str | None) -> None:
         connection.execute(
             update(Session)
             .where(Session.id == _digest(secret), Session.ended_at.is_(None))
-            .values(ended_at=_now())
+            .values(ended_at=utc_now())
         )
 
 

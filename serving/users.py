@@ -24,11 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from features.deployment import Deployment
 from serving.store.db import upgrade
-from serving.store.tables import Token, User, UserDistrict
+from serving.store.tables import Session, Token, User, UserDistrict
 
 ROLES: Final = ("caseworker", "supervisor", "analyst", "admin")
 DISTRICT_ROLES: Final = ("caseworker", "supervisor")
@@ -50,7 +51,8 @@ class Principal:
     districts: frozenset[str]
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """Now in UTC, naive: how the store keeps the times the service writes."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -82,7 +84,7 @@ def add_user(
     try:
         with engine.begin() as connection:
             user_id = connection.execute(
-                insert(User).values(name=name, role=role, created_at=_now()).returning(User.id)
+                insert(User).values(name=name, role=role, created_at=utc_now()).returning(User.id)
             ).scalar_one()
             for district in sorted(set(districts)):
                 connection.execute(insert(UserDistrict).values(user_id=user_id, district=district))
@@ -97,7 +99,7 @@ def issue_token(engine: Engine, name: str, expires_days: int | None = 90) -> str
         raise UserError("expires_days must be at least 1 (or None for no expiry)")
     upgrade(engine)
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    now = _now()
+    now = utc_now()
     with engine.begin() as connection:
         user = connection.execute(
             select(User.id).where(User.name == name, User.disabled_at.is_(None))
@@ -145,7 +147,7 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
         valid = hmac.compare_digest(expected, _digest(secret))
         if row is None or not valid:
             return None
-        now = _now()
+        now = utc_now()
         if row.revoked_at is not None or row.disabled_at is not None:
             return None
         if row.expires_at is not None and row.expires_at <= now:
@@ -157,7 +159,8 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
 
 
 def revoke_tokens(engine: Engine, name: str) -> int:
-    """Revoke every live token of a user; returns how many."""
+    """Revoke every live token of a user, and end their page sessions (their credentials
+    changed); returns how many tokens."""
     upgrade(engine)
     with engine.begin() as connection:
         user_id = connection.execute(select(User.id).where(User.name == name)).scalar()
@@ -166,23 +169,33 @@ def revoke_tokens(engine: Engine, name: str) -> int:
         result = connection.execute(
             update(Token)
             .where(Token.user_id == user_id, Token.revoked_at.is_(None))
-            .values(revoked_at=_now())
+            .values(revoked_at=utc_now())
             .returning(Token.id)
         )
+        end_sessions(connection, user_id)
         return len(result.all())
+
+
+def end_sessions(connection: Connection, user_id: int) -> None:
+    """End every open page session of a user (in the caller's transaction)."""
+    connection.execute(
+        update(Session)
+        .where(Session.user_id == user_id, Session.ended_at.is_(None))
+        .values(ended_at=utc_now())
+    )
 
 
 def disable_user(engine: Engine, name: str) -> None:
     """Disable a user (kept for the audit trail, never deleted) and revoke their tokens."""
     revoke_tokens(engine, name)
     with engine.begin() as connection:
-        connection.execute(update(User).where(User.name == name).values(disabled_at=_now()))
+        connection.execute(update(User).where(User.name == name).values(disabled_at=utc_now()))
 
 
 def list_users(engine: Engine) -> list[dict[str, object]]:
     """Users with role, districts, state and live token count; never a secret or hash."""
     upgrade(engine)
-    now = _now()
+    now = utc_now()
     with engine.connect() as connection:
         users = connection.execute(
             select(User.id, User.name, User.role, User.disabled_at).order_by(User.name)

@@ -1,5 +1,9 @@
 """Engines and migrations: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by
-``RISKFLAG_DATABASE_URL``; the schema is Alembic's, upgraded before every use."""
+``RISKFLAG_DATABASE_URL``; the schema is Alembic's, upgraded before every use.
+
+An engine never puts a statement's parameters into an error (``hide_parameters``): a
+failing statement's message reaches exception chains and logs, and its parameters are
+children's ids and caseworkers' notes."""
 
 from __future__ import annotations
 
@@ -9,8 +13,11 @@ from typing import Final
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///riskflag.db"
 
@@ -36,7 +43,7 @@ def make_engine(url: str | None = None) -> Engine:
     if chosen.startswith("postgresql://"):
         chosen = "postgresql+psycopg://" + chosen.removeprefix("postgresql://")
     try:
-        engine = create_engine(chosen, pool_pre_ping=True)
+        engine = create_engine(chosen, pool_pre_ping=True, hide_parameters=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         # the URL may hold a password: name the kind of error, never echo the URL
         raise StoreError(f"database URL cannot be used ({type(exc).__name__})") from None
@@ -61,3 +68,35 @@ def upgrade(engine: Engine) -> None:
             f"database {engine.url.render_as_string(hide_password=True)}: cannot migrate "
             f"({type(exc).__name__})"
         ) from exc
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+# what a request reads first: the schema's version and the tables every route touches
+PROBED: Final = ("alembic_version", "users", "tokens", "audit", "children", "batches")
+
+
+def probe(engine: Engine) -> None:
+    """Open the store on a new connection, as a request whose pool has none idle does, and
+    read what every request reads; StoreError says why it cannot.
+
+    A pooled connection proves little: SQLite's stays usable on a file that was removed
+    or replaced, and a new one would silently create an empty file (the probe opens the
+    file read-write, never creating it)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        url = make_url(f"sqlite:///file:{url.database}?mode=rw&uri=true")
+    fresh = create_engine(url, poolclass=NullPool, hide_parameters=True)
+    try:
+        with fresh.connect() as connection:
+            version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            for table in PROBED[1:]:
+                connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).all()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"the store cannot be read ({type(exc).__name__})") from None
+    finally:
+        fresh.dispose()
+    if version != head_revision(engine):
+        raise StoreError(f"the store's schema is at {version}, not {head_revision(engine)}")

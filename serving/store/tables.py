@@ -77,8 +77,6 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class UserDistrict(Base):
@@ -103,7 +101,8 @@ class Token(Base):
 
 class AuditRecord(Base):
     """Who read or did what to which child, when, from where: append-only (the database
-    refuses UPDATE and DELETE on this table)."""
+    refuses UPDATE, DELETE, TRUNCATE and REPLACE on this table; so it does on decisions,
+    batches, batch_scores and loads)."""
 
     __tablename__ = "audit"
 
@@ -153,7 +152,7 @@ class BatchScore(Base):
 
 class Decision(Base):
     """What a caseworker decided about a flagged child: append-only (triggers refuse
-    UPDATE and DELETE); a later decision supersedes an earlier one."""
+    UPDATE, DELETE, TRUNCATE and REPLACE); a later decision supersedes an earlier one."""
 
     __tablename__ = "decisions"
 
@@ -183,3 +182,14 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Throttle(Base):
+    """Failed sign-ins or token presentations in the current window, per key: the SHA-256
+    of a client address, or of a name typed with a client address (never the name)."""
+
+    __tablename__ = "throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime)
+    failures: Mapped[int] = mapped_column(Integer)
