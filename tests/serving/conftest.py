@@ -135,10 +135,11 @@ class Prepared:
     app: Any
 
 
-def prepare(url: str, trained: Trained) -> Prepared:
+def prepare(url: str, trained: Trained, **settings_over: Any) -> Prepared:
     """A store at ``url`` loaded with the synthetic export; one user per role (and a
     caseworker and supervisor of another district), each with a token and the page password
-    ``password_of(name)``; a batch scored on 2025-12-01; and the app for it."""
+    ``password_of(name)``; a batch scored on 2025-12-01; and the app for it, with
+    ``settings`` over the tests' own."""
     from features.deployment import Deployment
     from models.flagging import load_flagging_policy
     from serving.api import create_app
@@ -168,23 +169,26 @@ def prepare(url: str, trained: Trained) -> Prepared:
         "tests",
     )
     settings = Settings(
-        environment="test",
-        database_url=url,
-        tracking_uri=trained.tracking_uri,
-        model_poll_seconds=0,
-        max_body_bytes=200_000,
-        # every test client shares one address: tests of the throttle set their own limits
-        failures_per_client=1_000_000,
-        failures_per_name=1_000_000,
+        **{
+            "environment": "test",
+            "database_url": url,
+            "tracking_uri": trained.tracking_uri,
+            "model_poll_seconds": 0,
+            "max_body_bytes": 200_000,
+            # every test client shares one address: tests of the throttle set their own
+            "failures_per_client": 1_000_000,
+            "failures_per_name": 1_000_000,
+            **settings_over,
+        }
     )
     return Prepared(engine, tokens, create_app(settings, champion))
 
 
-def make_api(url: str, trained: Trained) -> Iterator[Api]:
+def make_api(url: str, trained: Trained, **settings: Any) -> Iterator[Api]:
     """``prepare``'s app started under a TestClient."""
     from fastapi.testclient import TestClient
 
-    prepared = prepare(url, trained)
+    prepared = prepare(url, trained, **settings)
     with TestClient(prepared.app) as client:
         yield Api(client, url, trained, prepared.tokens, prepared.engine)
     prepared.engine.dispose()
