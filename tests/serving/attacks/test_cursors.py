@@ -42,7 +42,9 @@ CURSORS = st.one_of(
     st.binary(max_size=300).map(_encode),
     st.lists(SCALARS, max_size=5).map(_encode),
     st.tuples(SCALARS, SCALARS, SCALARS).map(lambda t: _encode(list(t))),
-    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=80),
+    st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=80
+    ),
 )
 CRAFTED = [
     _encode([10**30, 0.5, "a"]),  # OverflowError once
