@@ -1,7 +1,8 @@
-"""Schemathesis over the served OpenAPI schema, on a SQLite store: no 5xx, and every answer
-as documented (status code, content type, body), for every /v1 operation, /healthz and
-/readyz, with positive and negative data, as a supervisor, an admin, an analyst and
-without a valid token.
+"""Schemathesis over the served OpenAPI schema, on a SQLite and a PostgreSQL store: no 5xx,
+and every answer as documented (status code, content type, body), for every /v1
+operation, /healthz and /readyz, with positive and negative data (NUL characters and
+strings past every declared length among them), as a supervisor, an admin, an analyst
+and without a valid token.
 
 Cases come from ``APIOperation.as_strategy`` under plain Hypothesis (schemathesis' own
 pytest loader, ``schemathesis.pytest.from_fixture``, fails under pytest 9: it sets
@@ -20,7 +21,7 @@ from schemathesis.python import asgi
 
 from serving.schemas import BatchOut, RiskOut
 from serving.users import add_user
-from tests.serving.conftest import OWN, ROLE_USERS, Api, Trained, make_api
+from tests.serving.conftest import OWN, ROLE_USERS, Api, Trained, _postgres_database, make_api
 from tests.serving.test_api import score_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
@@ -48,10 +49,17 @@ FUZZ = settings(
 LoadSchema = Callable[[str | None], schemathesis.BaseSchema]
 
 
-@pytest.fixture(scope="module")
-def sqlite_api(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator[Api]:
-    store = tmp_path_factory.mktemp("schemathesis") / "store.db"
-    yield from make_api(f"sqlite:///{store}", trained)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def sqlite_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, trained: Trained
+) -> Iterator[Api]:
+    """The served app on either store (the name is historical: both stores are fuzzed)."""
+    if request.param == "sqlite":
+        store = tmp_path_factory.mktemp("schemathesis") / "store.db"
+        yield from make_api(f"sqlite:///{store}", trained)
+    else:
+        for url in _postgres_database():
+            yield from make_api(url, trained)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +89,8 @@ def load_schema(sqlite_api: Api) -> Iterator[LoadSchema]:
         config = schemathesis.Config.from_dict(
             {
                 "headers": sqlite_api.headers(role) if role else {},
+                # NUL in generated strings (PostgreSQL's text cannot hold it), UTF-8 beyond
+                "generation": {"allow-x00": True, "codec": "utf-8"},
                 "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
             }
         )

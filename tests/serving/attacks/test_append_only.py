@@ -152,9 +152,11 @@ def test_the_service_role_cannot_edit_erase_or_unguard(engine: Engine) -> None:
                 f"ALTER TABLE {table} DISABLE TRIGGER ALL",
                 f"DROP TABLE {table}",
             ):
-                with pytest.raises(DBAPIError, match="permission denied|must be owner"):
-                    with service.begin() as connection:
-                        connection.execute(text(statement))
+                with (
+                    pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
+                    service.begin() as connection,
+                ):
+                    connection.execute(text(statement))
         with pytest.raises(DBAPIError, match="permission denied"), service.begin() as c:
             c.execute(text("UPDATE children SET sex = 'M'"))
         service.dispose()

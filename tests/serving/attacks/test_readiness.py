@@ -42,7 +42,7 @@ def test_a_dropped_postgresql_store_is_not_ready(trained: Trained) -> None:
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - no server: the other store's test still runs
+    except Exception as exc:  # no server: the other store's test still runs
         pytest.skip(f"PostgreSQL does not answer ({type(exc).__name__})")
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     prepared = prepare(url, trained)

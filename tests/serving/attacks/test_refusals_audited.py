@@ -39,11 +39,9 @@ def test_every_refusal_of_the_authorization_matrix_is_audited(api: Api) -> None:
             assert response.status_code == status, (endpoint, user)
             rows = audit_since(api, before)
             refused = [r for r in rows if r["outcome"] in ("denied", "not_found")]
-            if status == 401:
-                wanted = ("(anonymous)", "authenticate")
-            else:
-                wanted = (user, ACTIONS[endpoint])
-            if (refused[-1]["user_name"], refused[-1]["action"]) != wanted if refused else True:
+            wanted = ("(anonymous)", "authenticate") if status == 401 else (user, ACTIONS[endpoint])
+            last = (refused[-1]["user_name"], refused[-1]["action"]) if refused else None
+            if last != wanted:
                 missing.append(f"{endpoint} as {user} ({status}): {rows}")
     assert not missing, "\n".join(missing)
 
