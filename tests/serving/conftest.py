@@ -194,12 +194,20 @@ def make_api(url: str, trained: Trained, **settings: Any) -> Iterator[Api]:
     prepared.engine.dispose()
 
 
+def served(
+    store: str, tmp_path_factory: pytest.TempPathFactory, trained: Trained, **settings: Any
+) -> Iterator[Api]:
+    """``make_api`` on a new store of the kind ``store`` (sqlite or postgresql)."""
+    if store == "sqlite":
+        folder = tmp_path_factory.mktemp("api")
+        yield from make_api(f"sqlite:///{folder / 'store.db'}", trained, **settings)
+    else:
+        for url in _postgres_database():
+            yield from make_api(url, trained, **settings)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, trained: Trained
 ) -> Iterator[Api]:
-    if request.param == "sqlite":
-        yield from make_api(f"sqlite:///{tmp_path_factory.mktemp('api') / 'store.db'}", trained)
-    else:
-        for url in _postgres_database():
-            yield from make_api(url, trained)
+    yield from served(request.param, tmp_path_factory, trained)

@@ -21,7 +21,7 @@ from schemathesis.python import asgi
 
 from serving.schemas import BatchOut, RiskOut
 from serving.users import add_user
-from tests.serving.conftest import OWN, ROLE_USERS, Api, Trained, _postgres_database, make_api
+from tests.serving.conftest import OWN, ROLE_USERS, Api, Trained, served
 from tests.serving.test_api import score_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
@@ -54,12 +54,7 @@ def sqlite_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, trained: Trained
 ) -> Iterator[Api]:
     """The served app on either store (the name is historical: both stores are fuzzed)."""
-    if request.param == "sqlite":
-        store = tmp_path_factory.mktemp("schemathesis") / "store.db"
-        yield from make_api(f"sqlite:///{store}", trained)
-    else:
-        for url in _postgres_database():
-            yield from make_api(url, trained)
+    yield from served(request.param, tmp_path_factory, trained)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from serving.budget import EventBudget, OverBudgetError
 from tests.serving.attacks.common import child_of
-from tests.serving.conftest import OWN, Api, Trained, _postgres_database, make_api
+from tests.serving.conftest import OWN, Api, Trained, served
 from tests.serving.test_api import score_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attacks")]
@@ -33,14 +33,13 @@ def bounded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, trained: Trained
 ) -> Iterator[Api]:
     """The app with its own limits, on either store."""
-    if request.param == "sqlite":
-        store = tmp_path_factory.mktemp("bounded") / "store.db"
-        yield from make_api(
-            f"sqlite:///{store}", trained, max_events_per_request=150, max_events_in_flight=200
-        )
-    else:
-        for url in _postgres_database():
-            yield from make_api(url, trained, max_events_per_request=150, max_events_in_flight=200)
+    yield from served(
+        request.param,
+        tmp_path_factory,
+        trained,
+        max_events_per_request=150,
+        max_events_in_flight=200,
+    )
 
 
 def test_a_burst_past_the_budget_answers_503_then_is_served(

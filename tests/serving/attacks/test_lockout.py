@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.serving.attacks.common import audit_since, browser, last_audit_id, sign_in
-from tests.serving.conftest import Api, Trained, _postgres_database, make_api
+from tests.serving.conftest import Api, Trained, served
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attacks")]
 PER_NAME, PER_CLIENT = 3, 8
@@ -20,19 +20,13 @@ def throttled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, trained: Trained
 ) -> Iterator[Api]:
     """The app with its own limits, on either store."""
-    if request.param == "sqlite":
-        store = tmp_path_factory.mktemp("throttled") / "store.db"
-        yield from make_api(
-            f"sqlite:///{store}",
-            trained,
-            failures_per_name=PER_NAME,
-            failures_per_client=PER_CLIENT,
-        )
-    else:
-        for url in _postgres_database():
-            yield from make_api(
-                url, trained, failures_per_name=PER_NAME, failures_per_client=PER_CLIENT
-            )
+    yield from served(
+        request.param,
+        tmp_path_factory,
+        trained,
+        failures_per_name=PER_NAME,
+        failures_per_client=PER_CLIENT,
+    )
 
 
 def _attempts(api: Api, address: str, name: str, times: int) -> list[tuple[int, str]]:
