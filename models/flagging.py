@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -22,7 +23,16 @@ import polars as pl
 
 from models.policyfile import read_over_defaults
 
-TIERS: Final = ("low", "moderate", "high", "urgent")
+class Tier(StrEnum):
+    """A score's tier, lowest first (the policy's cut points on the 1-20 score)."""
+
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+TIERS: Final = tuple(tier.value for tier in Tier)
 TIER_DTYPE: Final = pl.Enum(TIERS)
 
 

@@ -1,0 +1,68 @@
+"""The service's closed vocabularies, each defined once: roles, decision actions and
+override reasons (tiers are the models' own, models.flagging.Tier; audit actions are
+serving.audit.Action). The API's schemas, the pages' forms and their message catalogue,
+the store's checks and the commands all take their values from here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Final
+
+from models.flagging import Tier
+
+
+class Role(StrEnum):
+    """What a user may do. Caseworkers and supervisors act within their districts;
+    analysts see model metrics and de-identified aggregates; admins manage users,
+    batches and the model, and read the audit log. None of the last two sees a child."""
+
+    CASEWORKER = "caseworker"
+    SUPERVISOR = "supervisor"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+DISTRICT_ROLES: Final = (Role.CASEWORKER, Role.SUPERVISOR)  # scoped by district
+MODEL_PAGE_ROLES: Final = (Role.SUPERVISOR, Role.ANALYST)
+
+
+class DecisionAction(StrEnum):
+    """What was done about a flagged child (words: the pages' message catalogue)."""
+
+    HOME_VISIT = "home_visit"
+    REFERRAL_TO_SERVICES = "referral_to_services"
+    INVESTIGATION_REQUESTED = "investigation_requested"
+    NO_ACTION = "no_action"
+
+
+class OverrideReason(StrEnum):
+    """Why a decision did not follow the flag."""
+
+    KNOWLEDGE_NOT_IN_RECORDS = "knowledge_not_in_records"
+    RECORDS_OUTDATED = "records_outdated"
+    RECORDS_WRONG = "records_wrong"
+    ALREADY_SERVED = "already_served"
+    SITUATION_CHANGED = "situation_changed"
+    OTHER = "other"
+
+
+def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:
+    """A vocabulary's values, in their order of definition."""
+    return tuple(member.value for member in vocabulary)
+
+
+def json_schema(vocabulary: type[StrEnum]) -> dict[str, Any]:
+    """How OpenAPI shows a field of ``vocabulary``: a string of its values, inline."""
+    return {"enum": list(values(vocabulary)), "type": "string"}
+
+
+__all__ = [
+    "DISTRICT_ROLES",
+    "MODEL_PAGE_ROLES",
+    "DecisionAction",
+    "OverrideReason",
+    "Role",
+    "Tier",
+    "json_schema",
+    "values",
+]
