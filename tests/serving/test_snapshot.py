@@ -30,14 +30,17 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     return create_app(settings)  # not started: the shape needs no store and no model
 
 
-def _routes(app: FastAPI) -> list[str]:
+def _routes(routes: list[Any], prefix: str = "") -> list[str]:
+    """Every route as ``METHOD /path`` (``MOUNT /path`` for a mount), routers included."""
     shown = []
-    for route in app.routes:
-        if isinstance(route, Mount):
-            shown.append(f"MOUNT {route.path}")
-            continue
-        for method in sorted(getattr(route, "methods", None) or {"WS"}):
-            shown.append(f"{method} {route.path}")  # type: ignore[attr-defined]
+    for route in routes:
+        included = getattr(route, "original_router", None)  # a router the app includes
+        if included is not None:
+            shown += _routes(included.routes, prefix + route.include_context.prefix)
+        elif isinstance(route, Mount):
+            shown.append(f"MOUNT {prefix}{route.path}")
+        else:
+            shown += [f"{method} {prefix}{route.path}" for method in sorted(route.methods)]
     return sorted(shown)
 
 
@@ -56,4 +59,4 @@ def test_openapi_document_unchanged(app: FastAPI) -> None:
 
 
 def test_routes_unchanged(app: FastAPI) -> None:
-    _same_as_snapshot("routes.json", _routes(app))
+    _same_as_snapshot("routes.json", _routes(app.routes))
