@@ -12,13 +12,14 @@ on PostgreSQL the service's own role holds no right to them (serving.store.roles
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Final, Protocol
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import Connection
 
+from serving.clock import utc_now
 from serving.store.tables import AuditRecord
 
 OUTCOMES: Final = ("allowed", "denied", "not_found", "throttled")
@@ -103,7 +104,7 @@ def record(
         raise AuditError(f"action {action!r}: not an audit action") from None
     connection.execute(
         insert(AuditRecord).values(
-            at=datetime.now(UTC).replace(tzinfo=None),
+            at=utc_now(),
             user_name=principal.name,
             role=principal.role,
             action=action.value,
@@ -113,6 +114,39 @@ def record(
             outcome=outcome,
         )
     )
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Who is asking and from where, and the store their trail is kept in: what a route
+    or a page needs to say what it did (``allowed``) or refused (``refused``), never how
+    an audit row is written."""
+
+    engine: Engine
+    who: Actor
+    client: str | None
+
+    def allowed(
+        self,
+        connection: Connection,
+        action: Action,
+        child_id: str | None = None,
+        district: str | None = None,
+    ) -> None:
+        """Record an allowed ``action`` in the transaction of the read or write it covers."""
+        record(connection, self.who, action, "allowed", child_id, district, self.client)
+
+    def refused(
+        self,
+        action: Action,
+        outcome: str = "denied",
+        child_id: str | None = None,
+        district: str | None = None,
+    ) -> None:
+        """Record a refusal in a transaction of its own (the refusal's answer rolls back
+        nothing it must keep)."""
+        with self.engine.begin() as connection:
+            record(connection, self.who, action, outcome, child_id, district, self.client)
 
 
 def entries(

@@ -13,10 +13,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Final
+
+from serving.errors import NotReadyError
+
+RETRY_AFTER: Final = 2  # seconds: a burst's requests end well within it
 
 
-class OverBudgetError(RuntimeError):
+class OverBudgetError(NotReadyError):
     """The events in flight would exceed the budget; try again shortly."""
+
+    code = "busy"
+    retry_after = RETRY_AFTER
 
 
 class EventBudget:

@@ -33,12 +33,15 @@ from models.registry import (
     use_tracking,
 )
 from models.riskmodel import RiskModel
+from serving.errors import NotReadyError
 
 log = logging.getLogger("riskflag.champion")
 
 
-class ModelUnavailableError(RuntimeError):
+class ModelUnavailableError(NotReadyError):
     """No model can serve: none loaded yet, or the registry has no such alias."""
+
+    code = "model_unavailable"
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from features import schema as s
 from features.contract import CaseHistories, ValidationReport
 from models.flagging import FlaggingPolicy
 from models.riskmodel import RiskModel
+from serving.errors import NotScorableError
 from serving.explain import (
     Ask,
     Language,
-    NotScorableError,
     RiskView,
     explain_child,
     explain_children,

@@ -35,9 +35,14 @@ class NotFoundError(DomainError):
 
 
 class ForbiddenError(DomainError):
-    """The caller is known, but their role or districts do not admit this."""
+    """The caller is known, but their role or districts do not admit this; ``reason``
+    says which (``role``, ``district``, ``csrf``)."""
 
     code = "forbidden"
+
+    def __init__(self, message: str, reason: str = "role") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConflictError(DomainError):
@@ -51,25 +56,36 @@ class NotReadyError(DomainError):
     ``retry_after`` seconds, when known."""
 
     code = "not_ready"
+    retry_after: int | None = None
 
-    def __init__(self, message: str, code: str | None = None, retry_after: int | None = None):
+    def __init__(
+        self, message: str, code: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(message, code)
-        self.retry_after = retry_after
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class InvalidError(DomainError):
-    """A value that breaks a rule: ``field`` names it as the caller sent it (``body.note``,
-    ``query.cursor``), ``rule`` the rule broken; the value itself is never repeated (it
+    """A value that breaks a rule: ``field`` names the input as the caller knows it
+    (``action``, ``note``, ``cursor``), ``where`` where it came (``body``, ``query``) when
+    the raiser knows, ``rule`` the rule broken. The value itself is never repeated (it
     may be a child's data)."""
 
     code = "invalid_request"
 
     def __init__(
-        self, field: str | None, rule: str, message: str, code: str | None = None
+        self,
+        field: str | None,
+        rule: str,
+        message: str,
+        where: str | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message, code)
-        self.field, self.rule = field, rule
-        self.problems: list[Problem] = [Problem(field, rule, message)]
+        self.field, self.rule, self.where = field, rule, where
+        located = f"{where}.{field}" if where and field else field
+        self.problems: list[Problem] = [Problem(located, rule, message)]
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,7 @@ class ContractViolationError(InvalidError):
     code = "contract_violation"
 
     def __init__(self, message: str, problems: list[Problem]) -> None:
-        super().__init__(None, "contract", message)
+        super().__init__(None, "contract", message, where="body")
         self.problems = problems
 
 
@@ -99,3 +115,4 @@ class NotScorableError(InvalidError):
 
     def __init__(self, message: str) -> None:
         super().__init__(None, "not_scorable", message)
+        self.problems = []

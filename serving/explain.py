@@ -27,14 +27,11 @@ from features.evidence import event_ids_behind, evidence_for
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS, FlaggingPolicy
 from models.riskmodel import Explanation, RiskModel
+from serving.errors import NotScorableError
+from serving.i18n import Language
 
-Language = Literal["en", "zh-CN"]
 LANGUAGES: Final = ("en", "zh-CN")
 SMALL_ENGINE: Final = "in-memory"  # for one household, far faster than the streaming engine
-
-
-class NotScorableError(ValueError):
-    """The child is outside the model's population on that date (the message says why)."""
 
 
 @dataclass(frozen=True)

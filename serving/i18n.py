@@ -12,7 +12,7 @@ import io
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
-from typing import Final
+from typing import Final, Literal
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -21,10 +21,12 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
-LANGUAGES: Final = {"en": "en", "zh-CN": "zh_CN"}  # page language -> catalogue / locale
+Language = Literal["en", "zh-CN"]
+LANGUAGES: Final = {"en": "en", "zh-CN": "zh_CN"}  # language -> catalogue / locale
 NAMES: Final = {"en": "English", "zh-CN": "简体中文"}
 DEFAULT: Final = "en"
 COOKIE: Final = "rf_lang"
+MAX_RANGES: Final = 32  # of Accept-Language: no header makes the negotiation long
 
 
 @cache
@@ -40,17 +42,42 @@ def translations(language: str) -> NullTranslations:
     return Translations(compiled)
 
 
-def chosen(cookie: str | None, accept: str | None) -> str:
-    """The language remembered in the cookie, else the browser's first known one."""
-    if cookie in LANGUAGES:
-        return str(cookie)
-    for part in (accept or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh-CN"
-        if tag.startswith("en"):
-            return "en"
-    return DEFAULT
+def choose(explicit: str | None, accept: str | None) -> Language:
+    """The one language negotiation, for the API and the pages: the language chosen
+    explicitly (the API's ``lang``, the pages' remembered cookie) if it is one of ours,
+    else the best of ``Accept-Language`` by its q-values (ties: the first listed; q=0:
+    refused), else English. ``fr,zh-CN`` is Chinese; ``zh;q=0.5, en`` is English."""
+    if explicit in LANGUAGES:
+        return explicit  # type: ignore[return-value]
+    best, best_q = DEFAULT, 0.0
+    for part in (accept or "").split(",")[:MAX_RANGES]:
+        tag, _, parameters = part.partition(";")
+        language = _ours(tag.strip().lower())
+        weight = _weight(parameters)
+        if language is not None and weight > best_q:
+            best, best_q = language, weight
+    return best  # type: ignore[return-value]
+
+
+def _ours(tag: str) -> str | None:
+    if tag == "zh" or tag.startswith("zh-"):
+        return "zh-CN"
+    if tag == "en" or tag.startswith("en-"):
+        return "en"
+    return None
+
+
+def _weight(parameters: str) -> float:
+    """A language range's q-value (1 when absent; 0 when it is not a number in [0, 1])."""
+    for parameter in parameters.split(";"):
+        key, _, value = parameter.strip().partition("=")
+        if key.strip().lower() == "q":
+            try:
+                weight = float(value.strip())
+            except ValueError:
+                return 0.0
+            return weight if 0.0 <= weight <= 1.0 else 0.0
+    return 1.0
 
 
 class Formats:

@@ -26,6 +26,7 @@ from fastapi import Form, Path, Query
 from pydantic import Field
 
 from features.schema import MAX_CHILD_ID_LENGTH
+from serving.errors import InvalidError
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,12 @@ class Rule:
         }
 
 
-class InvalidValueError(ValueError):
-    """A value that breaks its rule; ``field`` says where, ``rule`` which rule."""
+class InvalidValueError(InvalidError):
+    """A value that breaks its rule; ``field`` says where (``query.cursor``), ``rule``
+    which rule."""
 
     def __init__(self, field: str, rule: Rule) -> None:
-        super().__init__(f"{field}: {rule.says}")
-        self.field, self.rule = field, rule.name
+        super().__init__(field, rule.name, f"{field}: {rule.says}")
 
 
 _NO_CONTROL: Final = r"[^\x00-\x1f\x7f]"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,19 +25,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from serving.store.db import DEFAULT_DATABASE_URL
 from serving.throttle import Limits
 
-DEFAULT_TRACKING_URI: Final = "sqlite:///mlflow.db"
+DEFAULT_TRACKING_URI: Final = "sqlite:///mlflow.db"  # models.registry's, without MLflow
 
 
 class SettingsError(ValueError):
     """Settings the service refuses to start with; the message names each one."""
 
 
-class Settings(BaseSettings):
+class Locations(BaseSettings):
+    """Where the store and the model registry are: all that the commands other than
+    `riskflag serve` read of the environment (the `riskflag` command makes them the
+    defaults of every ``--url`` and ``--tracking-uri``)."""
+
     model_config = SettingsConfigDict(env_prefix="RISKFLAG_", extra="ignore", frozen=True)
 
-    environment: Literal["development", "test", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
     tracking_uri: str = DEFAULT_TRACKING_URI
+
+
+class Settings(Locations):
+    """Everything the service reads of its environment, checked before it starts."""
+
+    environment: Literal["development", "test", "production"] = "development"
     model_alias: str = Field("champion", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     flagging_policy: Path | None = None
     deployment: Path | None = None
@@ -102,6 +111,9 @@ class Settings(BaseSettings):
         return self.ssl_certfile is not None or self.behind_tls_proxy
 
 
+S = TypeVar("S", bound=Locations)
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -114,8 +126,17 @@ def _loopback(host: str) -> bool:
 def load_settings(**overrides: object) -> Settings:
     """The settings from the environment (and overrides), or SettingsError naming each
     setting that is wrong and why."""
+    return _read(Settings, overrides)
+
+
+def load_locations() -> Locations:
+    """The store's and the registry's locations from the environment, or SettingsError."""
+    return _read(Locations, {})
+
+
+def _read(kind: type[S], overrides: dict[str, object]) -> S:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

@@ -27,9 +27,13 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
 from serving import throttle
+from serving.access import Principal, principal
 from serving.audit import ANONYMOUS, Action, Actor, Someone, record
-from serving.store.tables import Session, User, UserDistrict
-from serving.users import Principal, UserError, end_sessions, utc_now
+from serving.clock import utc_now
+from serving.errors import InvalidError, NotFoundError
+from serving.hashing import digest
+from serving.store.tables import Session, User
+from serving.users import end_sessions
 
 MIN_PASSWORD: Final = 12
 SESSION_HOURS: Final = 8
@@ -69,9 +73,13 @@ def _matches(password: str, stored: str) -> bool:
 def set_password(engine: Engine, name: str, password: str) -> None:
     """Set a user's password (at least MIN_PASSWORD characters); the user's sessions end."""
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidError(
+            "password", "min_length", f"a password needs at least {MIN_PASSWORD} characters"
+        )
     if len(password) > 1024 or "\x00" in password:
-        raise UserError("a password has at most 1024 characters and no NUL")
+        raise InvalidError(
+            "password", "secret", "a password has at most 1024 characters and no NUL"
+        )
     hashed = hash_password(password)
     with engine.begin() as connection:
         user_id = connection.execute(
@@ -81,7 +89,7 @@ def set_password(engine: Engine, name: str, password: str) -> None:
             .returning(User.id)
         ).scalar()
         if user_id is None:
-            raise UserError(f"no active user {name!r}")
+            raise NotFoundError(f"no active user {name!r}")
         end_sessions(connection, user_id)
 
 
@@ -132,14 +140,7 @@ def _check_password(
         return None, ANONYMOUS
     if row.password_hash is None or not valid:
         return None, Someone(row.name, row.role)
-    districts = connection.execute(
-        select(UserDistrict.district).where(UserDistrict.user_id == row.id)
-    ).scalars()
-    return Principal(row.id, row.name, row.role, frozenset(districts)), Someone(row.name, row.role)
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("ascii", "replace")).hexdigest()
+    return principal(connection, row.id), Someone(row.name, row.role)
 
 
 def start_session(engine: Engine, principal: Principal) -> tuple[str, str]:
@@ -149,7 +150,7 @@ def start_session(engine: Engine, principal: Principal) -> tuple[str, str]:
     with engine.begin() as connection:
         connection.execute(
             insert(Session).values(
-                id=_digest(secret),
+                id=digest(secret),
                 user_id=principal.user_id,
                 csrf=csrf,
                 created_at=now,
@@ -166,19 +167,14 @@ def session_of(engine: Engine, secret: str | None) -> tuple[Principal, str] | No
     now = utc_now()
     with engine.connect() as connection:
         row = connection.execute(
-            select(Session.csrf, Session.expires_at, Session.ended_at, User.id, User.name)
-            .add_columns(User.role, User.disabled_at)
-            .join(User, User.id == Session.user_id)
-            .where(Session.id == _digest(secret))
+            select(Session.csrf, Session.expires_at, Session.ended_at, Session.user_id).where(
+                Session.id == digest(secret)
+            )
         ).first()
         if row is None or row.ended_at is not None or row.expires_at <= now:
             return None
-        if row.disabled_at is not None:
-            return None
-        districts = connection.execute(
-            select(UserDistrict.district).where(UserDistrict.user_id == row.id)
-        ).scalars()
-        return Principal(row.id, row.name, row.role, frozenset(districts)), row.csrf
+        found = principal(connection, row.user_id)  # None once the user is disabled
+        return (found, row.csrf) if found is not None else None
 
 
 def end_session(engine: Engine, secret: str | None) -> None:
@@ -187,7 +183,7 @@ def end_session(engine: Engine, secret: str | None) -> None:
     with engine.begin() as connection:
         connection.execute(
             update(Session)
-            .where(Session.id == _digest(secret), Session.ended_at.is_(None))
+            .where(Session.id == digest(secret), Session.ended_at.is_(None))
             .values(ended_at=utc_now())
         )
 

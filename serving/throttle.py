@@ -16,7 +16,6 @@ Counts live in the store (table ``throttle``), so every worker of the service sh
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from sqlalchemy import Table, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from serving.hashing import digest
 from serving.store.tables import Throttle
 
 THROTTLE: Final[Table] = Throttle.__table__  # type: ignore[assignment]
@@ -41,16 +41,12 @@ class Limits:
     window: timedelta
 
 
-def _key(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
-
-
 def _keys(kind: str, client: str | None, name: str | None) -> dict[str, str]:
     """The keys a failure counts against, each with the limit that applies to it."""
     address = client or "(no address)"
-    keys = {_key(kind, "client", address): "per_client"}
+    keys = {digest(kind, "client", address): "per_client"}
     if name is not None:
-        keys[_key(kind, "name", name, address)] = "per_name"
+        keys[digest(kind, "name", name, address)] = "per_name"
     return keys
 
 
@@ -108,5 +104,5 @@ def count_failure(
 
 def forgive(connection: Connection, kind: str, client: str | None, name: str) -> None:
     """A success clears the name's count from that client (not the client's own)."""
-    key = _key(kind, "name", name, client or "(no address)")
+    key = digest(kind, "name", name, client or "(no address)")
     connection.execute(delete(THROTTLE).where(THROTTLE.c.key == key))

@@ -6,21 +6,20 @@ SHA-256 is stored, compared in constant time (``hmac.compare_digest``). A secret
 random bits needs no key stretching (that is for passwords people choose); a plain hash
 keeps authentication fast on every request. The token is shown once, when issued.
 
-Roles: ``caseworker`` and ``supervisor`` act within their districts (at least one, each a
-district of the deployment); ``analyst`` sees model metrics and de-identified aggregates;
-``admin`` manages users and reads the audit log. What each role may do is enforced by the
-API; here a token only says who is calling.
+Roles (serving.vocabulary.Role): caseworkers and supervisors act within their districts
+(at least one, each a district of the deployment); analysts see model metrics and
+de-identified aggregates; admins manage users and read the audit log. What each role may
+do is enforced by serving.access; here a token only says who is calling. These functions
+expect a store at the latest schema (migrated at start-up or by `riskflag db migrate`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Final
 
 from sqlalchemy import Engine, insert, or_, select, update
@@ -28,36 +27,35 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from features.deployment import Deployment
-from serving.store.db import upgrade
+from serving.access import Principal, principal
+from serving.clock import utc_now
+from serving.errors import ConflictError, InvalidError, NotFoundError
+from serving.hashing import digest
+from serving.limits import USER_NAME
 from serving.store.tables import Session, Token, User, UserDistrict
+from serving.vocabulary import DISTRICT_ROLES, Role, codes
 
-ROLES: Final = ("caseworker", "supervisor", "analyst", "admin")
-DISTRICT_ROLES: Final = ("caseworker", "supervisor")
 TOKEN_PATTERN: Final = re.compile(r"rf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
-NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-class UserError(ValueError):
-    """A user or token request that cannot be done; says which and why."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who a valid token belongs to."""
-
-    user_id: int
-    name: str
-    role: str
-    districts: frozenset[str]
-
-
-def utc_now() -> datetime:
-    """Now in UTC, naive: how the store keeps the times the service writes."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+def _check_user(name: str, role: str, districts: Sequence[str], known: Sequence[str]) -> None:
+    if not USER_NAME.matches(name):
+        raise InvalidError("name", USER_NAME.name, f"user name {name!r}: {USER_NAME.says}")
+    if role not in codes(Role):
+        raise InvalidError("role", "role", f"role {role!r}: one of {', '.join(codes(Role))}")
+    unknown = [d for d in districts if d not in known]
+    if unknown:
+        raise InvalidError(
+            "districts",
+            "district",
+            f"district(s) {unknown} not in the deployment ({', '.join(known)})",
+        )
+    if role in DISTRICT_ROLES and not districts:
+        raise InvalidError("districts", "district", f"a {role} needs at least one --district")
+    if role not in DISTRICT_ROLES and districts:
+        raise InvalidError(
+            "districts", "district", f"an {role} is not scoped by district: give no --district"
+        )
 
 
 def add_user(
@@ -68,19 +66,7 @@ def add_user(
     deployment: Deployment | None = None,
 ) -> int:
     """Create a user; districts are required for caseworkers and supervisors."""
-    if not NAME_PATTERN.fullmatch(name):
-        raise UserError(f"user name {name!r}: 1-64 letters, digits, '.', '_' or '-'")
-    if role not in ROLES:
-        raise UserError(f"role {role!r}: one of {', '.join(ROLES)}")
-    known = (deployment or Deployment()).districts
-    unknown = [d for d in districts if d not in known]
-    if unknown:
-        raise UserError(f"district(s) {unknown} not in the deployment ({', '.join(known)})")
-    if role in DISTRICT_ROLES and not districts:
-        raise UserError(f"a {role} needs at least one --district")
-    if role not in DISTRICT_ROLES and districts:
-        raise UserError(f"an {role} is not scoped by district: give no --district")
-    upgrade(engine)
+    _check_user(name, role, districts, (deployment or Deployment()).districts)
     try:
         with engine.begin() as connection:
             user_id = connection.execute(
@@ -89,15 +75,16 @@ def add_user(
             for district in sorted(set(districts)):
                 connection.execute(insert(UserDistrict).values(user_id=user_id, district=district))
     except IntegrityError as exc:
-        raise UserError(f"user {name!r} exists already") from exc
+        raise ConflictError(f"user {name!r} exists already") from exc
     return int(user_id)
 
 
 def issue_token(engine: Engine, name: str, expires_days: int | None = 90) -> str:
     """A new token for an active user; the only time its secret exists in the clear."""
     if expires_days is not None and expires_days < 1:
-        raise UserError("expires_days must be at least 1 (or None for no expiry)")
-    upgrade(engine)
+        raise InvalidError(
+            "expires_days", "minimum", "expires_days must be at least 1 (or None for no expiry)"
+        )
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     now = utc_now()
     with engine.begin() as connection:
@@ -105,12 +92,12 @@ def issue_token(engine: Engine, name: str, expires_days: int | None = 90) -> str
             select(User.id).where(User.name == name, User.disabled_at.is_(None))
         ).first()
         if user is None:
-            raise UserError(f"no active user {name!r}")
+            raise NotFoundError(f"no active user {name!r}")
         connection.execute(
             insert(Token).values(
                 id=token_id,
                 user_id=user.id,
-                secret_sha256=_digest(secret),
+                secret_sha256=digest(secret),
                 created_at=now,
                 expires_at=now + timedelta(days=expires_days) if expires_days else None,
             )
@@ -130,42 +117,27 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
     token_id, secret = match.groups()
     with engine.connect() as connection:
         row = connection.execute(
-            select(
-                Token.secret_sha256,
-                Token.expires_at,
-                Token.revoked_at,
-                User.id,
-                User.name,
-                User.role,
-                User.disabled_at,
+            select(Token.secret_sha256, Token.expires_at, Token.revoked_at, Token.user_id).where(
+                Token.id == token_id
             )
-            .join(User, User.id == Token.user_id)
-            .where(Token.id == token_id)
         ).first()
         # compare even when the id is unknown, so timing does not tell ids apart
-        expected = row.secret_sha256 if row is not None else _digest("")
-        valid = hmac.compare_digest(expected, _digest(secret))
-        if row is None or not valid:
+        expected = row.secret_sha256 if row is not None else digest("")
+        valid = hmac.compare_digest(expected, digest(secret))
+        if row is None or not valid or row.revoked_at is not None:
             return None
-        now = utc_now()
-        if row.revoked_at is not None or row.disabled_at is not None:
+        if row.expires_at is not None and row.expires_at <= utc_now():
             return None
-        if row.expires_at is not None and row.expires_at <= now:
-            return None
-        districts = connection.execute(
-            select(UserDistrict.district).where(UserDistrict.user_id == row.id)
-        ).scalars()
-        return Principal(row.id, row.name, row.role, frozenset(districts))
+        return principal(connection, row.user_id)
 
 
 def revoke_tokens(engine: Engine, name: str) -> int:
     """Revoke every live token of a user, and end their page sessions (their credentials
     changed); returns how many tokens."""
-    upgrade(engine)
     with engine.begin() as connection:
         user_id = connection.execute(select(User.id).where(User.name == name)).scalar()
         if user_id is None:
-            raise UserError(f"no user {name!r}")
+            raise NotFoundError(f"no user {name!r}")
         result = connection.execute(
             update(Token)
             .where(Token.user_id == user_id, Token.revoked_at.is_(None))
@@ -194,7 +166,6 @@ def disable_user(engine: Engine, name: str) -> None:
 
 def list_users(engine: Engine) -> list[dict[str, object]]:
     """Users with role, districts, state and live token count; never a secret or hash."""
-    upgrade(engine)
     now = utc_now()
     with engine.connect() as connection:
         users = connection.execute(
@@ -222,16 +193,3 @@ def list_users(engine: Engine) -> list[dict[str, object]]:
                 }
             )
     return out
-
-
-__all__ = [
-    "ROLES",
-    "Principal",
-    "UserError",
-    "add_user",
-    "authenticate",
-    "disable_user",
-    "issue_token",
-    "list_users",
-    "revoke_tokens",
-]

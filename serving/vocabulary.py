@@ -46,14 +46,14 @@ class OverrideReason(StrEnum):
     OTHER = "other"
 
 
-def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:
-    """A vocabulary's values, in their order of definition."""
+def codes(vocabulary: type[StrEnum]) -> tuple[str, ...]:
+    """A vocabulary's codes, in their order of definition."""
     return tuple(member.value for member in vocabulary)
 
 
 def json_schema(vocabulary: type[StrEnum]) -> dict[str, Any]:
     """How OpenAPI shows a field of ``vocabulary``: a string of its values, inline."""
-    return {"enum": list(values(vocabulary)), "type": "string"}
+    return {"enum": list(codes(vocabulary)), "type": "string"}
 
 
 __all__ = [
@@ -63,6 +63,6 @@ __all__ = [
     "OverrideReason",
     "Role",
     "Tier",
+    "codes",
     "json_schema",
-    "values",
 ]

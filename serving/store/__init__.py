@@ -3,8 +3,8 @@
 from serving.store.db import (
     DEFAULT_DATABASE_URL,
     StoreError,
-    database_url,
     make_engine,
+    require_current,
     upgrade,
 )
 from serving.store.load import LoadResult, load_folder, read_frames
@@ -13,9 +13,9 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "LoadResult",
     "StoreError",
-    "database_url",
     "load_folder",
     "make_engine",
     "read_frames",
+    "require_current",
     "upgrade",
 ]

@@ -1,5 +1,7 @@
-"""Engines and migrations: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by
-``RISKFLAG_DATABASE_URL``; the schema is Alembic's, upgraded before every use.
+"""Engines and migrations: SQLite by default, PostgreSQL (or any SQLAlchemy URL) as the
+settings name it (serving.settings: ``RISKFLAG_DATABASE_URL``). The schema is Alembic's,
+migrated at the service's start-up and by `riskflag db migrate`, and nowhere else: every
+other command checks that the store is at the latest schema (``require_current``).
 
 An engine never puts a statement's parameters into an error (``hide_parameters``): a
 failing statement's message reaches exception chains and logs, and its parameters are
@@ -7,7 +9,6 @@ children's ids and caseworkers' notes."""
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from typing import Final
 
@@ -26,10 +27,6 @@ class StoreError(RuntimeError):
     """The store cannot be reached or used; the message says which and why (no data)."""
 
 
-def database_url(url: str | None = None) -> str:
-    return url or os.environ.get("RISKFLAG_DATABASE_URL") or DEFAULT_DATABASE_URL
-
-
 def _sqlite_pragmas(dbapi_connection: object, _: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -37,9 +34,9 @@ def _sqlite_pragmas(dbapi_connection: object, _: object) -> None:
     cursor.close()
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str) -> Engine:
     """An engine for the store; SQLite gets foreign keys and write-ahead logging."""
-    chosen = database_url(url)
+    chosen = url
     if chosen.startswith("postgresql://"):
         chosen = "postgresql+psycopg://" + chosen.removeprefix("postgresql://")
     try:
@@ -72,6 +69,22 @@ def upgrade(engine: Engine) -> None:
 
 def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def require_current(engine: Engine) -> None:
+    """Nothing if the store is at the latest schema; otherwise StoreError saying to run
+    `riskflag db migrate` (a command never migrates by the way)."""
+    try:
+        with engine.connect() as connection:
+            version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        version = None
+    head = head_revision(engine)
+    if version != head:
+        raise StoreError(
+            f"the store's schema is at {version or 'none'}, not {head}: "
+            "run `riskflag db migrate` first"
+        )
 
 
 # what a request reads first: the schema's version and the tables every route touches

@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import features.schema as s
 from features.contract import CaseHistories, load_case_histories
 from features.deployment import Deployment
-from serving.store.db import StoreError, upgrade
+from serving.store.db import StoreError, require_current
 from serving.store.tables import Child, Event, Load
 
 CHUNK_ROWS: Final = 2_000  # x 8 columns: within SQLite's and PostgreSQL's bound-parameter limits
@@ -122,7 +122,7 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
     """
     sha = folder_sha256(folder)
     histories: CaseHistories = load_case_histories(folder, deployment)
-    upgrade(engine)
+    require_current(engine)
     children = histories.children.collect()
     events = histories.events.collect()
     try:

@@ -142,7 +142,7 @@ def prepare(url: str, trained: Trained, **settings_over: Any) -> Prepared:
     ``settings`` over the tests' own."""
     from features.deployment import Deployment
     from models.flagging import load_flagging_policy
-    from serving.api import create_app
+    from serving.app import create_app
     from serving.casework import score_store
     from serving.champion import Champion
     from serving.settings import Settings

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import Mount
 
-from serving.api import create_app
+from serving.app import create_app
 from serving.settings import Settings
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -1,4 +1,5 @@
-"""`riskflag db ...`: migrate the store, load a contract folder into it, show its state."""
+"""`riskflag db ...`: migrate the store, load a contract folder into it, show its state,
+grant the service's PostgreSQL role its rights."""
 
 from __future__ import annotations
 
@@ -9,41 +10,33 @@ import typer
 from sqlalchemy import func, select
 
 from features.contract import ContractError
-from features.deployment import DeploymentError, load_deployment
-from serving.store import StoreError, database_url, load_folder, make_engine, upgrade
+from features.deployment import load_deployment
+from serving.cli.common import Url, current_store, reported
+from serving.store import DEFAULT_DATABASE_URL, load_folder, make_engine, upgrade
 from serving.store.roles import grant_service_role
 from serving.store.tables import Child, Event, Load
 
 app = typer.Typer(help="The case-history store (SQLite or PostgreSQL).", no_args_is_help=True)
-URL_HELP = "Database URL (default: $RISKFLAG_DATABASE_URL, else sqlite:///riskflag.db)."
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-@app.command("upgrade")
-def upgrade_command(url: Annotated[str | None, typer.Option(help=URL_HELP)] = None) -> None:
-    """Create or migrate the store's tables to the latest version."""
-    try:
+@app.command("migrate")
+def migrate_command(url: Url = DEFAULT_DATABASE_URL) -> None:
+    """Create or migrate the store's tables to the latest schema (the one command that
+    migrates, besides the service's start-up)."""
+    with reported():
         upgrade(make_engine(url))
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
     typer.echo("store is at the latest schema")
 
 
 @app.command("grant")
 def grant_command(
     role: Annotated[str, typer.Argument(help="The PostgreSQL role the service connects as.")],
-    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    url: Url = DEFAULT_DATABASE_URL,
 ) -> None:
     """Give the service's role exactly what its requests need (run as the store's owner,
-    after each upgrade): no UPDATE, DELETE or TRUNCATE on the append-only tables."""
-    try:
-        statements = grant_service_role(make_engine(url), role)
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
+    after each migration): no UPDATE, DELETE or TRUNCATE on the append-only tables."""
+    with reported():
+        statements = grant_service_role(current_store(url), role)
     for statement in statements:
         typer.echo(statement)
 
@@ -51,21 +44,17 @@ def grant_command(
 @app.command("load")
 def load_command(
     data: Annotated[Path, typer.Argument(help="Data folder (contract v1).")],
-    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    url: Url = DEFAULT_DATABASE_URL,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
 ) -> None:
     """Validate a folder and load it in one transaction (all or nothing, idempotent)."""
     try:
-        settings = load_deployment(deployment)
-        result = load_folder(make_engine(url), data, settings)
-    except DeploymentError as exc:
-        raise _fail(str(exc)) from exc
+        with reported():
+            result = load_folder(make_engine(url), data, load_deployment(deployment))
     except ContractError as exc:
         typer.echo(exc.report.format_text(), err=True)
         typer.echo("nothing was loaded", err=True)
         raise typer.Exit(1) from exc
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
     if result.already_loaded:
         typer.echo(f"{data}: this export (sha256 {result.sha256[:12]}...) is already loaded")
         return
@@ -77,17 +66,14 @@ def load_command(
 
 
 @app.command("status")
-def status_command(url: Annotated[str | None, typer.Option(help=URL_HELP)] = None) -> None:
+def status_command(url: Url = DEFAULT_DATABASE_URL) -> None:
     """How many children and events the store holds, and its loads."""
-    try:
-        engine = make_engine(url)
-        upgrade(engine)
+    with reported():
+        engine = current_store(url)
         with engine.connect() as connection:
             children = connection.execute(select(func.count()).select_from(Child)).scalar_one()
             events = connection.execute(select(func.count()).select_from(Event)).scalar_one()
             loads = connection.execute(select(Load.__table__).order_by("id")).mappings().all()
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
     shown = engine.url.render_as_string(hide_password=True)
     typer.echo(f"{shown}: {children:,} children, {events:,} events, {len(loads)} load(s)")
     for item in loads:
@@ -95,10 +81,3 @@ def status_command(url: Annotated[str | None, typer.Option(help=URL_HELP)] = Non
             f"  {item['loaded_at']:%Y-%m-%d %H:%M} export {item['exported_at']:%Y-%m-%d} "
             f"sha256 {item['sha256'][:12]}: +{item['inserted']:,} rows, {item['updated']:,} updated"
         )
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="db")
-
-
-__all__ = ["database_url", "register"]

@@ -1,0 +1,152 @@
+"""Casework as the API and the pages do it: the queue, a child's history and decisions,
+each read audited in the same transaction as the read, each refusal audited before it
+is raised (serving.access). The store's queries are serving.store's; this module adds
+who may run them and the record that they did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from serving.access import Caller, districts_asked, reach_child
+from serving.audit import Action
+from serving.champion import ModelUnavailableError
+from serving.explain import Language, factor_label
+from serving.service import Service
+from serving.store import children as stored
+from serving.store import decisions as recorded
+from serving.store import queue as batches
+from serving.store.queue import BatchSummary
+
+
+@dataclass(frozen=True)
+class QueueAsked:
+    """Which part of the queue: a district of the caller's (or all), a tier, only the
+    undecided, only the flagged; a page of ``limit`` from ``cursor``."""
+
+    district: str | None = None
+    tier: str | None = None
+    undecided: bool = False
+    flagged: bool = True
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    batch: BatchSummary | None
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def read_queue(service: Service, caller: Caller, asked: QueueAsked) -> QueuePage:
+    """A page of the latest batch's children in the caller's districts, highest score
+    first, each child listed audited as read. A cursor not issued here is InvalidError."""
+    districts = districts_asked(caller, asked.district, Action.READ_QUEUE)
+    with service.engine.begin() as connection:
+        batch = batches.latest_batch(connection)
+        if batch is None:
+            return QueuePage(None, [], None)
+        rows, following = batches.queue(
+            connection,
+            batch,
+            districts,
+            asked.tier,
+            asked.undecided,
+            asked.flagged,
+            asked.limit,
+            asked.cursor,
+        )
+        for row in rows:
+            caller.audit.allowed(connection, Action.READ_QUEUE, row["child_id"], row["district"])
+        first = batches.first_flagged(connection, [row["child_id"] for row in rows])
+    for row in rows:
+        row["flagged_since"] = first.get(row["child_id"])
+    return QueuePage(batch, rows, following)
+
+
+def read_history(
+    service: Service, caller: Caller, child_id: str
+) -> tuple[stored.ChildRef, dict[str, list[dict[str, Any]]]]:
+    """A child's events grouped by source, oldest first; audited."""
+    child = reach_child(caller, child_id, Action.READ_HISTORY)
+    with service.engine.begin() as connection:
+        grouped = stored.history(connection, child_id)
+        caller.audit.allowed(connection, Action.READ_HISTORY, child_id, child.district)
+    return child, grouped
+
+
+def read_decisions(service: Service, caller: Caller, child_id: str) -> list[dict[str, Any]]:
+    """A child's decisions, newest first; audited."""
+    child = reach_child(caller, child_id, Action.READ_DECISIONS)
+    with service.engine.begin() as connection:
+        rows = recorded.decisions(connection, child_id=child_id)
+        caller.audit.allowed(connection, Action.READ_DECISIONS, child_id, child.district)
+    return rows
+
+
+def read_district_decisions(
+    service: Service, caller: Caller, district: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The decisions of the caller's districts (or one of them), newest first; each
+    child's audited."""
+    districts = districts_asked(caller, district, Action.READ_DECISIONS)
+    with service.engine.begin() as connection:
+        rows = recorded.decisions(connection, districts=districts, limit=limit)
+        for row in rows:
+            caller.audit.allowed(
+                connection, Action.READ_DECISIONS, row["child_id"], row["district"]
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a caseworker decided: an action, agreement with the flag (or an override and
+    its reason) and a note."""
+
+    action: str
+    agrees: bool
+    reason_code: str | None
+    note: str
+
+
+def record_decision(
+    service: Service, caller: Caller, child_id: str, decided: Decided
+) -> dict[str, Any]:
+    """Store a decision about a reachable child with the score it was taken on; audited.
+    A field that breaks its rule is InvalidError naming it."""
+    child = reach_child(caller, child_id, Action.RECORD_DECISION)
+    with service.engine.begin() as connection:
+        stored_row = _record(connection, caller, child, decided)
+        caller.audit.allowed(connection, Action.RECORD_DECISION, child_id, child.district)
+    return stored_row
+
+
+def _record(
+    connection: Connection, caller: Caller, child: stored.ChildRef, decided: Decided
+) -> dict[str, Any]:
+    who = caller.principal
+    return recorded.record_decision(
+        connection,
+        child,
+        who.name,
+        who.role,
+        decided.action,
+        decided.agrees,
+        decided.reason_code,
+        decided.note,
+    )
+
+
+def reason_words(service: Service, language: Language) -> Callable[[str, Any], str]:
+    """Plain words for a stored reason (factor name and value), in ``language``; the
+    factor's own name when no model is loaded to say more."""
+    try:
+        model = service.served().model
+    except ModelUnavailableError:
+        return lambda factor, _: factor
+    return lambda factor, value: factor_label(model, tuple(factor.split(" & ")), language, value)

@@ -1,0 +1,74 @@
+"""Children in the store: finding one, their case histories and the latest export.
+
+Authorization and audit are the caller's (serving.access, serving.audit), in the same
+transaction as the read they guard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.engine import Connection
+
+from features.contract import CaseHistories
+from features.deployment import Deployment
+from serving.explain import store_histories
+from serving.store.load import read_frames
+from serving.store.tables import Child, Event, Load
+
+CHILDREN: Table = Child.__table__  # type: ignore[assignment]
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
+LOADS: Table = Load.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class ChildRef:
+    child_id: str
+    district: str
+    household_id: str | None
+
+
+def find_child(connection: Connection, child_id: str) -> ChildRef | None:
+    row = connection.execute(
+        select(CHILDREN.c.child_id, CHILDREN.c.district, CHILDREN.c.household_id).where(
+            CHILDREN.c.child_id == child_id
+        )
+    ).first()
+    return ChildRef(row[0], row[1], row[2]) if row else None
+
+
+def exported_at(connection: Connection) -> datetime | None:
+    value = connection.execute(select(func.max(LOADS.c.exported_at))).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def household_histories(
+    engine: Engine, child: ChildRef, deployment: Deployment, until: datetime
+) -> CaseHistories:
+    """The child's case history and its siblings' (association features read them)."""
+    members = [child.child_id]
+    if child.household_id:
+        with engine.connect() as connection:
+            members = list(
+                connection.execute(
+                    select(CHILDREN.c.child_id).where(CHILDREN.c.household_id == child.household_id)
+                ).scalars()
+            )
+    children, events = read_frames(engine, members)
+    return store_histories(children, events, until, deployment)
+
+
+def history(connection: Connection, child_id: str) -> dict[str, list[dict[str, Any]]]:
+    """A child's events grouped by source (the part of the event type before the dot),
+    oldest first."""
+    rows = connection.execute(
+        select(EVENTS).where(EVENTS.c.child_id == child_id).order_by(EVENTS.c.occurred_at)
+    ).mappings()
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        source = str(row["event_type"]).split(".", 1)[0]
+        grouped.setdefault(source, []).append(dict(row))
+    return grouped

@@ -1,0 +1,81 @@
+"""Decisions about children: recorded with the score they were taken on, never edited
+(the table is append-only in the database itself: migrations 0004 and 0006)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, NoReturn
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Connection
+
+from serving.clock import utc_now
+from serving.errors import InvalidError
+from serving.store.children import ChildRef
+from serving.store.queue import batch_score, latest_batch
+from serving.store.tables import Decision
+from serving.vocabulary import DecisionAction, OverrideReason, codes
+
+DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
+MAX_NOTE: Final = 4000
+
+
+def record_decision(
+    connection: Connection,
+    child: ChildRef,
+    user_name: str,
+    role: str,
+    action: str,
+    agrees: bool,
+    reason_code: str | None,
+    note: str,
+) -> dict[str, Any]:
+    """Store a decision (in the caller's transaction) with the score it was taken on."""
+    if action not in codes(DecisionAction):
+        _invalid("action", f"one of {', '.join(codes(DecisionAction))}")
+    if reason_code is not None and reason_code not in codes(OverrideReason):
+        _invalid("reason_code", f"one of {', '.join(codes(OverrideReason))}")
+    if not agrees and reason_code is None:
+        _invalid("reason_code", "required when the decision overrides the flag")
+    if len(note) > MAX_NOTE:
+        _invalid("note", f"at most {MAX_NOTE} characters")
+    batch = latest_batch(connection)
+    scored = batch_score(connection, batch.id, child.child_id) if batch else None
+    values = {
+        "child_id": child.child_id,
+        "district": child.district,
+        "user_name": user_name,
+        "role": role,
+        "action": action,
+        "agrees": agrees,
+        "reason_code": reason_code,
+        "note": note,
+        "batch_id": batch.id if scored and batch else None,
+        "score_1_20": scored["score_1_20"] if scored else None,
+        "model_version": batch.model_version if scored and batch else None,
+        "created_at": utc_now(),
+    }
+    decision_id = connection.execute(
+        insert(DECISIONS).values(**values).returning(DECISIONS.c.id)
+    ).scalar_one()
+    return {"id": decision_id, **values}
+
+
+def _invalid(field: str, rule: str) -> NoReturn:
+    """A decision's field that breaks its rule (every one of them is the body's)."""
+    raise InvalidError(field, "decision", f"{field}: {rule}", where="body")
+
+
+def decisions(
+    connection: Connection,
+    child_id: str | None = None,
+    districts: Sequence[str] | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Decisions, newest first: one child's, or all of some districts'."""
+    query = select(DECISIONS).order_by(DECISIONS.c.id.desc()).limit(limit)
+    if child_id is not None:
+        query = query.where(DECISIONS.c.child_id == child_id)
+    if districts is not None:
+        query = query.where(DECISIONS.c.district.in_(list(districts)))
+    return [dict(row) for row in connection.execute(query).mappings()]
