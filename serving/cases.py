@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection
 from serving.access import Caller, districts_asked, reach_child
 from serving.audit import Action
 from serving.champion import ModelUnavailableError
-from serving.explain import Language, factor_label
+from serving.explain import factor_label
+from serving.i18n import Language
 from serving.service import Service
 from serving.store import children as stored
 from serving.store import decisions as recorded

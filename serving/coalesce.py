@@ -32,11 +32,11 @@ from models.riskmodel import RiskModel
 from serving.errors import NotScorableError
 from serving.explain import (
     Ask,
-    Language,
     RiskView,
     explain_child,
     explain_children,
 )
+from serving.i18n import Language
 
 SEPARATOR: Final = "\x1f"
 

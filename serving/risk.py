@@ -29,7 +29,8 @@ from serving.errors import (
     NotScorableError,
     Problem,
 )
-from serving.explain import Language, RiskView
+from serving.explain import RiskView
+from serving.i18n import Language
 from serving.service import Service
 from serving.store import children as stored
 from serving.store.queue import batch_score, capacity_left, latest_batch

@@ -136,7 +136,7 @@ def load_locations() -> Locations:
 
 def _read(kind: type[S], overrides: dict[str, object]) -> S:
     try:
-        return kind(**overrides)
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Final
 
@@ -38,7 +38,7 @@ from serving.vocabulary import DISTRICT_ROLES, Role, codes
 TOKEN_PATTERN: Final = re.compile(r"rf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 
 
-def _check_user(name: str, role: str, districts: Sequence[str], known: Sequence[str]) -> None:
+def _check_user(name: str, role: str, districts: Sequence[str], known: Collection[str]) -> None:
     if not USER_NAME.matches(name):
         raise InvalidError("name", USER_NAME.name, f"user name {name!r}: {USER_NAME.says}")
     if role not in codes(Role):

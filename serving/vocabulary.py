@@ -6,7 +6,7 @@ the store's checks and the commands all take their values from here."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from models.flagging import Tier
 
@@ -51,9 +51,10 @@ def codes(vocabulary: type[StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in vocabulary)
 
 
-def json_schema(vocabulary: type[StrEnum]) -> dict[str, Any]:
-    """How OpenAPI shows a field of ``vocabulary``: a string of its values, inline."""
-    return {"enum": list(codes(vocabulary)), "type": "string"}
+def literal(vocabulary: type[StrEnum]) -> Any:
+    """``Literal[...]`` of a vocabulary's codes, for pydantic fields and FastAPI
+    parameters (validated, and shown inline in OpenAPI as an enum of strings)."""
+    return Literal[codes(vocabulary)]
 
 
 __all__ = [
@@ -64,5 +65,5 @@ __all__ = [
     "Role",
     "Tier",
     "codes",
-    "json_schema",
+    "literal",
 ]

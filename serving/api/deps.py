@@ -20,7 +20,7 @@ from serving.access import Caller, Principal, admit
 from serving.api.errors import UnauthorizedError
 from serving.audit import ANONYMOUS, Action, Audit, record
 from serving.clock import utc_now
-from serving.explain import Language
+from serving.i18n import Language
 from serving.limits import CURSOR, IDENTIFIER, USER_NAME, path, query
 from serving.service import Service, client_of, service_of
 from serving.users import authenticate

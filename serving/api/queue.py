@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from serving import cases
 from serving.access import Caller
 from serving.api.deps import CursorQuery, DistrictQuery, Lang, Svc, allow, language
-from serving.api.schemas import BatchOut, FlagPage
+from serving.api.schemas import BatchOut, FlagPage, TierField
 from serving.api.views import flag_item
 from serving.audit import Action
 from serving.vocabulary import DISTRICT_ROLES
@@ -23,7 +23,7 @@ def flags(
     caller: Annotated[Caller, allow(Action.READ_QUEUE, *DISTRICT_ROLES)],
     service: Svc,
     district: DistrictQuery = None,
-    tier: Annotated[Literal["low", "moderate", "high", "urgent"] | None, Query()] = None,
+    tier: Annotated[TierField | None, Query()] = None,
     undecided: bool = False,
     flagged: Annotated[bool, Query(description="only flagged children")] = True,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,

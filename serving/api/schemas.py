@@ -8,11 +8,12 @@ request is held to exactly what an agency export is.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from serving.limits import IDENTIFIER, NOTE, USER_NAME, field
+from serving.vocabulary import DecisionAction, OverrideReason, Role, Tier, literal
 
 # The store keeps naive timestamps: UTC when the service wrote the row (answered with its
 # offset, as the "date-time" format requires), the agency's local time for case events
@@ -30,6 +31,17 @@ LocalDateTime = Annotated[
         }
     ),
 ]
+
+
+# the closed vocabularies (serving.vocabulary) as the literal strings OpenAPI shows
+if TYPE_CHECKING:  # a code is a str to the type checker; pydantic checks the literal
+    TierField: TypeAlias = str
+    RoleField: TypeAlias = str
+    ActionField: TypeAlias = str
+    ReasonField: TypeAlias = str
+else:
+    TierField, RoleField = literal(Tier), literal(Role)
+    ActionField, ReasonField = literal(DecisionAction), literal(OverrideReason)
 
 
 class Strict(BaseModel):
@@ -157,7 +169,7 @@ class RiskOut(BaseModel):
         "records looked like this (not a probability of harm)"
     )
     score_1_20: int = Field(ge=1, le=20)
-    tier: Literal["low", "moderate", "high", "urgent"]
+    tier: TierField
     flagged: bool
     flag_basis: str
     rate_statement: str
@@ -241,19 +253,9 @@ class DecisionIn(Strict):
         },
     )
 
-    action: Literal["home_visit", "referral_to_services", "investigation_requested", "no_action"]
+    action: ActionField
     agrees: bool = Field(description="true: agrees with the flag; false: overrides it")
-    reason_code: (
-        Literal[
-            "knowledge_not_in_records",
-            "records_outdated",
-            "records_wrong",
-            "already_served",
-            "situation_changed",
-            "other",
-        ]
-        | None
-    ) = Field(None, description="required when overriding")
+    reason_code: ReasonField | None = Field(None, description="required when overriding")
     note: str = field(NOTE, "")
 
 
@@ -316,7 +318,7 @@ class UserIn(Strict):
     )
 
     name: str = field(USER_NAME)
-    role: Literal["caseworker", "supervisor", "analyst", "admin"]
+    role: RoleField
     districts: list[Annotated[str, field(IDENTIFIER)]] = Field([], max_length=64)
     expires_days: int | None = Field(90, ge=1, le=3650)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from serving.api.schemas import FactorOut, FlagItem, ModelRef, Reason, RiskOut
-from serving.explain import Language
+from serving.i18n import Language
 from serving.risk import Risk
 
 RATE_WORDS: Final = {
@@ -30,7 +30,7 @@ def risk_out(risk: Risk, lang: Language) -> RiskOut:
         as_of=view.as_of,
         probability=view.probability,
         score_1_20=view.score_1_20,
-        tier=view.tier,  # type: ignore[arg-type]
+        tier=view.tier,
         flagged=risk.flagged,
         flag_basis=risk.basis,
         rate_statement=RATE_WORDS[lang].format(n=n, days=risk.horizon_days),

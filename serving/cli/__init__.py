@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 
 from features import cli as features_cli
@@ -42,14 +41,14 @@ def main(context: typer.Context) -> None:
     context.default_map = _defaults(context.command, given)
 
 
-def _defaults(command: click.Command, given: dict[str, str]) -> dict[str, Any]:
-    """``given`` for every option of that name, in every command under ``command``."""
-    found: dict[str, Any] = {}
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            found[name] = _defaults(sub, given)
+def _defaults(command: Any, given: dict[str, str]) -> dict[str, Any]:
+    """``given`` for every option of that name, in every command under ``command`` (a
+    click command or group, as Typer builds them)."""
+    found: dict[str, Any] = {
+        name: _defaults(sub, given) for name, sub in getattr(command, "commands", {}).items()
+    }
     for parameter in command.params:
-        if isinstance(parameter, click.Option) and parameter.name in given:
+        if parameter.param_type_name == "option" and parameter.name in given:
             found[parameter.name] = given[parameter.name]
     return found
 

@@ -18,7 +18,7 @@ from serving.settings import SettingsError
 from serving.store.db import StoreError, make_engine, require_current
 
 # what a command reports as ``error: <message>`` and exit status 2
-EXPECTED: Final = (
+EXPECTED: Final[tuple[type[Exception], ...]] = (
     DomainError,
     StoreError,
     DeploymentError,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -67,7 +67,7 @@ def switch_language(
 
 
 def _login_form(
-    request: Request, next: str | None, status: int = 200, **context: object
+    request: Request, next: str | None, status: int = 200, **context: Any
 ) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
