@@ -103,7 +103,7 @@ screenshots: $(STAMP) browser
 ## notebooks: JupyterLab on notebooks/ with the demo data and its MLflow store ready
 notebooks: $(STAMP)
 	@if [ ! -f $(DEMO_DATA)/mlflow.db ]; then $(MAKE) demo DEMO_SERVE=0; fi
-	MLFLOW_TRACKING_URI=sqlite:///$(CURDIR)/$(DEMO_DATA)/mlflow.db $(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/
 
 ## messages: add the templates' new messages to the Chinese catalogue (then translate them)
 messages: $(STAMP)

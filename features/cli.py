@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from features.console import fail
 from features.contract import validate_folder
 from features.deployment import DeploymentError, load_deployment
 from features.features_cli import app as features_app
@@ -37,8 +38,7 @@ def validate(
     try:
         settings = load_deployment(deployment)
     except DeploymentError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(str(exc)) from exc
     report = validate_folder(folder, settings)
     typer.echo(report.format_json() if output is OutputFormat.json else report.format_text())
     raise typer.Exit(0 if report.ok else 1)

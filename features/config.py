@@ -2,21 +2,21 @@
 
 Both are validated before anything runs; an error names the bad key and the rule. The
 defaults live in ``default_features.toml`` and ``default_policy.toml`` beside this file; a
-user's file is laid over them: tables merge key by key, and any other value replaces the
-default (a given ``[[aggregate]]`` list replaces the whole default list).
+user's file is laid over them (``features.tomlfile``): tables merge key by key, and any
+other value replaces the default (a given ``[[aggregate]]`` list replaces the whole
+default list); an unknown table or key is an error naming it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from features import schema as s
+from features.tomlfile import read_over_defaults
 
 Window = int | Literal["all"]
 EXCLUDABLE_FAMILIES: Final = ("disability", "hukou", "association", "poverty", "sex", "area")
@@ -99,30 +99,8 @@ def _digest(value: FeatureConfig | Policy) -> str:
 
 
 def _read_toml(path: Path | None, default_name: str) -> tuple[dict[str, Any], str]:
-    default = tomllib.loads(resources.files("features").joinpath(default_name).read_text("utf-8"))
-    if path is None:
-        return default, default_name
-    try:
-        user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    unknown = sorted(set(user) - set(default))
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(default)})")
-    return _merge(default, user), str(path)
-
-
-def _merge(default: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; any other value (a list of tables too) replaces."""
-    merged = dict(default)
-    for key, value in user.items():
-        if isinstance(value, dict) and isinstance(default.get(key), dict):
-            merged[key] = _merge(default[key], value)
-        else:
-            merged[key] = value
-    return merged
+    raw = read_over_defaults("features", default_name, path, ConfigError)
+    return raw, default_name if path is None else str(path)
 
 
 def _take(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:

@@ -12,13 +12,14 @@ agency elsewhere passes a TOML file::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from features.tomlfile import read_toml
 
 AREAS: Final = ("core", "inner", "outlying")
 
@@ -80,15 +81,15 @@ class Deployment:
 
 
 def load_deployment(path: Path | None) -> Deployment:
-    """Read a deployment TOML file; None gives the default (Beijing) deployment."""
+    """Read a deployment TOML file; None gives the default (Beijing) deployment.
+
+    Not laid over defaults key by key (``features.tomlfile.read_over_defaults``): a
+    deployment's ``[districts]`` replaces Beijing's whole, and a missing ``timezone`` is
+    Asia/Shanghai; only the reading of the file, and its errors, are shared.
+    """
     if path is None:
         return Deployment()
-    try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DeploymentError(f"{path}: no such file") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DeploymentError(f"{path}: not a valid TOML file ({exc})") from exc
+    raw = read_toml(path, DeploymentError)
     unknown = sorted(set(raw) - {"timezone", "districts"})
     if unknown:
         raise DeploymentError(f"{path}: unknown key {unknown[0]!r} (known: timezone, districts)")

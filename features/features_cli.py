@@ -13,6 +13,7 @@ import typer
 
 from features.build import month_grid
 from features.config import ConfigError, FeatureConfig, Policy, load_feature_config, load_policy
+from features.console import fail
 from features.contract import CaseHistories, ContractError, load_case_histories
 from features.deployment import Deployment, DeploymentError, load_deployment
 from features.registry import build_registry
@@ -33,11 +34,6 @@ MASTER_HELP = "Spark master URL (--engine spark; default: the configured one, el
 PARTITIONS_HELP = "Spark partitions (--engine spark; default: one per 50,000 children)."
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 def histories_or_exit(data: Path, deployment: Deployment) -> CaseHistories:
     """The checked case histories of a folder, or every violation printed and exit 1:
     how every command that reads a data folder starts."""
@@ -54,19 +50,19 @@ def _as_of_dates(
     try:
         if as_of:
             if start or end:
-                raise _fail("give either --as-of dates or --from/--to, not both")
+                raise fail("give either --as-of dates or --from/--to, not both")
             return [date.fromisoformat(value) for value in as_of]
         if not (start and end):
-            raise _fail("give --as-of DATE (repeatable) or --from DATE --to DATE [--every 1mo]")
+            raise fail("give --as-of DATE (repeatable) or --from DATE --to DATE [--every 1mo]")
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError as exc:
-        raise _fail(f"as-of dates must be YYYY-MM-DD ({exc})") from exc
+        raise fail(f"as-of dates must be YYYY-MM-DD ({exc})") from exc
     if last < first:
-        raise _fail(f"--to {last} is before --from {first}")
+        raise fail(f"--to {last} is before --from {first}")
     try:
         return month_grid(first, last, every)
     except Exception as exc:  # polars rejects a malformed interval
-        raise _fail(f"--every {every!r} is not an interval such as 1mo, 2w, 7d") from exc
+        raise fail(f"--every {every!r} is not an interval such as 1mo, 2w, 7d") from exc
 
 
 @app.command("build")
@@ -100,7 +96,7 @@ def build(
         settings = load_deployment(deployment)
         feature_config, feature_policy = load_feature_config(config), load_policy(policy)
     except (ConfigError, DeploymentError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     started = time.perf_counter()
     if engine is Engine.spark:
         _build_on_spark(data, out, feature_config, feature_policy, dates, settings,
@@ -112,7 +108,7 @@ def build(
             histories, feature_config, feature_policy, dates, Path(out), shards=shards or None
         )
     except ConfigError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     seconds = time.perf_counter() - started
     typer.echo(
         f"wrote {written.path}: {written.rows:,} rows ({written.children:,} children x "
@@ -127,7 +123,7 @@ def spark_engine() -> ModuleType:
     try:
         import features.spark
     except ImportError as exc:
-        raise _fail(
+        raise fail(
             f"--engine spark needs PySpark ({exc.name} is missing): "
             "pip install 'riskflag[spark]', with Java 17 or newer"
         ) from exc
@@ -152,7 +148,7 @@ def _build_on_spark(
             session, data, out, config, policy, dates, deployment, partitions
         )
     except spark.SparkJobError as exc:
-        raise _fail(str(exc), 1) from exc
+        raise fail(str(exc), 1) from exc
     seconds = time.perf_counter() - started
     typer.echo(
         f"wrote {built.out} (Parquet partitioned by as_of): {built.rows:,} rows "
@@ -172,7 +168,7 @@ def registry(
     try:
         specs = build_registry(load_feature_config(config), load_policy(policy)).specs
     except ConfigError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     for spec in specs:
         text = spec.description_zh if lang.startswith("zh") else spec.description_en
         marker = " [association]" if spec.association else ""

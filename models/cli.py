@@ -13,6 +13,7 @@ import polars as pl
 import typer
 
 from features.config import ConfigError, load_feature_config, load_policy
+from features.console import fail
 from features.deployment import Deployment, DeploymentError, load_deployment
 from features.features_cli import (
     ENGINE_HELP,
@@ -26,14 +27,9 @@ from models.batch import score_batch
 from models.design import DesignError
 from models.families import FAMILIES, FamilyError
 from models.flagging import FlaggingError, FlaggingPolicy, load_flagging_policy, load_gate_policy
-from models.settings import SettingsError, load_training_settings
+from models.settings import TrainingSettingsError, load_training_settings
 
-TRACKING_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)."
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
+TRACKING_HELP = "MLflow tracking URI (default: $RISKFLAG_TRACKING_URI, else sqlite:///mlflow.db)."
 
 
 def _progress(started: float) -> Callable[[str], None]:
@@ -62,7 +58,7 @@ def train_command(
     from models.train import train
 
     if model not in FAMILIES:
-        raise _fail(f"--model {model!r}: one of {', '.join(FAMILIES)}")
+        raise fail(f"--model {model!r}: one of {', '.join(FAMILIES)}")
     started = time.perf_counter()
     say = _progress(started)
     try:
@@ -70,8 +66,8 @@ def train_command(
         feature_config, feature_policy = load_feature_config(config), load_policy(policy)
         flagging_policy, gates = load_flagging_policy(flagging), load_gate_policy(flagging)
         training_settings = load_training_settings(training)
-    except (ConfigError, DeploymentError, FlaggingError, SettingsError) as exc:
-        raise _fail(str(exc)) from exc
+    except (ConfigError, DeploymentError, FlaggingError, TrainingSettingsError) as exc:
+        raise fail(str(exc)) from exc
     say(f"validating {data}")
     histories = histories_or_exit(data, settings)
     try:
@@ -85,8 +81,8 @@ def train_command(
             training_settings,
             progress=say,
         )
-    except (SettingsError, FamilyError, DesignError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+    except (TrainingSettingsError, FamilyError, DesignError, ValueError) as exc:
+        raise fail(str(exc)) from exc
     say("logging the run and registering the model")
     registered = log_and_register(result, training_settings, flagging_policy, gates, tracking_uri)
     summary = {
@@ -123,12 +119,12 @@ def promote_command(
     try:
         gates = load_gate_policy(flagging)
     except FlaggingError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     use_tracking(tracking_uri)
     try:
         done, results = promote(version, gates, force, reason, justify_disparity, by)
     except RegistryError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     for gate in results:
         typer.echo(f"{'pass' if gate.passed else 'FAIL'}  {gate.name:13s} {gate.detail}")
     if not done:
@@ -166,30 +162,30 @@ def score_command(
     try:
         day = date.fromisoformat(as_of)
     except ValueError as exc:
-        raise _fail(f"--as-of {as_of!r} is not a YYYY-MM-DD date") from exc
+        raise fail(f"--as-of {as_of!r} is not a YYYY-MM-DD date") from exc
     if engine is Engine.polars and Path(out).suffix not in (".parquet", ".csv"):
-        raise _fail(f"--out {out}: use a .parquet or .csv file name")
+        raise fail(f"--out {out}: use a .parquet or .csv file name")
     try:
         settings = load_deployment(deployment)
         policy = load_flagging_policy(flagging)
     except (DeploymentError, FlaggingError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     use_tracking(tracking_uri)
     try:
         payload, sha256 = version_payload(ref_of(model_uri))
         model = load_payload(payload, sha256)
     except RegistryError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if engine is Engine.spark:
         _score_on_spark(data, out, payload, sha256, policy, day, settings, spark_master, partitions)
         return
     histories = histories_or_exit(Path(data), settings)
     if day > histories.exported_at.date():
-        raise _fail(f"--as-of {day} is after the export ({histories.exported_at.date()})")
+        raise fail(f"--as-of {day} is after the export ({histories.exported_at.date()})")
     try:
         scored = score_batch(histories, model, policy, day)
     except DesignError as exc:
-        raise _fail(f"the data do not fit the model's features: {exc}") from exc
+        raise fail(f"the data do not fit the model's features: {exc}") from exc
     _write_scores(scored, Path(out))
     flagged = int(scored["flagged"].sum())
     typer.echo(
@@ -232,7 +228,7 @@ def _score_on_spark(
             spark.session(master), data, out, payload, sha256, policy, day, deployment, partitions
         )
     except spark.SparkJobError as exc:
-        raise _fail(str(exc), 1) from exc
+        raise fail(str(exc), 1) from exc
     loads = "once" if scored.model_loads == 1 else f"{scored.model_loads} times"
     typer.echo(
         f"scored {scored.children:,} children on {day} on Spark ({scored.partitions} "

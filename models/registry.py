@@ -1,7 +1,8 @@
 """The model registry: which model is the champion, and loading it safely.
 
-- Tracking and registry URI: the ``--tracking-uri`` given, else ``MLFLOW_TRACKING_URI``,
-  else ``sqlite:///mlflow.db`` in the working directory.
+- Tracking and registry URI: the one given, else ``sqlite:///mlflow.db`` in the working
+  directory. No environment variable is read here: the `riskflag` command supplies
+  ``RISKFLAG_TRACKING_URI`` as ``--tracking-uri``'s default.
 - Registered model ``riskflag-urgent``: each training run adds a version with alias
   ``challenger`` (models.tracking); the joblib artifact's SHA-256 is recorded on the
   version and verified before every load: a mismatch refuses to load.
@@ -15,7 +16,6 @@ import getpass
 import hashlib
 import io
 import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -42,7 +42,9 @@ class RegistryError(RuntimeError):
 
 
 def use_tracking(uri: str | None = None) -> str:
-    chosen = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """Point MLflow's tracking and registry at ``uri`` (None: ``DEFAULT_TRACKING_URI``);
+    return the URI used."""
+    chosen = uri or DEFAULT_TRACKING_URI
     mlflow.set_tracking_uri(chosen)
     mlflow.set_registry_uri(chosen)
     return chosen

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import features.schema as s
-from models.policyfile import read_over_defaults
+from features.tomlfile import read_over_defaults
 from models.splits import SplitError, TemporalSplit, temporal_split
 
 
-class SettingsError(ValueError):
+class TrainingSettingsError(ValueError):
     """Training settings that cannot be used; the message names the key."""
 
 
@@ -49,24 +49,30 @@ class TrainingSettings:
 
 
 def load_training_settings(path: Path | None = None) -> TrainingSettings:
-    raw = read_over_defaults("default_training.toml", path, SettingsError, what="family")
+    raw = read_over_defaults(
+        "models", "default_training.toml", path, TrainingSettingsError, what="family"
+    )
     dates, sampling = raw["dates"], raw["sampling"]
     for key in ("every_months", "train_dates", "calibration_dates", "test_dates"):
         if not isinstance(dates[key], int) or dates[key] < 1:
-            raise SettingsError(f"dates.{key}: a positive whole number, got {dates[key]!r}")
+            raise TrainingSettingsError(f"dates.{key}: a positive whole number, got {dates[key]!r}")
     for key in ("max_train_rows", "seed"):
         if not isinstance(sampling[key], int) or sampling[key] < 1:
-            raise SettingsError(f"sampling.{key}: a positive whole number, got {sampling[key]!r}")
+            raise TrainingSettingsError(
+                f"sampling.{key}: a positive whole number, got {sampling[key]!r}"
+            )
     increasing = raw["direction"]["increasing"]
     if not isinstance(increasing, list) or not all(isinstance(x, str) for x in increasing):
-        raise SettingsError("direction.increasing: a list of event types (or type:detail)")
+        raise TrainingSettingsError("direction.increasing: a list of event types (or type:detail)")
     for selector in increasing:
         event_type, _, detail = selector.partition(":")
         kind = s.CATALOGUE.get(event_type)
         if kind is None:
-            raise SettingsError(f"direction.increasing: {event_type!r} is not an event type")
+            raise TrainingSettingsError(
+                f"direction.increasing: {event_type!r} is not an event type"
+            )
         if detail and detail not in (kind.details or ()):
-            raise SettingsError(
+            raise TrainingSettingsError(
                 f"direction.increasing: {selector!r}: {detail!r} is not a detail of {event_type}"
             )
     last_test = None
@@ -74,7 +80,7 @@ def load_training_settings(path: Path | None = None) -> TrainingSettings:
         try:
             last_test = date.fromisoformat(str(dates["last_test"]))
         except ValueError as exc:
-            raise SettingsError(f"dates.last_test: not a YYYY-MM-DD date ({exc})") from exc
+            raise TrainingSettingsError(f"dates.last_test: not a YYYY-MM-DD date ({exc})") from exc
     return TrainingSettings(
         every_months=dates["every_months"],
         train_dates=dates["train_dates"],
@@ -102,7 +108,7 @@ def plan_split(
     known_until = exported_at.date() - horizon
     last = settings.last_test or _month_start(known_until, 0)
     if last > known_until:
-        raise SettingsError(
+        raise TrainingSettingsError(
             f"dates.last_test {last}: its {horizon_days}-day label window runs past the "
             f"export ({exported_at.date()}); the latest possible is {known_until}"
         )
@@ -130,4 +136,4 @@ def plan_split(
             calibration_dates=settings.calibration_dates,
         )
     except SplitError as exc:
-        raise SettingsError(str(exc)) from exc
+        raise TrainingSettingsError(str(exc)) from exc

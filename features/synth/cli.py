@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from features.console import fail
 from features.synth.config import (
     DEFAULT_END,
     DEFAULT_HORIZON_DAYS,
@@ -94,10 +95,8 @@ def synth(
         config = _config(children, seed, start, end, file_format, oracle_as_of, horizon_days)
         summary = generate(config, out)
     except (SynthConfigError, OutputFolderError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(str(exc)) from exc
     except OSError as exc:
-        typer.echo(f"error: {out}: cannot write ({exc.strerror or exc})", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(f"{out}: cannot write ({exc.strerror or exc})") from exc
     for line in summary_lines(summary):
         typer.echo(line)

@@ -159,12 +159,16 @@ def test_directions_follow_kind_and_detail() -> None:
 
 
 def test_unknown_selectors_are_refused(tmp_path: Path) -> None:
-    from models.settings import SettingsError
+    from models.settings import TrainingSettingsError
 
     user = tmp_path / "t.toml"
     user.write_text('[direction]\nincreasing = ["welfare.finding:proven"]\n', encoding="utf-8")
-    with pytest.raises(SettingsError, match=r"'proven' is not a detail of welfare\.finding"):
+    with pytest.raises(
+        TrainingSettingsError, match=r"'proven' is not a detail of welfare\.finding"
+    ):
         load_training_settings(user)
     user.write_text('[direction]\nincreasing = ["welfare.rumour"]\n', encoding="utf-8")
-    with pytest.raises(SettingsError, match=re.escape("'welfare.rumour' is not an event type")):
+    with pytest.raises(
+        TrainingSettingsError, match=re.escape("'welfare.rumour' is not an event type")
+    ):
         load_training_settings(user)

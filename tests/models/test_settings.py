@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from models.flagging import FlaggingError, load_flagging_policy, load_gate_policy
 from models.settings import (
-    SettingsError,
     TrainingSettings,
+    TrainingSettingsError,
     load_training_settings,
     plan_split,
 )
@@ -51,7 +51,7 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
 def test_bad_settings_are_named(tmp_path: Path, text: str, message: str) -> None:
     user = tmp_path / "t.toml"
     user.write_text(text, encoding="utf-8")
-    with pytest.raises(SettingsError, match=re.escape(message)):
+    with pytest.raises(TrainingSettingsError, match=re.escape(message)):
         load_training_settings(user)
 
 
@@ -82,7 +82,7 @@ def test_planned_blocks_are_month_starts_separated_by_the_horizon(
 
 def test_a_last_test_date_past_the_export_is_refused() -> None:
     settings = TrainingSettings(last_test=date(2025, 12, 1))
-    with pytest.raises(SettingsError, match="runs past the export"):
+    with pytest.raises(TrainingSettingsError, match="runs past the export"):
         plan_split(settings, datetime(2025, 12, 31), 180)
 
 
