@@ -59,7 +59,3 @@ app.command("serve")(serve.serve_command)
 app.add_typer(queue.app, name="queue")
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

@@ -74,11 +74,17 @@ def head_revision(engine: Engine) -> str | None:
 def require_current(engine: Engine) -> None:
     """Nothing if the store is at the latest schema; otherwise StoreError saying to run
     `riskflag db migrate` (a command never migrates by the way)."""
+    shown = engine.url.render_as_string(hide_password=True)
     try:
-        with engine.connect() as connection:
-            version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        connection = engine.connect()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database {shown}: cannot be reached ({type(exc).__name__})") from None
+    try:
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError:
-        version = None
+        version = None  # no schema yet
+    finally:
+        connection.close()
     head = head_revision(engine)
     if version != head:
         raise StoreError(

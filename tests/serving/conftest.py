@@ -47,6 +47,18 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield from _postgres_database()
 
 
+@pytest.fixture
+def store_url(url: str) -> str:
+    """``url`` at the latest schema (as `riskflag db migrate` leaves it): what every
+    command and function but the migration itself expects of a store."""
+    from serving.store import make_engine, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
 # ---- a trained champion and a served API (tests/serving/test_api*.py) -------------------
 
 TRAINING = """

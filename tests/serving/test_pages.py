@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from serving.signin import set_password
 from serving.store.tables import AuditRecord
-from serving.users import UserError
+from serving.errors import DomainError
 from tests.serving.conftest import OTHER, OWN, Api
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
@@ -92,9 +92,9 @@ def test_a_form_without_its_csrf_token_is_refused(api: Api) -> None:
 
 
 def test_a_password_is_at_least_twelve_characters(api: Api) -> None:
-    with pytest.raises(UserError, match=r"at least"):
+    with pytest.raises(DomainError, match=r"at least"):
         set_password(api.engine, "cw", "short")
-    with pytest.raises(UserError, match=r"NUL"):
+    with pytest.raises(DomainError, match=r"NUL"):
         set_password(api.engine, "cw", "long enough\x00 but not")
 
 

@@ -1,4 +1,5 @@
-"""`riskflag score --store` and `riskflag serve`, as a person or a script runs them."""
+"""`riskflag queue build`, `riskflag score` and `riskflag serve`, as a person or a script
+runs them."""
 
 from __future__ import annotations
 
@@ -29,19 +30,19 @@ def _free_port() -> int:
         return port
 
 
-def test_score_store_makes_a_batch(trained: Trained, tmp_path: Path) -> None:
+def test_queue_build_makes_a_batch(trained: Trained, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     runner = CliRunner()
-    empty = runner.invoke(
-        app, ["score", "--store", "--url", url, "--tracking-uri", trained.tracking_uri]
-    )
+    build = ["queue", "build", "--url", url, "--tracking-uri", trained.tracking_uri]
+    unmigrated = runner.invoke(app, build)
+    assert unmigrated.exit_code == 2
+    assert "riskflag db migrate" in unmigrated.stderr  # no command migrates by the way
+    assert runner.invoke(app, ["db", "migrate", "--url", url]).exit_code == 0
+    empty = runner.invoke(app, build)
     assert empty.exit_code == 2
     assert "riskflag db load" in empty.stderr
     assert runner.invoke(app, ["db", "load", str(trained.data), "--url", url]).exit_code == 0
-    done = runner.invoke(
-        app,
-        ["score", "--store", "--url", url, "--tracking-uri", trained.tracking_uri, "--by", "t"],
-    )
+    done = runner.invoke(app, [*build, "--by", "t"])
     assert done.exit_code == 0, done.stderr
     assert "batch 1: scored" in done.stdout
     engine = make_engine(url)
@@ -51,12 +52,36 @@ def test_score_store_makes_a_batch(trained: Trained, tmp_path: Path) -> None:
     assert batch["created_by"] == "t"
     assert batch["model_version"] == trained.version
     assert rows == batch["children"] > 0
-    both = runner.invoke(app, ["score", "--store", "--data", str(trained.data), "--url", url])
-    assert both.exit_code == 2
-    assert "give no --data" in both.stderr
+    later = runner.invoke(app, [*build, "--as-of", "2999-01-01"])
+    assert later.exit_code == 2
+    assert "after the latest export" in later.stderr
+
+
+def test_score_scores_a_folder_into_a_file_and_nothing_else(trained: Trained) -> None:
+    runner = CliRunner()
     neither = runner.invoke(app, ["score"])
     assert neither.exit_code == 2
-    assert "--store" in neither.stderr
+    assert "--data" in neither.stderr  # a folder into a file: the store is `queue build`'s
+    store = runner.invoke(app, ["score", "--store"])
+    assert store.exit_code == 2
+    assert "--store" in store.stderr
+
+
+def test_the_settings_name_the_store_for_every_command(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'from-env.db'}"
+    env = {**os.environ, "RISKFLAG_DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "serving.cli", "db", "migrate"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "from-env.db").exists()
+    assert not (tmp_path / "riskflag.db").exists()
 
 
 def test_serve_refuses_insecure_settings_naming_them(tmp_path: Path) -> None:

@@ -36,36 +36,36 @@ def _counts(url: str) -> tuple[int, int, int]:
         )
 
 
-def test_a_folder_read_back_is_the_folder(url: str, folder: Path) -> None:
-    result = load_folder(make_engine(url), folder)
+def test_a_folder_read_back_is_the_folder(store_url: str, folder: Path) -> None:
+    result = load_folder(make_engine(store_url), folder)
     histories = load_case_histories(folder)
     children = histories.children.collect().sort(s.CHILD_ID)
     events = histories.events.collect().sort(s.EVENT_ID)
     assert (result.children, result.events) == (children.height, events.height)
     assert result.inserted == children.height + events.height
     assert result.updated == 0
-    stored_children, stored_events = read_frames(make_engine(url))
+    stored_children, stored_events = read_frames(make_engine(store_url))
     assert stored_children.equals(children)
     assert stored_events.equals(events)
     one = children[s.CHILD_ID][0]
-    only_children, only_events = read_frames(make_engine(url), [one])
+    only_children, only_events = read_frames(make_engine(store_url), [one])
     assert only_children[s.CHILD_ID].to_list() == [one]
     assert set(only_events[s.CHILD_ID]) <= {one}
 
 
-def test_the_same_export_again_changes_nothing(url: str, folder: Path) -> None:
-    first = load_folder(make_engine(url), folder)
-    counts = _counts(url)
-    again = load_folder(make_engine(url), folder)
+def test_the_same_export_again_changes_nothing(store_url: str, folder: Path) -> None:
+    first = load_folder(make_engine(store_url), folder)
+    counts = _counts(store_url)
+    again = load_folder(make_engine(store_url), folder)
     assert again.already_loaded
     assert again.sha256 == first.sha256
-    assert _counts(url) == counts
+    assert _counts(store_url) == counts
 
 
 def test_a_later_export_updates_and_adds_but_never_deletes(
-    url: str, folder: Path, tmp_path: Path
+    store_url: str, folder: Path, tmp_path: Path
 ) -> None:
-    load_folder(make_engine(url), folder)
+    load_folder(make_engine(store_url), folder)
     later = tmp_path / "later"
     shutil.copytree(folder, later)
     events = pl.read_parquet(later / "events.parquet")
@@ -78,19 +78,19 @@ def test_a_later_export_updates_and_adds_but_never_deletes(
         .alias(s.RECORDED_AT)
     )
     kept.write_parquet(later / "events.parquet")
-    result = load_folder(make_engine(url), later)
+    result = load_folder(make_engine(store_url), later)
     assert not result.already_loaded
     assert (result.inserted, result.updated) == (0, 1)
-    _, stored = read_frames(make_engine(url))
+    _, stored = read_frames(make_engine(store_url))
     assert events[s.EVENT_ID][0] in stored[s.EVENT_ID].to_list()  # not deleted
     row = stored.filter(pl.col(s.EVENT_ID) == changed_id)
     assert row[s.RECORDED_AT][0] == kept.filter(pl.col(s.EVENT_ID) == changed_id)[s.RECORDED_AT][0]
-    assert _counts(url)[2] == 2  # two loads recorded
+    assert _counts(store_url)[2] == 2  # two loads recorded
 
 
-def test_an_invalid_folder_writes_nothing(url: str, folder: Path, tmp_path: Path) -> None:
-    load_folder(make_engine(url), folder)
-    counts = _counts(url)
+def test_an_invalid_folder_writes_nothing(store_url: str, folder: Path, tmp_path: Path) -> None:
+    load_folder(make_engine(store_url), folder)
+    counts = _counts(store_url)
     broken = tmp_path / "broken"
     shutil.copytree(folder, broken)
     events = pl.read_parquet(broken / "events.parquet")
@@ -98,12 +98,12 @@ def test_an_invalid_folder_writes_nothing(url: str, folder: Path, tmp_path: Path
         broken / "events.parquet"
     )
     with pytest.raises(ContractError):
-        load_folder(make_engine(url), broken)
-    assert _counts(url) == counts
+        load_folder(make_engine(store_url), broken)
+    assert _counts(store_url) == counts
 
 
 def test_a_failure_midway_rolls_everything_back(
-    url: str, folder: Path, monkeypatch: pytest.MonkeyPatch
+    store_url: str, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = load_module._upsert
 
@@ -114,23 +114,23 @@ def test_a_failure_midway_rolls_everything_back(
 
     monkeypatch.setattr(load_module, "_upsert", fail_on_events)
     with pytest.raises(StoreError, match="rolled back, nothing written"):
-        load_folder(make_engine(url), folder)
-    assert _counts(url) == (0, 0, 0)  # the children written first were rolled back too
+        load_folder(make_engine(store_url), folder)
+    assert _counts(store_url) == (0, 0, 0)  # the children written first were rolled back too
 
 
-def test_cli_load_status_and_errors(url: str, folder: Path, tmp_path: Path) -> None:
+def test_cli_load_status_and_errors(store_url: str, folder: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["db", "load", str(folder), "--url", url])
+    result = runner.invoke(app, ["db", "load", str(folder), "--url", store_url])
     assert result.exit_code == 0, result.stderr
     assert "rows inserted" in result.stdout
-    result = runner.invoke(app, ["db", "load", str(folder), "--url", url])
+    result = runner.invoke(app, ["db", "load", str(folder), "--url", store_url])
     assert "already loaded" in result.stdout
-    result = runner.invoke(app, ["db", "status", "--url", url])
+    result = runner.invoke(app, ["db", "status", "--url", store_url])
     assert "600 children" in result.stdout
     assert "1 load(s)" in result.stdout
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = runner.invoke(app, ["db", "load", str(empty), "--url", url])
+    result = runner.invoke(app, ["db", "load", str(empty), "--url", store_url])
     assert result.exit_code == 1
     assert "nothing was loaded" in result.stderr
 
@@ -141,7 +141,7 @@ def test_an_unreachable_database_is_named_without_a_traceback(folder: Path) -> N
     )
     assert result.exit_code == 2
     assert "error:" in result.stderr
-    assert "cannot migrate" in result.stderr
+    assert "cannot be reached" in result.stderr
     result = CliRunner().invoke(app, ["db", "status", "--url", "nonsense://user:secret@x"])
     assert result.exit_code == 2
     assert "database URL cannot be used" in result.stderr
@@ -149,7 +149,7 @@ def test_an_unreachable_database_is_named_without_a_traceback(folder: Path) -> N
 
 
 def test_columns_empty_in_the_first_rows_read_back_typed(
-    url: str, folder: Path, tmp_path: Path
+    store_url: str, folder: Path, tmp_path: Path
 ) -> None:
     """Types are declared, not guessed from the first rows: here the first thousands of
     events (by id) have no amount, then some do."""
@@ -169,6 +169,17 @@ def test_columns_empty_in_the_first_rows_read_back_typed(
     renamed.write_parquet(shifted / "events.parquet")
     for extra in folder.glob("export.json"):
         shutil.copy(extra, shifted / extra.name)
-    load_folder(make_engine(url), shifted)
-    _, stored = read_frames(make_engine(url))
+    load_folder(make_engine(store_url), shifted)
+    _, stored = read_frames(make_engine(store_url))
     assert stored.equals(renamed.sort(s.EVENT_ID))
+
+
+def test_only_the_migration_migrates(url: str, folder: Path) -> None:
+    with pytest.raises(StoreError, match="riskflag db migrate"):
+        load_folder(make_engine(url), folder)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["db", "load", str(folder), "--url", url])
+    assert refused.exit_code == 2
+    assert "riskflag db migrate" in refused.stderr
+    assert runner.invoke(app, ["db", "migrate", "--url", url]).exit_code == 0
+    assert runner.invoke(app, ["db", "load", str(folder), "--url", url]).exit_code == 0

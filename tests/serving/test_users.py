@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from serving import users
 from serving.cli import app
-from serving.store import make_engine
+from serving.errors import DomainError
+from serving.store import make_engine, upgrade
 from serving.store.tables import Token
 from serving.users import (
-    UserError,
     add_user,
     authenticate,
     disable_user,
@@ -27,8 +27,8 @@ from serving.users import (
 )
 
 
-def test_a_token_authenticates_its_user_with_districts(url: str) -> None:
-    engine = make_engine(url)
+def test_a_token_authenticates_its_user_with_districts(store_url: str) -> None:
+    engine = make_engine(store_url)
     add_user(engine, "wang", "caseworker", ["Haidian", "Chaoyang"])
     token = issue_token(engine, "wang")
     principal = authenticate(engine, token)
@@ -37,8 +37,8 @@ def test_a_token_authenticates_its_user_with_districts(url: str) -> None:
     assert principal.districts == {"Haidian", "Chaoyang"}
 
 
-def test_only_the_hash_of_a_secret_is_stored(url: str) -> None:
-    engine = make_engine(url)
+def test_only_the_hash_of_a_secret_is_stored(store_url: str) -> None:
+    engine = make_engine(store_url)
     add_user(engine, "li", "analyst")
     token = issue_token(engine, "li")
     secret = token.split("_", 2)[2]
@@ -49,8 +49,8 @@ def test_only_the_hash_of_a_secret_is_stored(url: str) -> None:
     assert "secret" not in repr(list_users(engine))
 
 
-def test_secrets_are_compared_in_constant_time(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = make_engine(url)
+def test_secrets_are_compared_in_constant_time(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(store_url)
     add_user(engine, "chen", "admin")
     token = issue_token(engine, "chen")
     calls: list[int] = []
@@ -79,12 +79,13 @@ def test_secrets_are_compared_in_constant_time(url: str, monkeypatch: pytest.Mon
 )
 def test_hostile_tokens_are_refused_without_an_error(hostile: str) -> None:
     engine = make_engine("sqlite://")
+    upgrade(engine)
     add_user(engine, "x", "analyst")
     assert authenticate(engine, hostile) is None
 
 
-def test_revoked_expired_and_disabled_tokens_are_refused(url: str) -> None:
-    engine = make_engine(url)
+def test_revoked_expired_and_disabled_tokens_are_refused(store_url: str) -> None:
+    engine = make_engine(store_url)
     add_user(engine, "zhao", "supervisor", ["Tongzhou"])
     first, second = issue_token(engine, "zhao"), issue_token(engine, "zhao")
     assert revoke_tokens(engine, "zhao") == 2
@@ -98,7 +99,7 @@ def test_revoked_expired_and_disabled_tokens_are_refused(url: str) -> None:
     fourth = issue_token(engine, "zhao")
     disable_user(engine, "zhao")
     assert authenticate(engine, fourth) is None
-    with pytest.raises(UserError, match="no active user 'zhao'"):
+    with pytest.raises(DomainError, match="no active user 'zhao'"):
         issue_token(engine, "zhao")
     with engine.connect() as connection:
         assert len(connection.execute(select(Token.id)).all()) == 4  # kept, never deleted
@@ -117,32 +118,32 @@ def test_revoked_expired_and_disabled_tokens_are_refused(url: str) -> None:
 def test_bad_users_are_refused_by_name(
     name: str, role: str, districts: list[str], message: str
 ) -> None:
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(DomainError, match=message):
         add_user(make_engine("sqlite://"), name, role, districts)
 
 
-def test_a_name_is_unique(url: str) -> None:
-    engine = make_engine(url)
+def test_a_name_is_unique(store_url: str) -> None:
+    engine = make_engine(store_url)
     add_user(engine, "sun", "analyst")
-    with pytest.raises(UserError, match="exists already"):
+    with pytest.raises(DomainError, match="exists already"):
         add_user(engine, "sun", "admin")
 
 
-def test_cli_add_list_revoke(url: str) -> None:
+def test_cli_add_list_revoke(store_url: str) -> None:
     runner = CliRunner()
     result = runner.invoke(
-        app, ["users", "add", "wu", "--role", "caseworker", "--district", "Miyun", "--url", url]
+        app, ["users", "add", "wu", "--role", "caseworker", "--district", "Miyun", "--url", store_url]
     )
     assert result.exit_code == 0, result.stderr
     token = result.stdout.strip().splitlines()[-1]
-    assert authenticate(make_engine(url), token) is not None
-    listed = runner.invoke(app, ["users", "list", "--url", url]).stdout
+    assert authenticate(make_engine(store_url), token) is not None
+    listed = runner.invoke(app, ["users", "list", "--url", store_url]).stdout
     assert "wu" in listed
     assert "Miyun" in listed
     assert token not in listed
-    result = runner.invoke(app, ["users", "revoke", "wu", "--url", url])
+    result = runner.invoke(app, ["users", "revoke", "wu", "--url", store_url])
     assert "revoked 1 token(s)" in result.stdout
-    assert authenticate(make_engine(url), token) is None
-    result = runner.invoke(app, ["users", "add", "wu2", "--role", "caseworker", "--url", url])
+    assert authenticate(make_engine(store_url), token) is None
+    result = runner.invoke(app, ["users", "add", "wu2", "--role", "caseworker", "--url", store_url])
     assert result.exit_code == 2
     assert "needs at least one --district" in result.stderr
