@@ -150,14 +150,14 @@ def test_a_failing_statement_never_carries_its_parameters(url: str) -> None:
 def test_an_unexpected_error_is_contained_and_logged_by_its_type_only(
     api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from serving import casework
+    from serving.store import children
 
     child = child_of(api, OWN)
 
     def failing(*_: object) -> None:
         raise ValueError(f"the history of {child} could not be read")
 
-    monkeypatch.setattr(casework, "history", failing)
+    monkeypatch.setattr(children, "history", failing)
     caplog.set_level(logging.DEBUG)
     response = api.client.get(f"/v1/children/{child}/history", headers=api.headers("cw"))
     assert response.status_code == 500
@@ -170,6 +170,7 @@ def test_an_unexpected_error_is_contained_and_logged_by_its_type_only(
 
 def test_a_command_names_a_bad_user_name(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert CliRunner().invoke(cli, ["db", "migrate", "--url", store]).exit_code == 0
     done = CliRunner().invoke(cli, ["users", "add", "n" * 65, "--role", "analyst", "--url", store])
     assert done.exit_code != 0
     assert "user name" in done.output + (done.stderr or "")
