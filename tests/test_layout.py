@@ -48,3 +48,55 @@ def test_the_rule_checker_sees_imports(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("import sklearn.linear_model\nfrom fastapi import FastAPI\nfrom . import x\n")
     assert _imported_tops(module) == {"sklearn", "fastapi"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, by its full name (relative imports resolved)."""
+    return _imported_modules_of(path.read_text(encoding="utf-8"), path)
+
+
+def _imported_modules_of(source: str, path: Path) -> set[str]:
+    tree = ast.parse(source, filename=str(path))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+# serving's rooms that must not reach into each other: each translates the domain
+APART = {"serving.api": "serving.pages", "serving.pages": "serving.api"}
+
+
+@pytest.mark.parametrize("room", sorted(APART))
+def test_the_api_and_the_pages_do_not_import_each_other(room: str) -> None:
+    other = APART[room]
+    folder = ROOT.joinpath(*room.split("."))
+    offenders = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in folder.rglob("*.py")
+        for name in _imported_modules(path)
+        if name == other or name.startswith(f"{other}.")
+    }
+    assert folder.is_dir()
+    assert not offenders, sorted(offenders)
+
+
+def test_the_room_checker_sees_relative_imports() -> None:
+    module = ROOT / "serving" / "pages" / "x.py"  # never written: only its name is used
+    source = "from ..api import deps\nfrom . import render\nimport serving.api.errors\n"
+    names = _imported_modules_of(source, module)
+    assert {
+        "serving.api",
+        "serving.api.deps",
+        "serving.pages.render",
+        "serving.api.errors",
+    } <= names
