@@ -8,20 +8,27 @@
   per as-of date (a weekly batch in service), or the top p% of the batch; the highest
   probabilities first, ties broken by child_id so the same input always flags the same
   children. Capacity is what keeps a queue from drowning in false alarms.
+
+The capacity rule lives in one place, ``FlaggingPolicy.flags_allowed``: ``flag`` applies
+it to each flagging group's size as a polars expression, and the service applies it to a
+count read from the store (how many flags a batch's group has left), so the two cannot
+drift apart.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from models.policyfile import read_over_defaults
+
 
 class Tier(StrEnum):
     """A score's tier, lowest first (the policy's cut points on the 1-20 score)."""
@@ -59,6 +66,43 @@ class FlaggingPolicy:
             raise FlaggingError("flagging.capacity: per_district or top_percent")
         if self.per_district < 0 or not 0 <= self.top_percent <= 100:
             raise FlaggingError("flagging: per_district >= 0 and 0 <= top_percent <= 100")
+
+    @property
+    def by_district(self) -> bool:
+        """Whether a flagging group is one district's batch (per-district capacity) rather
+        than the whole batch (top-percent capacity)."""
+        return self.capacity == "per_district"
+
+    @overload
+    def flags_allowed(self, children: int) -> int: ...
+
+    @overload
+    def flags_allowed(self, children: pl.Expr) -> pl.Expr: ...
+
+    def flags_allowed(self, children: int | pl.Expr) -> int | pl.Expr:
+        """How many of a flagging group's children may be flagged.
+
+        Parameters
+        ----------
+        children
+            The group's size: a count, or a polars expression of it (``pl.len().over(...)``
+            in ``flag``).
+
+        Returns
+        -------
+        int or polars.Expr
+            ``per_district`` for a per-district capacity, else ``floor(children *
+            top_percent / 100)``; an int for a count, an expression for an expression.
+        """
+        if isinstance(children, pl.Expr):
+            if self.by_district:
+                return pl.lit(self.per_district)
+            return (children * self.top_percent / 100).floor()
+        if children < 0:
+            raise FlaggingError(f"a flagging group of {children} children")
+        if self.by_district:
+            return self.per_district
+        return math.floor(children * self.top_percent / 100)
 
 
 @dataclass(frozen=True)
@@ -163,13 +207,9 @@ def flag(
 ) -> pl.DataFrame:
     """Add ``tier`` and ``flagged`` to rows holding ``score_1_20`` and a probability."""
     eligible = pl.col("tier") >= pl.lit(policy.flag_from, TIER_DTYPE)
-    group = [batch, district] if policy.capacity == "per_district" else [batch]
+    group = [batch, district] if policy.by_district else [batch]
     rank = pl.struct(pl.col(probability).neg(), pl.col("child_id")).rank("ordinal").over(*group)
-    if policy.capacity == "per_district":
-        within = rank <= policy.per_district
-    else:
-        limit = (pl.len().over(*group) * policy.top_percent / 100).floor()
-        within = rank <= limit
+    within = rank <= policy.flags_allowed(pl.len().over(*group))
     return scored.with_columns(tier_of(pl.col("score_1_20"), policy).alias("tier")).with_columns(
         (eligible & within).alias("flagged")
     )

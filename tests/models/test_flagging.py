@@ -110,3 +110,50 @@ def test_policy_file_and_errors(tmp_path: Path) -> None:
         load_flagging_policy(path)
     with pytest.raises(FlaggingError, match="not a tier"):
         FlaggingPolicy(flag_from="severe")
+
+
+@given(
+    st.integers(0, 5000),
+    st.sampled_from(["per_district", "top_percent"]),
+    st.integers(0, 60),
+    st.floats(0, 100),
+)
+def test_the_capacity_rule_is_the_same_on_a_count_and_on_an_expression(
+    children: int, capacity: str, per_district: int, top_percent: float
+) -> None:
+    policy = FlaggingPolicy(
+        capacity=capacity,  # type: ignore[arg-type]
+        per_district=per_district,
+        top_percent=top_percent,
+    )
+    group = pl.DataFrame({"child_id": [f"C{i}" for i in range(children)]})
+    on_expression = group.select(policy.flags_allowed(pl.len())).item()
+    allowed = policy.flags_allowed(children)
+    assert type(allowed) is int
+    assert allowed == on_expression
+    # what the service's SQL worked out before the rule had one place
+    expected = per_district if capacity == "per_district" else int(children * top_percent / 100)
+    assert allowed == expected
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        FlaggingPolicy(flag_from="low", per_district=13),
+        FlaggingPolicy(flag_from="low", capacity="top_percent", top_percent=7.3),
+        FlaggingPolicy(flag_from="low", capacity="top_percent", top_percent=100.0),
+    ],
+)
+def test_flag_flags_what_the_policy_allows_in_each_group(policy: FlaggingPolicy) -> None:
+    frame = flag(_batch(333, ("Miyun", "Haidian", "Yanqing")), policy)
+    assert policy.by_district == (policy.capacity == "per_district")
+    groups = frame.group_by("district" if policy.by_district else "as_of").agg(
+        pl.len().alias("children"), pl.col("flagged").sum()
+    )
+    for children, flagged in groups.select("children", "flagged").iter_rows():
+        assert flagged == min(children, policy.flags_allowed(children))
+
+
+def test_a_negative_group_is_refused() -> None:
+    with pytest.raises(FlaggingError, match="-1 children"):
+        FlaggingPolicy().flags_allowed(-1)
