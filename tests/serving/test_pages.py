@@ -12,9 +12,10 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from serving.errors import DomainError
+from serving.pages import words
 from serving.signin import set_password
 from serving.store.tables import AuditRecord
-from serving.errors import DomainError
 from tests.serving.conftest import OTHER, OWN, Api
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
@@ -148,11 +149,12 @@ def test_every_message_of_the_pages_has_its_chinese() -> None:
     wanted = {
         message
         for _, _, message, _, _ in extract_from_dir(
-            str(ROOT / "serving" / "templates"),
-            method_map=[("**.html", "jinja2")],
-            options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
+            str(ROOT / "serving"),
+            method_map=[("templates/**.html", "jinja2"), ("pages/words.py", "python")],
+            options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
         )
     }
+    assert "Referral to services" in wanted  # the vocabularies' words are extracted too
     with (ROOT / "serving/locale/zh_CN/LC_MESSAGES/messages.po").open("rb") as handle:
         catalogue = {m.id: m.string for m in read_po(handle) if m.id}
     missing = sorted(str(m) for m in wanted if not catalogue.get(m))
@@ -162,6 +164,12 @@ def test_every_message_of_the_pages_has_its_chinese() -> None:
         assert set(placeholders.findall(str(message))) == set(
             placeholders.findall(str(catalogue[message]))
         ), message
+
+
+@pytest.mark.parametrize("kind", sorted(words.VOCABULARIES))
+def test_every_code_of_every_vocabulary_has_its_words(kind: str) -> None:
+    codes = {member.value for member in words.VOCABULARIES[kind]}
+    assert set(words.catalogue[kind]) == codes
 
 
 def test_the_language_is_switched_and_remembered(api: Api) -> None:
@@ -186,6 +194,22 @@ def test_the_language_is_switched_and_remembered(api: Api) -> None:
     for hostile in ("//evil.example/", "/\t/evil.example", "/\\evil.example", "http://x/"):
         answer = browser.get("/lang/en", params={"next": hostile}, follow_redirects=False)
         assert answer.headers["location"] == "/", hostile
+
+
+def test_the_api_and_the_pages_choose_the_same_language(api: Api) -> None:
+    browser = _browser(api)
+    for accept, chosen in (("fr,zh-CN", "zh-CN"), ("zh;q=0.5, en", "en")):
+        page = browser.get("/login", headers={"Accept-Language": accept})
+        assert f'lang="{chosen}"' in page.text, accept
+        queue = api.client.get(
+            "/v1/flags", headers={**api.headers("cw"), "Accept-Language": accept}
+        )
+        child = queue.json()["items"][0]["child_id"]
+        risk = api.client.get(
+            f"/v1/children/{child}/risk",
+            headers={**api.headers("cw"), "Accept-Language": accept},
+        )
+        assert risk.json()["language"] == chosen, accept
 
 
 def test_the_password_command_reads_stdin_and_refuses_a_short_one(api: Api) -> None:

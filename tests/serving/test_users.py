@@ -49,7 +49,9 @@ def test_only_the_hash_of_a_secret_is_stored(store_url: str) -> None:
     assert "secret" not in repr(list_users(engine))
 
 
-def test_secrets_are_compared_in_constant_time(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_are_compared_in_constant_time(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = make_engine(store_url)
     add_user(engine, "chen", "admin")
     token = issue_token(engine, "chen")
@@ -132,7 +134,8 @@ def test_a_name_is_unique(store_url: str) -> None:
 def test_cli_add_list_revoke(store_url: str) -> None:
     runner = CliRunner()
     result = runner.invoke(
-        app, ["users", "add", "wu", "--role", "caseworker", "--district", "Miyun", "--url", store_url]
+        app,
+        ["users", "add", "wu", "--role", "caseworker", "--district", "Miyun", "--url", store_url],
     )
     assert result.exit_code == 0, result.stderr
     token = result.stdout.strip().splitlines()[-1]
