@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from models.policyfile import read_over_defaults
+from features.tomlfile import read_over_defaults
 
 
 class Tier(StrEnum):
@@ -130,7 +130,7 @@ class GatePolicy:
 
 
 def _policy_tables(path: Path | None) -> dict[str, Any]:
-    return read_over_defaults("default_flagging.toml", path, FlaggingError)
+    return read_over_defaults("models", "default_flagging.toml", path, FlaggingError)
 
 
 def load_flagging_policy(path: Path | None = None) -> FlaggingPolicy:

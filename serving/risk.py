@@ -194,7 +194,7 @@ def flag_of(
     if kept is not None:
         return bool(kept["flagged"]), f"as flagged in batch {batch.id}"
     left, lowest = capacity_left(connection, batch.id, view.district, policy)
-    group = view.district if policy.capacity == "per_district" else "the batch"
+    group = view.district if policy.by_district else "the batch"
     if left > 0 or lowest is None:
         return True, f"{group} has flags to spare in batch {batch.id}"
     within = view.probability >= lowest

@@ -66,9 +66,7 @@ def switch_language(
     return response
 
 
-def _login_form(
-    request: Request, next: str | None, status: int = 200, **context: Any
-) -> Response:
+def _login_form(request: Request, next: str | None, status: int = 200, **context: Any) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
         request, "login.html", status=status, login_csrf=token, next=safe_next(next), **context

@@ -28,12 +28,13 @@ from features.contract import CaseHistories
 from features.deployment import Deployment
 from models.batch import score_batch
 from models.flagging import FlaggingPolicy
-from serving.casework import BatchSummary, exported_at
 from serving.champion import Served
 from serving.clock import utc_now
 from serving.errors import ConflictError, InvalidError
 from serving.explain import store_histories
+from serving.store.children import exported_at
 from serving.store.load import read_frames
+from serving.store.queue import BatchSummary
 from serving.store.tables import Batch, BatchScore
 
 BATCHES: Table = Batch.__table__  # type: ignore[assignment]
@@ -110,7 +111,7 @@ def _histories(engine: Engine, deployment: Deployment, as_of: date) -> CaseHisto
         raise ConflictError(message, code="no_data")
     if as_of > until.date():
         message = f"as_of {as_of} is after the latest export ({until.date()})"
-        raise InvalidError("body.as_of", "within_export", message)
+        raise InvalidError("as_of", "within_export", message, where="body")
     children, events = read_frames(engine)
     return store_histories(children, events, until, deployment)
 

@@ -84,7 +84,7 @@ def capacity_left(
     district, or the whole batch for a top-percent policy), and the lowest rate flagged
     in that group (where the capacity ran out, if it did)."""
     scope = [SCORES.c.batch_id == batch_id]
-    if policy.capacity == "per_district":
+    if policy.by_district:
         scope.append(SCORES.c.district == district)
     row = connection.execute(
         select(
@@ -94,10 +94,7 @@ def capacity_left(
         ).where(*scope)
     ).one()
     children, flagged, lowest = int(row[0]), int(row[1] or 0), row[2]
-    if policy.capacity == "per_district":
-        allowed = policy.per_district
-    else:
-        allowed = int(children * policy.top_percent / 100)
+    allowed = policy.flags_allowed(children)  # the policy's one rule (models.flagging)
     return max(0, allowed - flagged), (float(lowest) if lowest is not None else None)
 
 

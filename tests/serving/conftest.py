@@ -155,11 +155,11 @@ def prepare(url: str, trained: Trained, **settings_over: Any) -> Prepared:
     from features.deployment import Deployment
     from models.flagging import load_flagging_policy
     from serving.app import create_app
-    from serving.casework import score_store
     from serving.champion import Champion
     from serving.settings import Settings
     from serving.signin import set_password
     from serving.store import load_folder, make_engine, upgrade
+    from serving.store.batch import write_batch
     from serving.users import add_user, issue_token
 
     engine = make_engine(url)
@@ -172,7 +172,7 @@ def prepare(url: str, trained: Trained, **settings_over: Any) -> Prepared:
         set_password(engine, name, password_of(name))
     champion = Champion(trained.tracking_uri)
     assert champion.refresh(), champion.last_error
-    score_store(
+    write_batch(
         engine,
         champion.current(),
         load_flagging_policy(None),
