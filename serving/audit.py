@@ -136,6 +136,12 @@ class Audit:
         """Record an allowed ``action`` in the transaction of the read or write it covers."""
         record(connection, self.who, action, "allowed", child_id, district, self.client)
 
+    def done(self, action: Action) -> None:
+        """Record an allowed ``action`` that reads no child's data (an admin's), in a
+        transaction of its own, after the action."""
+        with self.engine.begin() as connection:
+            record(connection, self.who, action, "allowed", client=self.client)
+
     def refused(
         self,
         action: Action,

@@ -63,6 +63,21 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+class Started:
+    """Whether a response has started, and its status: what ``watching(send)`` saw."""
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+
+    def watching(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = int(message["status"])
+            await send(message)
+
+        return sending
+
+
 class Contain:
     """Whatever goes wrong inside answers a JSON error and logs the exception's type only:
     its message, its traceback's locals and a statement's text may quote a child's data,
@@ -77,18 +92,12 @@ class Contain:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def sending(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        seen = Started()
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, seen.watching(send))
         except Exception as exc:
             log.error("unhandled %s", type(exc).__name__)
-            if started:  # too late for an error body: the connection is cut
+            if seen.status is not None:  # too late for an error body: the connection is cut
                 return
             if isinstance(exc, OperationalError | InterfaceError | StoreError):
                 answer = _json_error(
@@ -109,18 +118,11 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 500
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        started, seen = time.perf_counter(), Started()
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, seen.watching(send))
         finally:
+            status = seen.status if seen.status is not None else 500
             route = scope.get("route")
             template = getattr(route, "path", "(no route)")
             access_log.info(

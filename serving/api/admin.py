@@ -43,8 +43,7 @@ def audit_log(
 ) -> list[AuditOut]:
     """Admins: the audit log, newest first, for a child or a user."""
     found = entries(service.engine, child_id, user, limit)
-    with service.engine.begin() as connection:
-        caller.audit.allowed(connection, Action.READ_AUDIT)
+    caller.audit.done(Action.READ_AUDIT)
     return [AuditOut(**entry.__dict__) for entry in found]
 
 
@@ -69,8 +68,7 @@ def batch(
     summary = write_batch(
         service.engine, served, service.flagging, service.deployment, day, caller.principal.name
     )
-    with service.engine.begin() as connection:
-        caller.audit.allowed(connection, Action.BATCH_SCORE)
+    caller.audit.done(Action.BATCH_SCORE)
     return BatchOut(**summary.__dict__)
 
 
@@ -80,8 +78,7 @@ def reload_model(
 ) -> ReloadOut:
     """Admins: load the registry's current champion now if it changed (verified)."""
     changed = service.champion.refresh()
-    with service.engine.begin() as connection:
-        caller.audit.allowed(connection, Action.MODEL_RELOAD)
+    caller.audit.done(Action.MODEL_RELOAD)
     version = service.champion.current().version if service.champion.ready else None
     return ReloadOut(version=version, changed=changed, error=service.champion.last_error)
 
@@ -92,8 +89,7 @@ def users_list(
 ) -> list[UserOut]:
     """Admins: every user with role, districts, state and live tokens (no secret)."""
     found = users.list_users(service.engine)
-    with service.engine.begin() as connection:
-        caller.audit.allowed(connection, Action.READ_USERS)
+    caller.audit.done(Action.READ_USERS)
     return [UserOut.model_validate(user) for user in found]
 
 
@@ -109,8 +105,7 @@ def users_add(
     """Admins: create a user and their first token (shown once)."""
     users.add_user(service.engine, body.name, body.role, body.districts, service.deployment)
     token = users.issue_token(service.engine, body.name, body.expires_days)
-    with service.engine.begin() as connection:
-        caller.audit.allowed(connection, Action.USER_ADD)
+    caller.audit.done(Action.USER_ADD)
     return TokenOut(name=body.name, token=token)
 
 
@@ -128,8 +123,7 @@ def users_token(
 ) -> TokenOut:
     """Admins: a new token for an active user (shown once)."""
     token = users.issue_token(service.engine, name, body.expires_days if body else 90)
-    with service.engine.begin() as connection:
-        caller.audit.allowed(connection, Action.TOKEN_ISSUE)
+    caller.audit.done(Action.TOKEN_ISSUE)
     return TokenOut(name=name, token=token)
 
 
@@ -143,8 +137,7 @@ def users_revoke(
 ) -> RevokedOut:
     """Admins: revoke every live token of a user."""
     revoked = users.revoke_tokens(service.engine, name)
-    with service.engine.begin() as connection:
-        caller.audit.allowed(connection, Action.TOKEN_REVOKE)
+    caller.audit.done(Action.TOKEN_REVOKE)
     return RevokedOut(name=name, revoked=revoked)
 
 
@@ -161,6 +154,5 @@ def users_disable(
         raise InvalidError("name", "not_self", "an admin cannot disable themselves", "path")
     revoked = users.revoke_tokens(service.engine, name)
     users.disable_user(service.engine, name)
-    with service.engine.begin() as connection:
-        caller.audit.allowed(connection, Action.USER_DISABLE)
+    caller.audit.done(Action.USER_DISABLE)
     return RevokedOut(name=name, revoked=revoked)

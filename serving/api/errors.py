@@ -1,5 +1,5 @@
-"""How the API answers what went wrong: one table from domain error to status, and
-JSON bodies (``{"error", "message", "problems": [{"field", "rule", "message"}]}``).
+"""How the API answers what went wrong: the status of serving.status, and JSON bodies
+(``{"error", "message", "problems": [{"field", "rule", "message"}]}``).
 
 4xx for anything the caller can fix, never a 500 for bad input; the status comes from
 the error's class, never from its text. A value given is never repeated (it may be a
@@ -15,24 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.api.schemas import ErrorOut, Problem
-from serving.errors import (
-    ConflictError,
-    DomainError,
-    ForbiddenError,
-    InvalidError,
-    NotFoundError,
-    NotReadyError,
-)
+from serving.errors import DomainError, NotReadyError
+from serving.status import status_of
 
-# the first class an error is an instance of gives its status
-STATUS: Final[tuple[tuple[type[DomainError], int], ...]] = (
-    (InvalidError, 422),
-    (NotFoundError, 404),
-    (ForbiddenError, 403),
-    (ConflictError, 409),
-    (NotReadyError, 503),
-    (DomainError, 400),
-)
 HTTP_NAMES: Final = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -54,10 +39,6 @@ def json_error(
 ) -> JSONResponse:
     body = ErrorOut(error=error, message=message, problems=problems or [])
     return JSONResponse(body.model_dump(), status_code=status, headers=headers or None)
-
-
-def status_of(exc: DomainError) -> int:
-    return next(status for kind, status in STATUS if isinstance(exc, kind))
 
 
 def domain_error(exc: DomainError) -> JSONResponse:

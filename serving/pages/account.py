@@ -124,8 +124,7 @@ def logout(request: Request, signed_in: Session, csrf: Annotated[str, form(CODE)
     audit = signed_in.caller.audit
     check_csrf(audit, Action.SIGN_OUT, signed_in.csrf, csrf)
     end_session(service_of(request).engine, request.cookies.get(SESSION_COOKIE))
-    with service_of(request).engine.begin() as connection:
-        audit.allowed(connection, Action.SIGN_OUT)
+    audit.done(Action.SIGN_OUT)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -1,33 +1,15 @@
 """How the pages answer what went wrong: a page in the reader's language naming the
-reason (the message catalogue's words for it), with the status the error's class gives;
+reason (the message catalogue's words for it), with the status of serving.status;
 without a session, the sign-in page."""
 
 from __future__ import annotations
 
-from typing import Final
-
 from fastapi import Request
 from fastapi.responses import Response
 
-from serving.errors import (
-    ConflictError,
-    DomainError,
-    ForbiddenError,
-    InvalidError,
-    NotFoundError,
-    NotReadyError,
-)
+from serving.errors import DomainError, ForbiddenError, InvalidError
 from serving.pages.render import render
-
-# the first class an error is an instance of gives its page's status
-PAGE_STATUS: Final[dict[type[DomainError], int]] = {
-    InvalidError: 422,
-    NotFoundError: 404,
-    ForbiddenError: 403,
-    ConflictError: 409,
-    NotReadyError: 503,
-    DomainError: 400,
-}
+from serving.status import status_of
 
 
 class SignInRequiredError(Exception):
@@ -53,8 +35,7 @@ def reason_of(exc: DomainError) -> str:
 
 
 def domain_page(request: Request, exc: DomainError) -> Response:
-    status = next(code for kind, code in PAGE_STATUS.items() if isinstance(exc, kind))
-    return render(request, "error.html", status=status, reason=reason_of(exc))
+    return render(request, "error.html", status=status_of(exc), reason=reason_of(exc))
 
 
 def invalid_page(request: Request) -> Response:

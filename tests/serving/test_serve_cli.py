@@ -30,6 +30,19 @@ def _free_port() -> int:
         return port
 
 
+def _riskflag(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`riskflag ARGS` in a process of its own, as a script runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "serving.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_queue_build_makes_a_batch(trained: Trained, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     runner = CliRunner()
@@ -70,15 +83,7 @@ def test_score_scores_a_folder_into_a_file_and_nothing_else(trained: Trained) ->
 def test_the_settings_name_the_store_for_every_command(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'from-env.db'}"
     env = {**os.environ, "RISKFLAG_DATABASE_URL": url}
-    done = subprocess.run(
-        [sys.executable, "-m", "serving.cli", "db", "migrate"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _riskflag(["db", "migrate"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "from-env.db").exists()
     assert not (tmp_path / "riskflag.db").exists()
@@ -87,15 +92,7 @@ def test_the_settings_name_the_store_for_every_command(tmp_path: Path) -> None:
 def test_serve_refuses_insecure_settings_naming_them(tmp_path: Path) -> None:
     env = {**os.environ, "RISKFLAG_ENVIRONMENT": "production", "RISKFLAG_HOST": "0.0.0.0"}
     env.pop("RISKFLAG_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "serving.cli", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _riskflag(["serve"], env, tmp_path)
     assert done.returncode == 2
     assert "RISKFLAG_DATABASE_URL" in done.stderr
     assert "RISKFLAG_HOST" in done.stderr
