@@ -19,16 +19,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
 
-from sqlalchemy import Table, case, delete, select
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from serving.hashing import digest
-from serving.store.tables import Throttle
-
-THROTTLE: Final[Table] = Throttle.__table__  # type: ignore[assignment]
+from serving.store.tables import THROTTLE
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection
 
 from models.flagging import TIERS, FlaggingPolicy
 from serving.disclosure import Tables, suppress
-from serving.store.queue import DECISIONS, SCORES, latest_batch
+from serving.store.queue import latest_batch
+from serving.store.tables import DECISIONS, SCORES
 from serving.vocabulary import DecisionAction, codes
 
 SMALL_CELL: Final = 10  # aggregates below this count are suppressed for analysts

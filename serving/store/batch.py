@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Engine, insert
 from sqlalchemy.engine import Connection
 
 from features.contract import CaseHistories
@@ -35,10 +35,8 @@ from serving.explain import store_histories
 from serving.store.children import exported_at
 from serving.store.load import read_frames
 from serving.store.queue import BatchSummary
-from serving.store.tables import Batch, BatchScore
+from serving.store.tables import BATCHES, SCORES
 
-BATCHES: Table = Batch.__table__  # type: ignore[assignment]
-SCORES: Table = BatchScore.__table__  # type: ignore[assignment]
 REASONS_KEPT: Final = 3
 CHUNK_ROWS: Final = 2_000  # x 8 columns: within SQLite's and PostgreSQL's parameter limits
 STORED: Final = ("child_id", "district", "probability", "score_1_20", "tier", "flagged")

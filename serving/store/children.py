@@ -10,18 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Connection
 
 from features.contract import CaseHistories
 from features.deployment import Deployment
 from serving.explain import store_histories
 from serving.store.load import read_frames
-from serving.store.tables import Child, Event, Load
-
-CHILDREN: Table = Child.__table__  # type: ignore[assignment]
-EVENTS: Table = Event.__table__  # type: ignore[assignment]
-LOADS: Table = Load.__table__  # type: ignore[assignment]
+from serving.store.tables import CHILDREN, EVENTS, LOADS
 
 
 @dataclass(frozen=True)

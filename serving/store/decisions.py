@@ -6,17 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, NoReturn
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from serving.clock import utc_now
 from serving.errors import InvalidError
 from serving.store.children import ChildRef
 from serving.store.queue import batch_score, latest_batch
-from serving.store.tables import Decision
+from serving.store.tables import DECISIONS
 from serving.vocabulary import DecisionAction, OverrideReason, codes
 
-DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
 MAX_NOTE: Final = 4000
 
 

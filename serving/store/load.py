@@ -33,12 +33,9 @@ import features.schema as s
 from features.contract import CaseHistories, load_case_histories
 from features.deployment import Deployment
 from serving.store.db import StoreError, require_current
-from serving.store.tables import Child, Event, Load
+from serving.store.tables import CHILDREN, EVENTS, LOADS
 
 CHUNK_ROWS: Final = 2_000  # x 8 columns: within SQLite's and PostgreSQL's bound-parameter limits
-CHILD_TABLE: Table = Child.__table__  # type: ignore[assignment]
-EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
-LOAD_TABLE: Table = Load.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -127,20 +124,18 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
     events = histories.events.collect()
     try:
         with engine.begin() as connection:
-            known = connection.execute(
-                select(LOAD_TABLE.c.sha256).where(LOAD_TABLE.c.sha256 == sha)
-            ).first()
+            known = connection.execute(select(LOADS.c.sha256).where(LOADS.c.sha256 == sha)).first()
             if known is not None:
                 return LoadResult(
                     sha, True, children.height, events.height, 0, 0, histories.exported_at
                 )
-            before = _count(connection, CHILD_TABLE) + _count(connection, EVENT_TABLE)
-            written = _upsert(connection, CHILD_TABLE, children, s.CHILD_ID)
-            written += _upsert(connection, EVENT_TABLE, events, s.EVENT_ID)
-            after = _count(connection, CHILD_TABLE) + _count(connection, EVENT_TABLE)
+            before = _count(connection, CHILDREN) + _count(connection, EVENTS)
+            written = _upsert(connection, CHILDREN, children, s.CHILD_ID)
+            written += _upsert(connection, EVENTS, events, s.EVENT_ID)
+            after = _count(connection, CHILDREN) + _count(connection, EVENTS)
             inserted = after - before
             connection.execute(
-                LOAD_TABLE.insert().values(
+                LOADS.insert().values(
                     sha256=sha,
                     source=str(Path(folder).resolve())[:1024],
                     exported_at=histories.exported_at,
@@ -168,11 +163,11 @@ def read_frames(
     engine: Engine, child_ids: Sequence[str] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Children and events from the store, typed as the contract loader types them."""
-    children_query = select(CHILD_TABLE).order_by(CHILD_TABLE.c.child_id)
-    events_query = select(EVENT_TABLE).order_by(EVENT_TABLE.c.event_id)
+    children_query = select(CHILDREN).order_by(CHILDREN.c.child_id)
+    events_query = select(EVENTS).order_by(EVENTS.c.event_id)
     if child_ids is not None:
-        children_query = children_query.where(CHILD_TABLE.c.child_id.in_(list(child_ids)))
-        events_query = events_query.where(EVENT_TABLE.c.child_id.in_(list(child_ids)))
+        children_query = children_query.where(CHILDREN.c.child_id.in_(list(child_ids)))
+        events_query = events_query.where(EVENTS.c.child_id.in_(list(child_ids)))
     with engine.connect() as connection:
         # declared, not guessed from the first rows: a column empty in the first hundred
         # rows (a household's amounts) must still read as its type

@@ -15,17 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from models.flagging import FlaggingPolicy
 from serving.errors import InvalidError
 from serving.limits import IDENTIFIER
-from serving.store.tables import Batch, BatchScore, Decision
-
-BATCHES: Table = Batch.__table__  # type: ignore[assignment]
-SCORES: Table = BatchScore.__table__  # type: ignore[assignment]
-DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
+from serving.store.tables import BATCHES, DECISIONS, SCORES
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ so a child read back from the store is the child that was loaded."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Final
 
 from sqlalchemy import (
     BigInteger,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -193,3 +195,18 @@ class Throttle(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime)
     failures: Mapped[int] = mapped_column(Integer)
+
+
+def _core(model: type[Base]) -> Table:
+    table: Table = model.__table__  # type: ignore[assignment]
+    return table
+
+
+# the Core tables, for the store's queries written in SQLAlchemy Core
+CHILDREN: Final = _core(Child)
+EVENTS: Final = _core(Event)
+LOADS: Final = _core(Load)
+BATCHES: Final = _core(Batch)
+SCORES: Final = _core(BatchScore)
+DECISIONS: Final = _core(Decision)
+THROTTLE: Final = _core(Throttle)
