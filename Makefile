@@ -64,7 +64,9 @@ demo: $(STAMP)
 	@echo "== scoring every eligible child on the export date with the champion"
 	$(BIN)/riskflag score --data $(DEMO_DATA) --as-of 2025-12-31 --out $(DEMO_DATA)/scores.csv \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
-	@echo "== loading $(DEMO_DATA)/ into the store ($(DEMO_STORE)); again changes nothing"
+	@echo "== migrating the store ($(DEMO_STORE)) to the latest schema, then loading $(DEMO_DATA)/"
+	@echo "   into it (loading the same export again changes nothing)"
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag db migrate
 	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag db load $(DEMO_DATA)
 	@echo "== demo users, one per role, with an API token and a page password (new on each run;"
 	@echo "   kept in $(DEMO_DATA)/tokens.txt, readable by you only)"
@@ -80,8 +82,8 @@ demo: $(STAMP)
 			--password-stdin >/dev/null; \
 		echo "$$name $$token $$password" >> $(DEMO_DATA)/tokens.txt; \
 	done; echo "user API-token page-password"; cat $(DEMO_DATA)/tokens.txt
-	@echo "== batch scoring the store with the champion: the caseworkers' queue"
-	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag score --store --by demo \
+	@echo "== building the caseworkers' queue: every child of the store scored with the champion"
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag queue build --by demo \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
 	@echo "== done. Features: $(DEMO_DATA)/features.parquet; scores: $(DEMO_DATA)/scores.csv;"
 	@echo "   runs, reports, model card: mlflow ui --backend-store-uri sqlite:///$(DEMO_DATA)/mlflow.db"

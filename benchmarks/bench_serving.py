@@ -6,7 +6,7 @@ FastAPI endpoint.
 1. Setup, fresh in .bench/serving/: synthetic children (cached in .bench/), then exactly
    what a user runs: ``riskflag train --model scorecard`` into a throwaway MLflow store,
    ``promote`` (the fairness disparities justified as "benchmark"), ``db load``, a
-   caseworker of every district, and ``score --store`` (the batch queue).
+   caseworker of every district, and ``queue build`` (the batch queue).
 2. Targets, one at a time, each one uvicorn worker on 127.0.0.1 started as a subprocess
    and stopped at the end: ``riskflag serve`` with the champion, for POST /v1/score (one
    child's history from the data folder: the queue's child with the median number of
@@ -251,12 +251,13 @@ def setup(children: int) -> Setup:
         "--justify-disparity",
         "benchmark",
     )
+    _riskflag(env, "db", "migrate")
     _riskflag(env, "db", "load", str(data))
     districts = [arg for name in Deployment().districts for arg in ("--district", name)]
     token = _riskflag(env, "users", "add", "bench", "--role", "caseworker", *districts)
     _done(started)
-    started = _step("riskflag score --store (the batch queue)")
-    batch = _riskflag(env, "score", "--store", "--tracking-uri", tracking_uri).strip()
+    started = _step("riskflag queue build (the batch queue)")
+    batch = _riskflag(env, "queue", "build", "--tracking-uri", tracking_uri).strip()
     _done(started)
     return Setup(
         data=data,

@@ -148,7 +148,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator[Site]:
-    """The app of ``serving.api.create_app`` served over HTTP on 127.0.0.1, on a SQLite store
+    """The app of ``serving.app.create_app`` served over HTTP on 127.0.0.1, on a SQLite store
     prepared as ``tests.serving.conftest.make_api`` prepares it: the synthetic export loaded,
     one user per role of ``ROLE_USERS`` (cw, cw_other, sup, sup_other, analyst, admin) with
     a bearer token each, and a batch scored on 2025-12-01.
