@@ -22,14 +22,15 @@ from features.table import write_features
 app = typer.Typer(help="Point-in-time feature tables.", no_args_is_help=True)
 
 
-class Engine(StrEnum):
-    """Where the one feature pipeline runs: this machine (polars) or a Spark cluster."""
+class Backend(StrEnum):
+    """Where the one feature pipeline runs (the ``--engine`` option): this machine
+    (polars) or a Spark cluster. Not the feature engine (features.engine)."""
 
     polars = "polars"
     spark = "spark"
 
 
-ENGINE_HELP = "polars: this machine; spark: partitions of households on a Spark cluster."
+BACKEND_HELP = "polars: this machine; spark: partitions of households on a Spark cluster."
 MASTER_HELP = "Spark master URL (--engine spark; default: the configured one, else local[*])."
 PARTITIONS_HELP = "Spark partitions (--engine spark; default: one per 50,000 children)."
 
@@ -86,7 +87,7 @@ def build(
         int,
         typer.Option(min=0, help="Build shard by shard (households kept together); 0: by size."),
     ] = 0,
-    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.polars,
+    backend: Annotated[Backend, typer.Option("--engine", help=BACKEND_HELP)] = Backend.polars,
     spark_master: Annotated[str | None, typer.Option(help=MASTER_HELP)] = None,
     partitions: Annotated[int | None, typer.Option(min=1, help=PARTITIONS_HELP)] = None,
 ) -> None:
@@ -98,7 +99,7 @@ def build(
     except (ConfigError, DeploymentError) as exc:
         raise fail(str(exc)) from exc
     started = time.perf_counter()
-    if engine is Engine.spark:
+    if backend is Backend.spark:
         _build_on_spark(data, out, feature_config, feature_policy, dates, settings,
                         spark_master, partitions, started)  # fmt: skip
         return
@@ -118,7 +119,7 @@ def build(
     )
 
 
-def spark_engine() -> ModuleType:
+def spark_backend() -> ModuleType:
     """features.spark, or exit with how to install it (PySpark is an optional extra)."""
     try:
         import features.spark
@@ -141,7 +142,7 @@ def _build_on_spark(
     partitions: int | None,
     started: float,
 ) -> None:
-    spark = spark_engine()
+    spark = spark_backend()
     try:
         session = spark.session(master)
         built = spark.build_features_spark(

@@ -16,12 +16,12 @@ from features.config import ConfigError, load_feature_config, load_policy
 from features.console import fail
 from features.deployment import Deployment, DeploymentError, load_deployment
 from features.features_cli import (
-    ENGINE_HELP,
+    BACKEND_HELP,
     MASTER_HELP,
     PARTITIONS_HELP,
-    Engine,
+    Backend,
     histories_or_exit,
-    spark_engine,
+    spark_backend,
 )
 from models.batch import score_batch
 from models.design import DesignError
@@ -150,7 +150,7 @@ def score_command(
     flagging: Annotated[Path | None, typer.Option(help="Flagging policy TOML.")] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
-    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.polars,
+    backend: Annotated[Backend, typer.Option("--engine", help=BACKEND_HELP)] = Backend.polars,
     spark_master: Annotated[str | None, typer.Option(help=MASTER_HELP)] = None,
     partitions: Annotated[int | None, typer.Option(min=1, help=PARTITIONS_HELP)] = None,
 ) -> None:
@@ -163,7 +163,7 @@ def score_command(
         day = date.fromisoformat(as_of)
     except ValueError as exc:
         raise fail(f"--as-of {as_of!r} is not a YYYY-MM-DD date") from exc
-    if engine is Engine.polars and Path(out).suffix not in (".parquet", ".csv"):
+    if backend is Backend.polars and Path(out).suffix not in (".parquet", ".csv"):
         raise fail(f"--out {out}: use a .parquet or .csv file name")
     try:
         settings = load_deployment(deployment)
@@ -176,7 +176,7 @@ def score_command(
         model = load_payload(payload, sha256)
     except RegistryError as exc:
         raise fail(str(exc)) from exc
-    if engine is Engine.spark:
+    if backend is Backend.spark:
         _score_on_spark(data, out, payload, sha256, policy, day, settings, spark_master, partitions)
         return
     histories = histories_or_exit(Path(data), settings)
@@ -220,7 +220,7 @@ def _score_on_spark(
     master: str | None,
     partitions: int | None,
 ) -> None:
-    spark = spark_engine()
+    spark = spark_backend()
     from models.spark import score_spark
 
     try:

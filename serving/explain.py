@@ -31,7 +31,9 @@ from serving.errors import NotScorableError
 from serving.i18n import Language
 
 LANGUAGES: Final = ("en", "zh-CN")
-SMALL_ENGINE: Final = "in-memory"  # for one household, far faster than the streaming engine
+POLARS_IN_MEMORY: Final = (
+    "in-memory"  # polars' collect: for one household, far faster than streaming
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def explain_children(
     build, one explanation and one evidence query: per child, the view or why not."""
     ids = [ask.child_id for ask in asks]
     table = build_features(histories, model.config, model.policy, [as_of])
-    frame = table.frame.filter(pl.col(s.CHILD_ID).is_in(ids)).collect(engine=SMALL_ENGINE)
+    frame = table.frame.filter(pl.col(s.CHILD_ID).is_in(ids)).collect(engine=POLARS_IN_MEMORY)
     row_of = {child: index for index, child in enumerate(frame[s.CHILD_ID].to_list())}
     explanation = model.explain(model.matrix(frame)) if frame.height else None
     specs = {spec.name: spec for spec in model.specs}

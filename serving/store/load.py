@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import features.schema as s
 from features.contract import CaseHistories, load_case_histories
 from features.deployment import Deployment
+from serving.clock import utc_now
 from serving.store.db import StoreError, require_current
 from serving.store.tables import CHILDREN, EVENTS, LOADS
 
@@ -139,7 +140,7 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
                     sha256=sha,
                     source=str(Path(folder).resolve())[:1024],
                     exported_at=histories.exported_at,
-                    loaded_at=datetime.now(UTC).replace(tzinfo=None),
+                    loaded_at=utc_now(),
                     children=children.height,
                     events=events.height,
                     inserted=inserted,
