@@ -1,5 +1,8 @@
-"""Models and a case-history store in, scores and explanations out (FastAPI, SQLAlchemy).
+"""The service: a case-history store and the champion model in; scores explained, the
+caseworkers' queue, decisions and the audit trail out, through an HTTP API, pages in
+Chinese and English, and the `riskflag` command.
 
-So far this package holds only the `riskflag` command that gathers every package's
-subcommands; the service arrives with issue 5.
+The domain (access, audit, risk, cases, the store) raises domain errors and knows no
+HTTP; serving.api and serving.pages are two doors onto it that never import each other;
+serving.app puts them together. docs/serving.md maps every module.
 """

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from serving.access import Caller, districts_asked, reach_child
 from serving.audit import Action
 from serving.champion import ModelUnavailableError
@@ -121,26 +119,20 @@ def record_decision(
     """Store a decision about a reachable child with the score it was taken on; audited.
     A field that breaks its rule is InvalidError naming it."""
     child = reach_child(caller, child_id, Action.RECORD_DECISION)
+    who = caller.principal
     with service.engine.begin() as connection:
-        stored_row = _record(connection, caller, child, decided)
+        stored_row = recorded.record_decision(
+            connection,
+            child,
+            who.name,
+            who.role,
+            decided.action,
+            decided.agrees,
+            decided.reason_code,
+            decided.note,
+        )
         caller.audit.allowed(connection, Action.RECORD_DECISION, child_id, child.district)
     return stored_row
-
-
-def _record(
-    connection: Connection, caller: Caller, child: stored.ChildRef, decided: Decided
-) -> dict[str, Any]:
-    who = caller.principal
-    return recorded.record_decision(
-        connection,
-        child,
-        who.name,
-        who.role,
-        decided.action,
-        decided.agrees,
-        decided.reason_code,
-        decided.note,
-    )
 
 
 def reason_words(service: Service, language: Language) -> Callable[[str, Any], str]:
