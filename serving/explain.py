@@ -30,7 +30,6 @@ from models.riskmodel import Explanation, RiskModel
 from serving.errors import NotScorableError
 from serving.i18n import Language
 
-LANGUAGES: Final = ("en", "zh-CN")
 POLARS_IN_MEMORY: Final = (
     "in-memory"  # polars' collect: for one household, far faster than streaming
 )

@@ -10,7 +10,7 @@ lockout would only lock out).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -75,7 +75,7 @@ def language(request: Request, lang: str | None) -> Language:
 
 Anyone = Annotated[Principal, Depends(_principal)]
 Svc = Annotated[Service, Depends(service_of)]
-Lang = Annotated[Literal["en", "zh-CN"] | None, Query(description="en or zh-CN")]
+Lang = Annotated[Language | None, Query(description="en or zh-CN")]
 ChildPath = Annotated[str, path(IDENTIFIER, "a child's id (the data contract's child_id)")]
 NamePath = Annotated[str, path(USER_NAME, "a user name")]
 DistrictQuery = Annotated[str | None, query(IDENTIFIER, "one of your districts")]

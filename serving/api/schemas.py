@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from serving.i18n import Language
 from serving.limits import IDENTIFIER, NOTE, USER_NAME, field
 from serving.vocabulary import DecisionAction, OverrideReason, Role, Tier, literal
 
@@ -178,7 +179,7 @@ class RiskOut(BaseModel):
     factors: list[FactorOut]
     factors_total: int = Field(description="factors with a non-zero contribution")
     model: ModelRef
-    language: Literal["en", "zh-CN"]
+    language: Language
 
 
 class EventOut(BaseModel):

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.python import asgi
-from serving.schemas import BatchOut, RiskOut
 
+from serving.api.schemas import BatchOut, RiskOut
 from serving.users import add_user
 from tests.serving.conftest import OWN, ROLE_USERS, Api, Trained, served
 from tests.serving.test_api import score_body
