@@ -38,14 +38,14 @@ def main(context: typer.Context) -> None:
     with reported():
         locations = load_locations()
     given = {"url": locations.database_url, "tracking_uri": locations.tracking_uri}
-    context.default_map = _defaults(context.command, given)
+    context.default_map = option_defaults(context.command, given)
 
 
-def _defaults(command: Any, given: dict[str, str]) -> dict[str, Any]:
+def option_defaults(command: Any, given: dict[str, str]) -> dict[str, Any]:
     """``given`` for every option of that name, in every command under ``command`` (a
     click command or group, as Typer builds them)."""
     found: dict[str, Any] = {
-        name: _defaults(sub, given) for name, sub in getattr(command, "commands", {}).items()
+        name: option_defaults(sub, given) for name, sub in getattr(command, "commands", {}).items()
     }
     for parameter in command.params:
         if parameter.param_type_name == "option" and parameter.name in given:
