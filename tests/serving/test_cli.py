@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from serving.cli import option_defaults, app
+from serving.cli import app, option_defaults
 
 GIVEN = {"url": "sqlite:///store.db", "tracking_uri": "sqlite:///registry.db"}
 
