@@ -84,7 +84,7 @@ def reach_child(caller: Caller, child_id: str, action: Action) -> ChildRef:
     """The child if it is in one of the caller's districts; otherwise NotFoundError (a
     child that exists elsewhere and one that does not exist look the same), the refusal
     audited as ``not_found`` or ``denied``."""
-    with caller.audit.engine.begin() as connection:
+    with caller.audit.engine.connect() as connection:
         child = find_child(connection, child_id)
     if child is not None and child.district in caller.principal.districts:
         return child

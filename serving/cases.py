@@ -61,10 +61,16 @@ def read_queue(service: Service, caller: Caller, asked: QueueAsked) -> QueuePage
         )
         for row in rows:
             caller.audit.allowed(connection, Action.READ_QUEUE, row["child_id"], row["district"])
-        first = batches.first_flagged(connection, [row["child_id"] for row in rows])
-    for row in rows:
-        row["flagged_since"] = first.get(row["child_id"])
     return QueuePage(batch, rows, following)
+
+
+def with_flagged_since(service: Service, page: QueuePage) -> None:
+    """Add to each row of ``page`` when its child was first flagged (``flagged_since``:
+    the creation of the earliest batch that flagged them; None if none did)."""
+    with service.engine.connect() as connection:
+        first = batches.first_flagged(connection, [row["child_id"] for row in page.rows])
+    for row in page.rows:
+        row["flagged_since"] = first.get(row["child_id"])
 
 
 def read_history(

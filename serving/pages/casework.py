@@ -60,6 +60,7 @@ def queue_page(
         page = cases.read_queue(service, caller, asked)
     except InvalidError as exc:  # a cursor this service did not issue
         raise PageError(400, "cursor") from exc
+    cases.with_flagged_since(service, page)
     words = cases.reason_words(service, language_of(request))
     for row in page.rows:
         row["reason_labels"] = [words(r["factor"], r.get("value")) for r in row["reasons"]]
