@@ -45,7 +45,6 @@ def risk(
 )
 def child_history(
     child_id: ChildPath,
-    request: Request,
     caller: Annotated[Caller, allow(Action.READ_HISTORY, *DISTRICT_ROLES)],
     service: Svc,
 ) -> HistoryOut:
