@@ -1,4 +1,5 @@
-"""Sign-in for the pages: passwords, lockout and sessions. Same users and roles as the API.
+"""Sign-in for the pages: passwords, throttled failures and sessions. Same users and roles
+as the API.
 
 - A password is stored only as an scrypt hash (``hashlib.scrypt``: N=2^15, r=8, p=1, a
   16-byte random salt); a person's password, unlike a 256-bit API token, needs a slow,
