@@ -119,7 +119,6 @@ def posted_risk(
         view = service.coalescer.explain(
             served.model, histories, posted.child_id, posted.as_of, service.flagging, language, top
         )
-    served = service.served()
     same = _stored_as(service, view.child_id, view.district)
     with service.engine.begin() as connection:
         flagged, basis = flag_of(connection, service, served.version, view, stored=False)
