@@ -1,0 +1,159 @@
+"""Records to children: links joined strongest first, under the hard rules and decisions.
+
+Plain connected components over every link above the threshold let one wrong link chain
+whole families together: a nameless report that matches three siblings joins them all.
+Here clusters grow one link at a time, strongest first, and a link is refused when the
+two clusters it would join break a hard rule between any of their records
+(``features/linkage/rules.py``) or hold a pair a person decided were different children.
+
+Order: pairs a person decided were the same child, then pairs sharing a valid ID number
+(the deterministic links), then the model's links by falling probability (ties by record
+number, so the result is the same on every engine). Each record keeps how and how
+strongly it was first joined: that is the strongest link that joined it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from features.linkage import records as r
+from features.linkage import schema as ls
+from features.linkage.policy import LinkagePolicy
+from features.linkage.rules import Birth, NameKey, Profile, may_join
+
+LEFT = "uid_l"
+RIGHT = "uid_r"
+PROBABILITY = ls.MATCH_PROBABILITY
+CLUSTER = "cluster"
+# edge kinds in the order they are applied
+ORDER = {ls.HOW_REVIEW: 0, ls.HOW_ID_NUMBER: 1, ls.HOW_MATCH: 2}
+
+
+@dataclass
+class _Clusters:
+    """Union-find over record numbers, with each root's members and rule profile."""
+
+    parent: np.ndarray
+    members: dict[int, list[int]]
+    profiles: dict[int, Profile]
+    apart: dict[int, set[int]]  # root -> records decided to be other children
+
+    def root(self, uid: int) -> int:
+        parent = self.parent
+        while parent[uid] != uid:
+            parent[uid] = parent[parent[uid]]
+            uid = parent[uid]
+        return int(uid)
+
+    def refused(self, a: int, b: int) -> bool:
+        small, large = sorted((a, b), key=lambda root: len(self.members[root]))
+        return bool(self.apart.get(large, set()).intersection(self.members[small]))
+
+    def join(self, a: int, b: int) -> None:
+        if len(self.members[a]) < len(self.members[b]):
+            a, b = b, a
+        self.parent[b] = a
+        self.members[a].extend(self.members.pop(b))
+        self.profiles[a].absorb(self.profiles.pop(b))
+        if b in self.apart:
+            self.apart.setdefault(a, set()).update(self.apart.pop(b))
+
+
+def cluster_records(
+    records: pl.DataFrame,
+    edges: pl.DataFrame,
+    policy: LinkagePolicy,
+    apart: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Each record's cluster, and how and how strongly it was joined.
+
+    Parameters
+    ----------
+    records
+        The records table (``features.linkage.records.comparison_records``).
+    edges
+        Candidate links: ``uid_l``, ``uid_r``, ``match_probability``, ``how`` (``review``
+        for a clerical "same child", ``id_number``, ``match``).
+    policy
+        The hard rules to apply.
+    apart
+        Pairs (``uid_l``, ``uid_r``) decided to be different children: never joined.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``uid``, ``cluster`` (the smallest uid of the record's cluster), ``how`` and
+        ``match_probability`` (null and ``single`` for a record joined to nothing).
+    """
+    n = records.height
+    clusters = _Clusters(
+        parent=np.arange(n, dtype=np.int64),
+        members={uid: [uid] for uid in range(n)},
+        profiles=_profiles(records),
+        apart=_apart(apart),
+    )
+    how: list[str | None] = [None] * n
+    strength: list[float | None] = [None] * n
+    ordered = edges.sort(
+        pl.col(ls.HOW).replace_strict(ORDER, return_dtype=pl.Int8),
+        pl.col(PROBABILITY),
+        LEFT,
+        RIGHT,
+        descending=[False, True, False, False],
+    )
+    for left, right, probability, kind in ordered.select(
+        LEFT, RIGHT, PROBABILITY, ls.HOW
+    ).iter_rows():
+        a, b = clusters.root(left), clusters.root(right)
+        if a == b or clusters.refused(a, b):
+            continue
+        if kind == ls.HOW_MATCH and not may_join(
+            clusters.profiles[a], clusters.profiles[b], policy
+        ):
+            continue
+        clusters.join(a, b)
+        for uid in (left, right):
+            if how[uid] is None:
+                how[uid], strength[uid] = kind, probability
+    roots = np.fromiter((clusters.root(uid) for uid in range(n)), dtype=np.int64, count=n)
+    smallest = {root: min(members) for root, members in clusters.members.items()}
+    return pl.DataFrame(
+        {
+            r.UID: records[r.UID],
+            CLUSTER: [smallest[root] for root in roots.tolist()],
+            ls.HOW: [kind or ls.HOW_SINGLE for kind in how],
+            PROBABILITY: pl.Series(strength, dtype=pl.Float64),
+        }
+    )
+
+
+def _profiles(records: pl.DataFrame) -> dict[int, Profile]:
+    """Each record's own profile: its name, birth date and usable ID number."""
+    rows = records.select(
+        r.UID, r.GIVEN_PINYIN, r.LAST_PINYIN, r.NICKNAME, r.BIRTH_YEAR, r.BIRTH_MONTH,
+        r.BIRTH_DAY, r.BIRTH_DAYNO, r.ID, r.ID_USABLE,
+    ).iter_rows()  # fmt: skip
+    profiles: dict[int, Profile] = {}
+    for uid, given, last, nickname, year, month, day, dayno, id_number, usable in rows:
+        profile = Profile()
+        if given is not None:
+            profile.names.add(NameKey(given, last, bool(nickname)))
+        if year is not None:
+            profile.births.add(Birth(year, month, day, dayno))
+        if usable and id_number is not None:
+            profile.ids.add(id_number)
+        profiles[uid] = profile
+    return profiles
+
+
+def _apart(pairs: pl.DataFrame | None) -> dict[int, set[int]]:
+    apart: dict[int, set[int]] = {}
+    if pairs is None:
+        return apart
+    for left, right in pairs.select(LEFT, RIGHT).iter_rows():
+        apart.setdefault(left, set()).add(right)
+        apart.setdefault(right, set()).add(left)
+    return apart

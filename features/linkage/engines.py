@@ -1,0 +1,58 @@
+"""Where Splink runs: DuckDB on one machine, or Spark (``--engine spark``).
+
+Only the pairwise scoring moves: standardising, clustering and writing stay in polars on
+this machine, and the same records table goes to either engine, so both score the same
+pairs with the same SQL (features/linkage/model.py uses only functions both have).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Any
+
+import polars as pl
+
+
+class LinkEngine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+Register = Callable[[pl.DataFrame], Any]
+
+
+@contextmanager
+def splink_tables(engine: LinkEngine, spark: Any = None) -> Iterator[Register]:
+    """A function registering a polars frame as a Splink table on the engine.
+
+    Parameters
+    ----------
+    engine
+        DuckDB (in memory, this process) or Spark.
+    spark
+        The Spark session to use; None starts ``features.spark.session()`` (the one
+        configured, or local) and stops it at the end.
+    """
+    if engine is LinkEngine.duckdb:
+        from splink import DuckDBAPI
+
+        duck = DuckDBAPI()
+        try:
+            yield lambda frame: duck.register(frame.to_arrow())
+        finally:
+            duck.duckdb_con.close()
+        return
+    from splink import SparkAPI
+
+    from features.spark import session
+
+    started = spark is None
+    active = session() if started else spark
+    api = SparkAPI(spark_session=active, register_udfs_automatically=False)
+    try:
+        yield lambda frame: api.register(frame.to_arrow())
+    finally:
+        if started:
+            active.stop()
