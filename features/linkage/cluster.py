@@ -27,7 +27,7 @@ from features.linkage.rules import Birth, NameKey, Profile, may_join
 LEFT = "uid_l"
 RIGHT = "uid_r"
 PROBABILITY = ls.MATCH_PROBABILITY
-CLUSTER = "cluster"
+CLUSTER = ls.CLUSTER
 # edge kinds in the order they are applied
 ORDER = {ls.HOW_REVIEW: 0, ls.HOW_ID_NUMBER: 1, ls.HOW_MATCH: 2}
 

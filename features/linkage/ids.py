@@ -24,7 +24,6 @@ import polars as pl
 
 from features import schema as s
 from features.linkage import schema as ls
-from features.linkage.cluster import CLUSTER
 
 PREFIX = "C"
 WIDTH = 9
@@ -53,18 +52,20 @@ def assign_child_ids(
         ``from_child_id``, ``records``).
     """
     if previous is None or previous.is_empty():
-        kept = pl.DataFrame(schema={CLUSTER: pl.Int64, s.CHILD_ID: pl.String})
+        kept = pl.DataFrame(schema={ls.CLUSTER: pl.Int64, s.CHILD_ID: pl.String})
         return _number_new(clusters, kept, 0), _empty_log()
     overlap = (
         clusters.join(
             previous.select(ls.SOURCE, ls.RECORD_ID, s.CHILD_ID), on=[ls.SOURCE, ls.RECORD_ID]
         )
-        .group_by(s.CHILD_ID, CLUSTER)
+        .group_by(s.CHILD_ID, ls.CLUSTER)
         .agg(pl.len().alias(RECORDS))
     )
-    heirs = overlap.sort(RECORDS, CLUSTER, descending=[True, False]).group_by(s.CHILD_ID).first()
-    kept_rank = heirs.sort(CLUSTER, RECORDS, s.CHILD_ID, descending=[False, True, False])
-    kept = kept_rank.group_by(CLUSTER, maintain_order=True).first().select(CLUSTER, s.CHILD_ID)
+    heirs = overlap.sort(RECORDS, ls.CLUSTER, descending=[True, False]).group_by(s.CHILD_ID).first()
+    kept_rank = heirs.sort(ls.CLUSTER, RECORDS, s.CHILD_ID, descending=[False, True, False])
+    kept = (
+        kept_rank.group_by(ls.CLUSTER, maintain_order=True).first().select(ls.CLUSTER, s.CHILD_ID)
+    )
     start = _largest_number(previous[s.CHILD_ID])
     ids = _number_new(clusters, kept, start)
     log = pl.concat(
@@ -79,10 +80,10 @@ def assign_child_ids(
 
 def _number_new(clusters: pl.DataFrame, kept: pl.DataFrame, start: int) -> pl.DataFrame:
     fresh = (
-        clusters.select(CLUSTER)
+        clusters.select(ls.CLUSTER)
         .unique()
-        .join(kept, on=CLUSTER, how="anti")
-        .sort(CLUSTER)
+        .join(kept, on=ls.CLUSTER, how="anti")
+        .sort(ls.CLUSTER)
         .with_columns(
             (
                 pl.lit(PREFIX)
@@ -90,7 +91,7 @@ def _number_new(clusters: pl.DataFrame, kept: pl.DataFrame, start: int) -> pl.Da
             ).alias(s.CHILD_ID)
         )
     )
-    return pl.concat([kept, fresh]).sort(CLUSTER)
+    return pl.concat([kept, fresh]).sort(ls.CLUSTER)
 
 
 def _largest_number(ids: pl.Series) -> int:
@@ -99,7 +100,7 @@ def _largest_number(ids: pl.Series) -> int:
 
 
 def _merged(heirs: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
-    merged = heirs.join(kept.rename({s.CHILD_ID: "_kept"}), on=CLUSTER).filter(
+    merged = heirs.join(kept.rename({s.CHILD_ID: "_kept"}), on=ls.CLUSTER).filter(
         pl.col(s.CHILD_ID) != pl.col("_kept")
     )
     return merged.select(
@@ -109,9 +110,9 @@ def _merged(heirs: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
 
 
 def _split(overlap: pl.DataFrame, heirs: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:
-    parts = overlap.join(heirs.select(s.CHILD_ID, pl.col(CLUSTER).alias("_heir")), on=s.CHILD_ID)
-    away = parts.filter(pl.col(CLUSTER) != pl.col("_heir")).join(
-        ids.rename({s.CHILD_ID: "_new"}), on=CLUSTER
+    parts = overlap.join(heirs.select(s.CHILD_ID, pl.col(ls.CLUSTER).alias("_heir")), on=s.CHILD_ID)
+    away = parts.filter(pl.col(ls.CLUSTER) != pl.col("_heir")).join(
+        ids.rename({s.CHILD_ID: "_new"}), on=ls.CLUSTER
     )
     return away.select(
         pl.lit("split").alias(KIND), pl.col("_new").alias(s.CHILD_ID),

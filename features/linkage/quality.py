@@ -101,11 +101,11 @@ def _measures(every: pl.DataFrame, group: pl.DataFrame) -> dict[str, float | int
     true_children = group.select(TRUE, "true_size", "true_parts").unique()
     linked_ids = group[LINKED].unique()
     linked = every.filter(pl.col(LINKED).is_in(linked_ids.implode()))
-    linked_pairs = linked.select(LINKED, "linked_size").unique()["linked_size"]
+    sizes = linked.select(LINKED, "linked_size").unique()
     true_pairs = float(true_children.select(_pairs(pl.col("true_size"))).sum().item())
     good = float(group.select(_pairs(pl.col("n"))).sum().item())
     good_linked = float(linked.select(_pairs(pl.col("n"))).sum().item())
-    predicted = float(_pairs(pl.lit(linked_pairs)).sum() if len(linked_pairs) else 0)
+    predicted = float(sizes.select(_pairs(pl.col("linked_size"))).sum().item())
     records = int(group["n"].sum())
     return {
         "records": records,

@@ -89,3 +89,6 @@ HOW_VALUES: Final = (HOW_ID_NUMBER, HOW_MATCH, HOW_REVIEW, HOW_SINGLE)
 
 # ---- the synthetic truth ----------------------------------------------------------------
 TRUTH_FILE: Final = "records.parquet"  # source, record_id, child_id (the true child)
+
+# ---- inside a run -------------------------------------------------------------------------
+CLUSTER: Final = "cluster"  # a run's cluster number: the smallest record number it holds
