@@ -16,7 +16,7 @@ AXE_CORE_VERSION ?= 4.14.1
 AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
-.PHONY: demo lock test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-serving bench-spark clean
+.PHONY: demo lock test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-serving bench-spark bench-link clean
 
 # Installs are exact: requirements.lock pins every package of every extra with its hashes
 # (uv pip compile; `make lock` refreshes it deliberately), installed by uv, itself pinned.
@@ -164,6 +164,11 @@ bench-serving: $(STAMP)
 ## children x 24 as-of dates: wall time, peak memory, per-partition figures (docs/scale.md)
 bench-spark: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_spark
+
+## bench-link: link 100k and 1M children's seven sources beside the deterministic rule agencies
+## apply, on DuckDB and Spark local[2]; quality against the truth; AUC on linked vs true data
+bench-link: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_link
 
 ## bench-synth: generate 100k and 1M children
 bench-synth: $(STAMP)
