@@ -64,6 +64,7 @@ class _Clusters:
 
 def cluster_records(
     records: pl.DataFrame,
+    profiles: dict[int, Profile],
     edges: pl.DataFrame,
     policy: LinkagePolicy,
     apart: pl.DataFrame | None = None,
@@ -74,6 +75,8 @@ def cluster_records(
     ----------
     records
         The records table (``features.linkage.records.comparison_records``).
+    profiles
+        Each record's own profile (``record_profiles``); the clusters' grow from them.
     edges
         Candidate links: ``uid_l``, ``uid_r``, ``match_probability``, ``how`` (``review``
         for a clerical "same child", ``id_number``, ``match``).
@@ -92,7 +95,7 @@ def cluster_records(
     clusters = _Clusters(
         parent=np.arange(n, dtype=np.int64),
         members={uid: [uid] for uid in range(n)},
-        profiles=_profiles(records),
+        profiles={uid: profile.copy() for uid, profile in profiles.items()},
         apart=_apart(apart),
     )
     how: list[str | None] = [None] * n
@@ -130,7 +133,7 @@ def cluster_records(
     )
 
 
-def _profiles(records: pl.DataFrame) -> dict[int, Profile]:
+def record_profiles(records: pl.DataFrame) -> dict[int, Profile]:
     """Each record's own profile: its name, birth date and usable ID number."""
     rows = records.select(
         r.UID, r.GIVEN_PINYIN, r.LAST_PINYIN, r.NICKNAME, r.BIRTH_YEAR, r.BIRTH_MONTH,

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 import polars as pl
+from splink import DuckDBAPI
 
 
 class LinkEngine(StrEnum):
@@ -36,14 +37,13 @@ def splink_tables(engine: LinkEngine, spark: Any = None) -> Iterator[Register]:
         configured, or local) and stops it at the end.
     """
     if engine is LinkEngine.duckdb:
-        from splink import DuckDBAPI
-
         duck = DuckDBAPI()
         try:
             yield lambda frame: duck.register(frame.to_arrow())
         finally:
             duck.duckdb_con.close()
         return
+    # pyspark is optional (the spark extra): imported only when asked for
     from splink import SparkAPI
 
     from features.spark import session

@@ -21,7 +21,7 @@ from features import schema as s
 from features.deployment import Deployment
 from features.linkage import records as r
 from features.linkage import schema as ls
-from features.linkage.cluster import CLUSTER, LEFT, RIGHT, cluster_records
+from features.linkage.cluster import LEFT, RIGHT, cluster_records, record_profiles
 from features.linkage.edges import (
     decided_edges,
     id_number_edges,
@@ -34,6 +34,7 @@ from features.linkage.model import predict
 from features.linkage.output import LinkageOutput, write_linkage
 from features.linkage.policy import LinkagePolicy
 from features.linkage.resolve import HELD_BACK, households, resolve_children
+from features.linkage.rules import Profile, may_join
 from features.linkage.sources import load_sources
 
 
@@ -63,23 +64,23 @@ def link_sources(request: LinkRequest) -> LinkageOutput:
         pairs, model = predict(recs, request.policy, register, request.model)
     clock.lap("splink")
     decisions = read_decisions(request.decisions, recs) if request.decisions else None
-    clustered = _cluster(recs, pairs, request.policy, decisions)
+    profiles = record_profiles(recs)
+    clustered = _cluster(recs, profiles, pairs, request.policy, decisions)
     clock.lap("cluster")
     previous = _previous_links(request.previous)
-    ids, changes = assign_child_ids(clustered.select(ls.SOURCE, ls.RECORD_ID, CLUSTER), previous)
-    linked = clustered.join(ids, on=CLUSTER)
+    ids, changes = assign_child_ids(clustered.select(ls.SOURCE, ls.RECORD_ID, ls.CLUSTER), previous)
+    linked = clustered.join(ids, on=ls.CLUSTER).sort(r.UID)
     children = _children(linked, sources.events, request.policy)
     clock.lap("resolve")
-    output = write_linkage(
-        request, linked, children, sources, _review(pairs, linked, request.policy, decisions),
-        changes, model,
-    )  # fmt: skip
+    review = _review(pairs, linked, profiles, request.policy, decisions)
+    output = write_linkage(request, linked, children, sources, review, changes, model)
     clock.lap("write")
     return output
 
 
 def _cluster(
     recs: pl.DataFrame,
+    profiles: dict[int, Profile],
     pairs: pl.DataFrame,
     policy: LinkagePolicy,
     decisions: pl.DataFrame | None,
@@ -89,7 +90,7 @@ def _cluster(
     if decisions is not None:
         same, apart = decided_edges(decisions)
         edges.append(same)
-    clustered = cluster_records(recs, pl.concat(edges), policy, apart)
+    clustered = cluster_records(recs, profiles, pl.concat(edges), policy, apart)
     return recs.join(clustered, on=r.UID)
 
 
@@ -110,11 +111,20 @@ def _children(linked: pl.DataFrame, events: pl.DataFrame, policy: LinkagePolicy)
 def _review(
     pairs: pl.DataFrame,
     linked: pl.DataFrame,
+    profiles: dict[int, Profile],
     policy: LinkagePolicy,
     decisions: pl.DataFrame | None,
 ) -> pl.DataFrame:
-    """Pairs in the review band, between two children, that no person has decided yet."""
-    band = pairs.filter(pl.col(ls.MATCH_PROBABILITY) < policy.link_threshold)
+    """Pairs for a person to decide: the model's pairs at or above the review threshold
+    that ended in two children although the hard rules allow them to be one (the review
+    band, and links refused for want of the child's own evidence or because a cluster
+    was ambiguous), that no person has decided yet."""
+    child = linked[s.CHILD_ID].to_list()  # linked is in uid order
+    open_pairs = [
+        child[a] != child[b] and may_join(profiles[a], profiles[b], policy)
+        for a, b in pairs.select(LEFT, RIGHT).iter_rows()
+    ]
+    band = pairs.filter(pl.Series(open_pairs, dtype=pl.Boolean))
     if decisions is not None:
         band = band.join(decisions.select(LEFT, RIGHT), on=[LEFT, RIGHT], how="anti")
     side = linked.select(r.UID, ls.SOURCE, ls.RECORD_ID, s.CHILD_ID)

@@ -16,8 +16,10 @@ module adds the linkage-specific readings of it:
   record's own typed birth date and sex, and encodes a birth date that makes a child at
   the export date; any other number is still compared (a mistyped digit is evidence) but
   never decides alone;
-- ``birth_dayno`` is the day number of a full birth date (the valid ID number's date over
-  a typed one), so that day differences are integer arithmetic on every engine.
+- ``birth_full`` is the full birth date: a usable ID number's, else a typed date known to
+  the day; ``birth_dayno`` is its day number, so that day differences are integer
+  arithmetic on every engine; ``sex_cmp`` is a usable ID number's sex, else a typed F or
+  M (a number that is not the child's says nothing of the child).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ BIRTH_YEAR = "birth_year"
 BIRTH_MONTH = "birth_month"
 BIRTH_DAY = "birth_day"
 BIRTH_DAYNO = "birth_dayno"
+BIRTH_FULL = "birth_full"
 SEX = "sex_cmp"
 DISTRICT = "district_cmp"
 ADDRESS = "address_cmp"
@@ -59,6 +62,7 @@ COMPARED = (
     BIRTH_MONTH,
     BIRTH_DAY,
     BIRTH_DAYNO,
+    BIRTH_FULL,
     SEX,
     DISTRICT,
     ADDRESS,
@@ -95,7 +99,11 @@ def comparison_records(
         & pl.col("id_birth_date").is_between(oldest, exported_at.date())
     )
     baby_of = pl.col("name_std").str.contains(_BABY_OF).fill_null(False)
-    full_birth = pl.col("birth_date_best")
+    typed_day = pl.when(pl.col("birth_precision") == "day").then(
+        pl.date(pl.col("birth_year"), pl.col("birth_month"), pl.col("birth_day"))
+    )
+    full_birth = pl.when(usable).then(pl.col("id_birth_date")).otherwise(typed_day)
+    typed_sex = pl.when(pl.col(ls.SEX).is_in(["F", "M"])).then(pl.col(ls.SEX))
     return std.with_columns(
         pl.int_range(pl.len(), dtype=pl.Int64).alias(UID),
         pl.when(baby_of).then(None).otherwise(pl.col("name_std")).alias(NAME),
@@ -110,7 +118,8 @@ def comparison_records(
         pl.coalesce(full_birth.dt.month(), pl.col("birth_month")).cast(pl.Int32).alias(BIRTH_MONTH),
         pl.coalesce(full_birth.dt.day(), pl.col("birth_day")).cast(pl.Int32).alias(BIRTH_DAY),
         (full_birth - pl.lit(_EPOCH)).dt.total_days().cast(pl.Int32).alias(BIRTH_DAYNO),
-        pl.col("sex_best").alias(SEX),
+        full_birth.alias(BIRTH_FULL),
+        pl.when(usable).then(pl.col("id_sex")).otherwise(typed_sex).alias(SEX),
         pl.col(ls.DISTRICT).alias(DISTRICT),
         pl.col("address_std").alias(ADDRESS),
         pl.when(pl.col("id_valid") & ~usable).then(None).otherwise(pl.col("id_std")).alias(ID),

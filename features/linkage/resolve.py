@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from features import schema as s
+from features.linkage import records as r
 from features.linkage import schema as ls
 from features.linkage.graph import components
 
@@ -67,12 +68,12 @@ def _mode(frame: pl.DataFrame, column: str, alias: str) -> pl.DataFrame:
 
 
 def _birth(rec: pl.DataFrame) -> pl.DataFrame:
-    by_id = _mode(rec.filter(pl.col("id_usable")), "id_birth_date", "_id")
-    typed = _mode(rec.filter(pl.col("birth_precision") == "day"), "birth_date_best", "_day")
-    month = rec.filter(pl.col("birth_precision") == "month").with_columns(
+    by_id = _mode(rec.filter(pl.col(r.ID_USABLE)), r.BIRTH_FULL, "_id")
+    typed = _mode(rec.filter(~pl.col(r.ID_USABLE)), r.BIRTH_FULL, "_day")
+    month = rec.filter(pl.col(PRECISION) == "month").with_columns(
         pl.date(pl.col("birth_year"), pl.col("birth_month"), 15).alias("_m")
     )
-    year = rec.filter(pl.col("birth_precision") == "year").with_columns(
+    year = rec.filter(pl.col(PRECISION) == "year").with_columns(
         pl.date(pl.col("birth_year"), 7, 1).alias("_y")
     )
     parts = [by_id, typed, _mode(month, "_m", "_m"), _mode(year, "_y", "_y")]
@@ -90,8 +91,8 @@ def _birth(rec: pl.DataFrame) -> pl.DataFrame:
 
 
 def _sex(rec: pl.DataFrame) -> pl.DataFrame:
-    by_id = _mode(rec.filter(pl.col("id_usable")), "id_sex", "_id")
-    typed = _mode(rec.filter(pl.col(ls.SEX).is_in(["F", "M"])), ls.SEX, "_typed")
+    by_id = _mode(rec.filter(pl.col(r.ID_USABLE)), r.SEX, "_id")
+    typed = _mode(rec.filter(~pl.col(r.ID_USABLE)), r.SEX, "_typed")
     return by_id.join(typed, on=s.CHILD_ID, how="full", coalesce=True).select(
         s.CHILD_ID, pl.coalesce("_id", "_typed").alias(s.SEX)
     )

@@ -100,6 +100,9 @@ class Profile:
     births: set[Birth] = field(default_factory=set)
     ids: set[str] = field(default_factory=set)
 
+    def copy(self) -> Profile:
+        return Profile(set(self.names), set(self.births), set(self.ids))
+
     def absorb(self, other: Profile) -> None:
         self.names |= other.names
         self.births |= other.births
