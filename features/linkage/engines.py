@@ -50,7 +50,7 @@ def splink_tables(engine: LinkEngine, spark: Any = None) -> Iterator[Register]:
 
     started = spark is None
     active = session() if started else spark
-    api = SparkAPI(spark_session=active, register_udfs_automatically=False)
+    api = SparkAPI(spark_session=active, register_udfs_automatically=False)  # type: ignore[no-untyped-call]
     try:
         yield lambda frame: api.register(frame.to_arrow())
     finally:

@@ -24,4 +24,5 @@ def components(n: int, left: IntArray, right: IntArray) -> IntArray:
     _, label = connected_components(graph, directed=False)
     smallest = np.full(label.max() + 1 if n else 0, n, dtype=np.int64)
     np.minimum.at(smallest, label, np.arange(n, dtype=np.int64))
-    return smallest[label]
+    result: IntArray = smallest[label]
+    return result

@@ -196,7 +196,7 @@ def predict(
         threshold_match_probability=policy.review_threshold, warning_mode="never"
     )
     columns = ["match_probability", MATCH_WEIGHT] + [f"gamma_{name}" for name in COMPARISONS]
-    frame = pl.from_arrow(scored.as_pyarrow_table())
+    frame = pl.from_arrow(scored.as_pyarrow_table())  # type: ignore[no-untyped-call]
     assert isinstance(frame, pl.DataFrame)
     pairs = frame.select(
         pl.col(f"{r.UID}_l").cast(pl.Int64).alias("uid_l"),

@@ -139,4 +139,5 @@ def _last_pinyin(given: pl.Expr) -> pl.Expr:
 def _pinyin_of_unique(chars: pl.Series) -> pl.Series:
     distinct = chars.drop_nulls().unique()
     mapping = {char: pinyin(char) for char in distinct.to_list() if char}
-    return chars.replace_strict(mapping, default=None, return_dtype=pl.String)
+    mapped: pl.Series = chars.replace_strict(mapping, default=None, return_dtype=pl.String)
+    return mapped

@@ -1,0 +1,176 @@
+"""`link_sources` end to end on synthetic sources: a valid contract folder, quality against
+the truth, siblings never merged, stable ids, decisions honoured, Spark equal to DuckDB."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from features.contract import validate_folder
+from features.deployment import load_deployment
+from features.linkage import schema as ls
+from features.linkage.engines import LinkEngine
+from features.linkage.link import LinkRequest, link_sources
+from features.linkage.output import MODEL_FILE
+from features.linkage.policy import load_linkage_policy
+from features.linkage.quality import linkage_quality
+from features.synth import SynthConfig, generate
+from features.synth.sources import write_sources
+
+CHILDREN = 3000
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(truth folder, sources folder) for 3,000 synthetic children."""
+    base = tmp_path_factory.mktemp("link")
+    truth, sources = base / "truth", base / "sources"
+    generate(SynthConfig(children=CHILDREN, seed=5, workers=1), truth)
+    write_sources(truth, sources, seed=5)
+    return truth, sources
+
+
+def _link(sources: Path, out: Path, **options: object) -> Path:
+    request = LinkRequest(
+        sources=sources,
+        out=out,
+        policy=load_linkage_policy(),
+        deployment=load_deployment(None),
+        **options,  # type: ignore[arg-type]
+    )
+    link_sources(request)
+    return out
+
+
+@pytest.fixture(scope="module")
+def linked(synthetic: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _link(synthetic[1], tmp_path_factory.mktemp("linked") / "out")
+
+
+def _links(out: Path) -> pl.DataFrame:
+    return pl.read_parquet(out / ls.LINKS_FILE)
+
+
+def test_the_output_is_a_valid_contract_folder(linked: Path) -> None:
+    report = validate_folder(linked, load_deployment(None))
+    assert report.ok, report.format_text()
+
+
+def test_every_record_is_linked_once_with_how_and_probability(
+    synthetic: tuple[Path, Path], linked: Path
+) -> None:
+    links = _links(linked)
+    truth = pl.read_parquet(synthetic[0] / ls.TRUTH_FILE)
+    assert links.height == truth.height
+    assert links.select(ls.SOURCE, ls.RECORD_ID).is_duplicated().sum() == 0
+    assert set(links[ls.HOW].unique()) <= set(ls.HOW_VALUES)
+    single = links[ls.HOW] == ls.HOW_SINGLE
+    assert links.filter(single)[ls.MATCH_PROBABILITY].null_count() == single.sum()
+    assert links.filter(~single)[ls.MATCH_PROBABILITY].null_count() == 0
+
+
+def test_quality_against_the_truth(synthetic: tuple[Path, Path], linked: Path) -> None:
+    truth_dir = synthetic[0]
+    children = pl.read_parquet(truth_dir / "children.parquet")
+    report = linkage_quality(
+        _links(linked),
+        pl.read_parquet(truth_dir / ls.TRUTH_FILE),
+        children,
+        load_deployment(None),
+        __import__("datetime").datetime(2025, 12, 31),
+    )
+    overall = report["overall"]
+    assert overall["pairwise_precision"] >= 0.99, overall
+    assert overall["pairwise_recall"] >= 0.95, overall
+
+
+def test_siblings_are_never_merged(synthetic: tuple[Path, Path], linked: Path) -> None:
+    truth_dir = synthetic[0]
+    truth = pl.read_parquet(truth_dir / ls.TRUTH_FILE)
+    households = pl.read_parquet(truth_dir / "children.parquet").select("child_id", "household_id")
+    cells = (
+        _links(linked)
+        .rename({"child_id": "linked"})
+        .join(truth, on=[ls.SOURCE, ls.RECORD_ID])
+        .join(households, on="child_id")
+        .filter(pl.col("household_id").is_not_null())
+        .group_by("linked")
+        .agg(pl.col("child_id").n_unique().alias("children"), pl.col("household_id").first())
+    )
+    assert cells.filter(pl.col("children") > 1).is_empty()
+
+
+def test_identity_data_is_owner_readable_only_and_nowhere_else(linked: Path) -> None:
+    for path in linked.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    identities = pl.read_parquet(linked / ls.IDENTITIES_FILE)
+    assert {"name", "id_number", "birth_date", "sex"} <= set(identities.columns)
+    for name in ("children.parquet", "events.parquet", ls.LINKS_FILE, ls.REVIEW_FILE):
+        columns = set(pl.read_parquet_schema(linked / name))
+        assert not columns & set(ls.IDENTITY_COLUMNS), name
+    manifest = json.loads((linked / ls.LINKAGE_FILE).read_text())
+    assert manifest["policy_sha256"] == load_linkage_policy().digest
+
+
+def test_a_second_run_keeps_every_child_id(
+    synthetic: tuple[Path, Path], linked: Path, tmp_path: Path
+) -> None:
+    again = _link(synthetic[1], tmp_path / "again", previous=linked)
+    before, after = _links(linked), _links(again)
+    joined = before.join(after, on=[ls.SOURCE, ls.RECORD_ID], suffix="_after")
+    assert (joined["child_id"] == joined["child_id_after"]).all()
+    assert pl.read_parquet(again / ls.CHANGES_FILE).is_empty()
+
+
+def test_decisions_are_honoured(synthetic: tuple[Path, Path], linked: Path, tmp_path: Path) -> None:
+    links = _links(linked)
+    joined = links.filter(pl.col(ls.HOW) == ls.HOW_MATCH).head(1)
+    partner = links.filter(
+        (pl.col("child_id") == joined["child_id"][0])
+        & (pl.col(ls.RECORD_ID) != joined[ls.RECORD_ID][0])
+    ).head(1)
+    apart = links.filter(pl.col("child_id") != joined["child_id"][0]).head(1)
+    decisions = pl.DataFrame(
+        {
+            "source_l": [joined[ls.SOURCE][0], joined[ls.SOURCE][0]],
+            "record_id_l": [joined[ls.RECORD_ID][0], joined[ls.RECORD_ID][0]],
+            "source_r": [partner[ls.SOURCE][0], apart[ls.SOURCE][0]],
+            "record_id_r": [partner[ls.RECORD_ID][0], apart[ls.RECORD_ID][0]],
+            "decision": ["different", "same"],
+        }
+    )
+    decisions.write_csv(tmp_path / "decisions.csv")
+    out = _link(
+        synthetic[1], tmp_path / "decided", previous=linked, decisions=tmp_path / "decisions.csv"
+    )
+    child = dict(
+        _links(out)
+        .select(pl.concat_str(ls.SOURCE, ls.RECORD_ID, separator="/"), "child_id")
+        .iter_rows()
+    )
+
+    def key(frame: pl.DataFrame) -> str:
+        return f"{frame[ls.SOURCE][0]}/{frame[ls.RECORD_ID][0]}"
+
+    assert child[key(joined)] != child[key(partner)]
+    assert child[key(joined)] == child[key(apart)]
+    assert not pl.read_parquet(out / ls.CHANGES_FILE).is_empty()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_spark_links_equal_duckdb_links(
+    synthetic: tuple[Path, Path], linked: Path, tmp_path: Path, spark: object
+) -> None:
+    model = json.loads((linked / MODEL_FILE).read_text())
+    duck = _link(synthetic[1], tmp_path / "duck", model=model)
+    on_spark = _link(
+        synthetic[1], tmp_path / "spark", model=model, engine=LinkEngine.spark, spark=spark
+    )
+    assert _links(duck).equals(_links(on_spark))
+    review = [pl.read_parquet(out / ls.REVIEW_FILE) for out in (duck, on_spark)]
+    assert review[0].select(ls.MATCH_PROBABILITY).height == review[1].height
