@@ -8,8 +8,9 @@ two clusters it would join break a hard rule between any of their records
 
 Order: pairs a person decided were the same child, then pairs sharing a valid ID number
 (the deterministic links), then the model's links by falling probability (ties by record
-number, so the result is the same on every engine). Each record keeps how and how
-strongly it was first joined: that is the strongest link that joined it.
+number, so the result is the same on every engine), and last the links on the family's
+evidence alone, for a record still alone whose family has one child it can be. Each
+record keeps how and how strongly it was first joined: the strongest link that joined it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ PROBABILITY = ls.MATCH_PROBABILITY
 CLUSTER = ls.CLUSTER
 # edge kinds in the order they are applied
 ORDER = {ls.HOW_REVIEW: 0, ls.HOW_ID_NUMBER: 1, ls.HOW_MATCH: 2}
+# a model link on the family's evidence alone: applied last, to sole candidates only
+FAMILY = "family"
 
 
 @dataclass
@@ -40,6 +43,8 @@ class _Clusters:
     members: dict[int, list[int]]
     profiles: dict[int, Profile]
     apart: dict[int, set[int]]  # root -> records decided to be other children
+    how: list[str | None]  # per record: how it was first joined
+    strength: list[float | None]  # per record: the probability of that link
 
     def root(self, uid: int) -> int:
         parent = self.parent
@@ -52,7 +57,12 @@ class _Clusters:
         small, large = sorted((a, b), key=lambda root: len(self.members[root]))
         return bool(self.apart.get(large, set()).intersection(self.members[small]))
 
-    def join(self, a: int, b: int) -> None:
+    def join(self, a: int, b: int, records: tuple[int, ...], kind: str, probability: float) -> None:
+        """Join roots ``a`` and ``b`` by a link of ``records``: each of them not yet joined
+        is now joined by this link (the strongest, as links come strongest first)."""
+        for uid in records:
+            if self.how[uid] is None:
+                self.how[uid], self.strength[uid] = kind, probability
         if len(self.members[a]) < len(self.members[b]):
             a, b = b, a
         self.parent[b] = a
@@ -79,7 +89,8 @@ def cluster_records(
         Each record's own profile (``record_profiles``); the clusters' grow from them.
     edges
         Candidate links: ``uid_l``, ``uid_r``, ``match_probability``, ``how`` (``review``
-        for a clerical "same child", ``id_number``, ``match``).
+        for a clerical "same child", ``id_number``, ``match``, or ``family``: above the
+        threshold on the family's evidence alone, see ``_sole_candidates``).
     policy
         The hard rules to apply.
     apart
@@ -97,16 +108,13 @@ def cluster_records(
         members={uid: [uid] for uid in range(n)},
         profiles={uid: profile.copy() for uid, profile in profiles.items()},
         apart=_apart(apart),
+        how=[None] * n,
+        strength=[None] * n,
     )
-    how: list[str | None] = [None] * n
-    strength: list[float | None] = [None] * n
-    ordered = edges.sort(
+    ordered = edges.filter(pl.col(ls.HOW) != FAMILY).sort(
         pl.col(ls.HOW).replace_strict(ORDER, return_dtype=pl.Int8),
-        pl.col(PROBABILITY),
-        LEFT,
-        RIGHT,
-        descending=[False, True, False, False],
-    )
+        pl.col(PROBABILITY), LEFT, RIGHT, descending=[False, True, False, False],
+    )  # fmt: skip
     for left, right, probability, kind in ordered.select(
         LEFT, RIGHT, PROBABILITY, ls.HOW
     ).iter_rows():
@@ -117,20 +125,47 @@ def cluster_records(
             clusters.profiles[a], clusters.profiles[b], policy
         ):
             continue
-        clusters.join(a, b)
-        for uid in (left, right):
-            if how[uid] is None:
-                how[uid], strength[uid] = kind, probability
-    roots = np.fromiter((clusters.root(uid) for uid in range(n)), dtype=np.int64, count=n)
+        clusters.join(a, b, (left, right), kind, probability)
+    _sole_candidates(clusters, profiles, edges.filter(pl.col(ls.HOW) == FAMILY), policy)
+    roots = [clusters.root(uid) for uid in range(n)]
     smallest = {root: min(members) for root, members in clusters.members.items()}
     return pl.DataFrame(
         {
             r.UID: records[r.UID],
-            CLUSTER: [smallest[root] for root in roots.tolist()],
-            ls.HOW: [kind or ls.HOW_SINGLE for kind in how],
-            PROBABILITY: pl.Series(strength, dtype=pl.Float64),
+            CLUSTER: [smallest[root] for root in roots],
+            ls.HOW: [kind or ls.HOW_SINGLE for kind in clusters.how],
+            PROBABILITY: pl.Series(clusters.strength, dtype=pl.Float64),
         }
     )
+
+
+def _sole_candidates(
+    clusters: _Clusters, profiles: dict[int, Profile], edges: pl.DataFrame, policy: LinkagePolicy
+) -> None:
+    """Join a record still alone that the model links on family evidence to one child only.
+
+    A record with neither name nor full birth date (a nameless hotline report) matches
+    every child of its family equally. When all its partners above the threshold that
+    are someone (a name or a birth date) lie in ONE child, the family has one child it can
+    be, and it joins that child; when they lie in several, it stays for review.
+    """
+    candidates: dict[int, dict[int, float]] = {}
+    for left, right, probability in edges.select(LEFT, RIGHT, PROBABILITY).iter_rows():
+        for alone, other in ((left, right), (right, left)):
+            known = profiles[other].names or profiles[other].births
+            if len(clusters.members[clusters.root(alone)]) == 1 and known:
+                found = candidates.setdefault(alone, {})
+                root = clusters.root(other)
+                found[root] = max(found.get(root, 0.0), probability)
+    for alone, found in sorted(candidates.items()):
+        if len(found) != 1:
+            continue
+        ((root, probability),) = found.items()
+        a = clusters.root(alone)
+        if a == root or clusters.refused(a, root):
+            continue
+        if may_join(clusters.profiles[a], clusters.profiles[root], policy):
+            clusters.join(a, root, (alone,), ls.HOW_MATCH, probability)
 
 
 def record_profiles(records: pl.DataFrame) -> dict[int, Profile]:

@@ -8,6 +8,7 @@ Three kinds of evidence become edges of one table (``uid_l``, ``uid_r``,
 - ``match``: the model's pairs at or above the link threshold that carry the child's own
   evidence when the policy asks for it (``rules.own_evidence``): the names agree at some
   level, the full birth dates agree, or the ID numbers agree or are one digit apart;
+  ``family``: the others, which only link a record to the one child its family has;
 - ``review``: pairs a person decided are the same child (``--decisions``).
 
 Pairs a person decided are different children are returned apart, never as edges.
@@ -21,7 +22,7 @@ import polars as pl
 
 from features.linkage import records as r
 from features.linkage import schema as ls
-from features.linkage.cluster import LEFT, PROBABILITY, RIGHT
+from features.linkage.cluster import FAMILY, LEFT, PROBABILITY, RIGHT
 from features.linkage.policy import LinkagePolicy
 
 DECISION = "decision"
@@ -47,11 +48,12 @@ def id_number_edges(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def match_edges(pairs: pl.DataFrame, policy: LinkagePolicy) -> pl.DataFrame:
-    """The model's pairs that the policy lets link."""
+    """The model's pairs at or above the link threshold: ``match``, or ``family`` when the
+    policy asks for the child's own evidence and the pair has none."""
     linked = pairs.filter(pl.col(PROBABILITY) >= policy.link_threshold)
-    if policy.own_evidence:
-        linked = linked.filter(_NAME_AGREES | _BIRTH_AGREES | _ID_AGREES)
-    return linked.select(LEFT, RIGHT, PROBABILITY, pl.lit(ls.HOW_MATCH).alias(ls.HOW))
+    own = (_NAME_AGREES | _BIRTH_AGREES | _ID_AGREES) if policy.own_evidence else pl.lit(True)
+    kind = pl.when(own).then(pl.lit(ls.HOW_MATCH)).otherwise(pl.lit(FAMILY))
+    return linked.select(LEFT, RIGHT, PROBABILITY, kind.alias(ls.HOW))
 
 
 def read_decisions(path: Path, records: pl.DataFrame) -> pl.DataFrame:

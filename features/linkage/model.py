@@ -19,7 +19,8 @@ Comparisons, each with levels from strongest to weakest (docs/linkage.md):
 Blocking: pairs sharing an ID number; the name's pinyin and birth year; the full birth
 date and district; the last nine ID characters (a mistyped digit early in the number);
 the guardian's phone or ID number with the birth year (names too noisy for the others);
-the name's pinyin and district (birth dates missing or partial).
+the name's pinyin and district (birth dates missing or partial); the guardian's phone or
+ID number alone for a record with neither name nor birth year (a nameless report).
 
 Training: the prior from the pairs the same ID number links (with the recall the policy
 believes it has), u from random pairs, m by expectation maximisation in three sessions
@@ -129,6 +130,12 @@ def blocking_rules() -> list[Any]:
         block_on(r.PHONE, r.BIRTH_YEAR),
         block_on(r.GUARDIAN_ID, r.BIRTH_YEAR),
         block_on(r.NAME_PINYIN, r.DISTRICT),
+        # a record with neither name nor birth year meets its family's records
+        *[
+            f"l.{key} = r.{key} AND (l.{r.NAME} IS NULL OR r.{r.NAME} IS NULL) "
+            f"AND (l.{r.BIRTH_YEAR} IS NULL OR r.{r.BIRTH_YEAR} IS NULL)"
+            for key in (r.PHONE, r.GUARDIAN_ID)
+        ],
     ]
 
 
@@ -141,7 +148,7 @@ def settings(trained: dict[str, Any] | None = None) -> SettingsCreator | dict[st
         unique_id_column_name=r.UID,
         comparisons=_comparisons(),  # type: ignore[arg-type]
         blocking_rules_to_generate_predictions=blocking_rules(),
-        retain_matching_columns=False,
+        retain_matching_columns=True,  # brings the gamma_ levels the rules read
         retain_intermediate_calculation_columns=False,
         max_iterations=25,
     )

@@ -73,7 +73,6 @@ COMPARED = (
     PHONE,
 )
 _BABY_OF = r"(之子|之女|婴)"
-_NICKNAME = r"^(小.|(.)\2)$"
 _EPOCH = date(1970, 1, 1)
 
 
@@ -113,7 +112,7 @@ def comparison_records(
         .then(None)
         .otherwise(_last_pinyin(pl.col("given_name")))
         .alias(LAST_PINYIN),
-        (pl.col("name_std").str.contains(_NICKNAME).fill_null(False) & ~baby_of).alias(NICKNAME),
+        (_nickname(pl.col("name_std")).fill_null(False) & ~baby_of).alias(NICKNAME),
         pl.coalesce(full_birth.dt.year(), pl.col("birth_year")).cast(pl.Int32).alias(BIRTH_YEAR),
         pl.coalesce(full_birth.dt.month(), pl.col("birth_month")).cast(pl.Int32).alias(BIRTH_MONTH),
         pl.coalesce(full_birth.dt.day(), pl.col("birth_day")).cast(pl.Int32).alias(BIRTH_DAY),
@@ -128,6 +127,12 @@ def comparison_records(
         pl.col("guardian_id_std").alias(GUARDIAN_ID),
         pl.col("phone_std").alias(PHONE),
     )
+
+
+def _nickname(name: pl.Expr) -> pl.Expr:
+    """小 + one character, or one character doubled (小涵, 涵涵)."""
+    first = name.str.slice(0, 1)
+    return (name.str.len_chars() == 2) & ((first == "小") | (first == name.str.slice(1, 1)))
 
 
 def _last_pinyin(given: pl.Expr) -> pl.Expr:
