@@ -20,7 +20,7 @@ Blocking: pairs sharing an ID number; the name's pinyin and birth year; the full
 date and district; the last nine ID characters (a mistyped digit early in the number);
 the guardian's phone or ID number with the birth year (names too noisy for the others);
 the name's pinyin and district (birth dates missing or partial); the guardian's phone or
-ID number alone for a record with neither name nor birth year (a nameless report).
+ID number alone where one record has no birth year and no name or a nickname only.
 
 Training: the prior from the pairs the same ID number links (with the recall the policy
 believes it has), u from random pairs, m by expectation maximisation in three sessions
@@ -130,9 +130,10 @@ def blocking_rules() -> list[Any]:
         block_on(r.PHONE, r.BIRTH_YEAR),
         block_on(r.GUARDIAN_ID, r.BIRTH_YEAR),
         block_on(r.NAME_PINYIN, r.DISTRICT),
-        # a record with neither name nor birth year meets its family's records
+        # a record with no name or only a nickname, and no birth year, meets its family
         *[
-            f"l.{key} = r.{key} AND (l.{r.NAME} IS NULL OR r.{r.NAME} IS NULL) "
+            f"l.{key} = r.{key} AND (l.{r.NAME} IS NULL OR r.{r.NAME} IS NULL "
+            f"OR l.{r.NICKNAME} OR r.{r.NICKNAME}) "
             f"AND (l.{r.BIRTH_YEAR} IS NULL OR r.{r.BIRTH_YEAR} IS NULL)"
             for key in (r.PHONE, r.GUARDIAN_ID)
         ],

@@ -13,8 +13,9 @@ The rules, with the noise they must tolerate (docs/linkage.md):
 
 - names: given names agree if their pinyin is the same (homophones, traditional forms),
   or if one is a nickname (小涵, 涵涵) whose character sounds like the other's last;
-- birth dates: two full dates agree if equal, day and month swapped, or at most
-  ``birth_days`` apart; a partial date agrees with any date in its year (and month);
+- birth dates: two agree if at most ``birth_days`` apart, a partial date standing for
+  every day of its month or year (a date off by one across a month's end still agrees
+  with the month), as typed or with day and month swapped;
 - ID numbers: two different valid numbers are two people.
 
 A value that is missing agrees with anything: the rules only ever refuse.
@@ -23,7 +24,7 @@ A value that is missing agrees with anything: the rules only ever refuse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from features.linkage.policy import LinkagePolicy
 
@@ -59,37 +60,46 @@ def names_agree(a: NameKey, b: NameKey) -> bool:
 
 
 def births_agree(a: Birth, b: Birth, days: int) -> bool:
-    """Whether two birth dates may be one child's (``days``: the tolerance of full dates)."""
-    if a.dayno is not None and b.dayno is not None:
-        return abs(a.dayno - b.dayno) <= days or _swapped(a, b)
-    if abs(a.year - b.year) > 1:
-        return False
-    if a.year != b.year:
-        return _near_year_end(a, b, days)
-    if a.month is None or b.month is None or a.month == b.month:
-        return True
-    return _swapped(a, b)
+    """Whether two birth dates may be one child's (``days``: the tolerance of full dates).
 
-
-def _swapped(a: Birth, b: Birth) -> bool:
-    return (
-        a.year == b.year
-        and a.month is not None
-        and b.month is not None
-        and (a.month == b.day or b.month == a.day)
-        and (a.day is None or b.day is None or (a.day == b.month and b.day == a.month))
+    Each date is the span of days it allows (a full date one day, a year-month its month,
+    a year its year); two agree when their spans lie at most ``days`` apart, either as
+    typed or with one's day and month swapped (swaps and slips combine across records).
+    """
+    return any(
+        _gap(x, y) <= days
+        for x, y in ((a, b), (_swap(a), b), (a, _swap(b)))
+        if x is not None and y is not None
     )
 
 
-def _near_year_end(a: Birth, b: Birth, days: int) -> bool:
-    """A full date within ``days`` of the other's year boundary (31 Dec vs 1 Jan)."""
-    full = a if a.dayno is not None else b
-    other = b if full is a else a
-    if full.dayno is None:
-        return False
-    when = _EPOCH + timedelta(days=full.dayno)
-    boundary = date(max(when.year, other.year), 1, 1)
-    return abs((when - boundary).days) <= days
+def _gap(a: Birth, b: Birth) -> int:
+    low_a, high_a = _span(a)
+    low_b, high_b = _span(b)
+    return max(low_a - high_b, low_b - high_a, 0)
+
+
+def _span(birth: Birth) -> tuple[int, int]:
+    """The first and last day number a birth date at its precision allows."""
+    if birth.dayno is not None:
+        return birth.dayno, birth.dayno
+    if birth.month is None:
+        first, after = date(birth.year, 1, 1), date(birth.year + 1, 1, 1)
+    else:
+        first = date(birth.year, birth.month, 1)
+        after = date(birth.year + birth.month // 12, birth.month % 12 + 1, 1)
+    return (first - _EPOCH).days, (after - _EPOCH).days - 1
+
+
+def _swap(birth: Birth) -> Birth | None:
+    """The full date with day and month swapped, where that is a date."""
+    if birth.month is None or birth.day is None or birth.day > 12 or birth.day == birth.month:
+        return None
+    try:
+        swapped = date(birth.year, birth.day, birth.month)
+    except ValueError:
+        return None
+    return Birth(birth.year, birth.day, birth.month, (swapped - _EPOCH).days)
 
 
 @dataclass

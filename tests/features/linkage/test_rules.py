@@ -42,7 +42,10 @@ def test_a_nickname_agrees_on_its_last_character_only() -> None:
         (_day(2015, 3, 5), _day(2015, 3, 20), False),
         (Birth(2015, 3), _day(2015, 3, 28), True),  # year-month only
         (Birth(2015, 3), _day(2015, 5, 3), True),  # year-month against a swapped date
-        (Birth(2015, 3), Birth(2015, 4), False),
+        (Birth(2015, 3), Birth(2015, 5), False),
+        (Birth(2015, 8), _day(2015, 9, 1), True),  # off by one across the month's end
+        (_day(2015, 8, 3), _day(2015, 3, 9), True),  # swapped in one record, a slip in the other
+        (Birth(2015, 12), _day(2016, 1, 2), True),
         (Birth(2015), _day(2015, 11, 2), True),  # year only
         (Birth(2015), Birth(2017), False),
         (Birth(2016), _day(2015, 12, 30), True),  # a year against a date at its edge
