@@ -33,6 +33,7 @@ CLUSTER = ls.CLUSTER
 ORDER = {ls.HOW_REVIEW: 0, ls.HOW_ID_NUMBER: 1, ls.HOW_MATCH: 2}
 # a model link on the family's evidence alone: applied last, to sole candidates only
 FAMILY = "family"
+_HOW = {FAMILY: ls.HOW_MATCH}
 
 
 @dataclass
@@ -100,7 +101,8 @@ def cluster_records(
     -------
     pl.DataFrame
         ``uid``, ``cluster`` (the smallest uid of the record's cluster), ``how`` and
-        ``match_probability`` (null and ``single`` for a record joined to nothing).
+        ``match_probability`` (null and ``single`` for a record joined to nothing), and
+        ``family_only`` (joined as its family's sole candidate: ``how`` is ``match``).
     """
     n = records.height
     clusters = _Clusters(
@@ -126,15 +128,17 @@ def cluster_records(
         ):
             continue
         clusters.join(a, b, (left, right), kind, probability)
-    _sole_candidates(clusters, profiles, edges.filter(pl.col(ls.HOW) == FAMILY), policy)
+    if policy.sole_candidate:
+        _sole_candidates(clusters, profiles, edges.filter(pl.col(ls.HOW) == FAMILY), policy)
     roots = [clusters.root(uid) for uid in range(n)]
     smallest = {root: min(members) for root, members in clusters.members.items()}
     return pl.DataFrame(
         {
             r.UID: records[r.UID],
             CLUSTER: [smallest[root] for root in roots],
-            ls.HOW: [kind or ls.HOW_SINGLE for kind in clusters.how],
+            ls.HOW: [_HOW.get(kind, kind) or ls.HOW_SINGLE for kind in clusters.how],
             PROBABILITY: pl.Series(clusters.strength, dtype=pl.Float64),
+            ls.FAMILY_ONLY: [kind == FAMILY for kind in clusters.how],
         }
     )
 
@@ -165,7 +169,7 @@ def _sole_candidates(
         if a == root or clusters.refused(a, root):
             continue
         if may_join(clusters.profiles[a], clusters.profiles[root], policy):
-            clusters.join(a, root, (alone,), ls.HOW_MATCH, probability)
+            clusters.join(a, root, (alone,), FAMILY, probability)
 
 
 def record_profiles(records: pl.DataFrame) -> dict[int, Profile]:

@@ -3,7 +3,8 @@
 - the contract v1 folder: ``children``, ``events`` (event ids prefixed by their source,
   since two systems may number alike), ``export.json``;
 - ``links.parquet``: every source record with its child, how it was joined and the
-  strongest link that joined it;
+  strongest link that joined it, and ``family_only`` where that link rested on the
+  family's evidence alone (a nameless report joined to its family's one child);
 - ``identities.parquet``: each child's resolved name, ID number, birth date (with its
   precision) and sex, and the records each came from. Identity data: used to show a
   child's own caseworker who the child is, never read by features, models or logs;
@@ -56,7 +57,9 @@ def write_linkage(
     """Write every table of a linkage run into ``request.out`` (new or empty)."""
     kept = children.filter(~pl.col(HELD_BACK))
     events = _events(sources.events, linked, kept)
-    links = linked.select(ls.SOURCE, ls.RECORD_ID, s.CHILD_ID, ls.HOW, ls.MATCH_PROBABILITY)
+    links = linked.select(
+        ls.SOURCE, ls.RECORD_ID, s.CHILD_ID, ls.HOW, ls.MATCH_PROBABILITY, ls.FAMILY_ONLY
+    )
     counts = _counts(linked, children, events, review, changes)
     tables = {
         s.CHILDREN: kept.select(s.CHILDREN_COLUMNS),
@@ -131,6 +134,7 @@ def _counts(
         "held_back_children": held,
         "events": events.height,
         "records_by_how": how,
+        "records_family_only": int(linked[ls.FAMILY_ONLY].sum()),
         "records_by_source": dict(linked.group_by(ls.SOURCE).len().sort(ls.SOURCE).iter_rows()),
         "review_pairs": review.height,
         "changes": dict(changes.group_by("change").len().sort("change").iter_rows()),

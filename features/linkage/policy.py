@@ -32,6 +32,7 @@ class LinkagePolicy:
     birth_dates_must_agree: bool = True
     birth_days: int = 3
     own_evidence: bool = True
+    sole_candidate: bool = True
     max_age_years: int = 25
     u_max_pairs: int = 2_000_000
     seed: int = 20261204
@@ -70,6 +71,7 @@ def load_linkage_policy(path: Path | None = None) -> LinkagePolicy:
         birth_dates_must_agree=_flag(where, "rules.birth_dates_must_agree", rules),
         birth_days=_count(where, "rules.birth_days", rules["birth_days"], 0),
         own_evidence=_flag(where, "rules.own_evidence", rules),
+        sole_candidate=_flag(where, "rules.sole_candidate", rules),
         max_age_years=_count(where, "rules.max_age_years", rules["max_age_years"], 1),
         u_max_pairs=_count(where, "training.u_max_pairs", training["u_max_pairs"], 1000),
         seed=_count(where, "training.seed", training["seed"], 0),

@@ -86,6 +86,8 @@ HOW_MATCH: Final = "match"
 HOW_REVIEW: Final = "review"
 HOW_SINGLE: Final = "single"
 HOW_VALUES: Final = (HOW_ID_NUMBER, HOW_MATCH, HOW_REVIEW, HOW_SINGLE)
+# a `match` on the family's evidence alone: the record's family has one child it can be
+FAMILY_ONLY: Final = "family_only"
 
 # ---- the synthetic truth ----------------------------------------------------------------
 TRUTH_FILE: Final = "records.parquet"  # source, record_id, child_id (the true child)
