@@ -12,6 +12,7 @@ from features.console import fail
 from features.contract import validate_folder
 from features.deployment import DeploymentError, load_deployment
 from features.features_cli import app as features_app
+from features.linkage.cli import link
 from features.synth.cli import synth
 
 
@@ -48,4 +49,5 @@ def register(app: typer.Typer) -> None:
     """Add this package's commands to the `riskflag` app."""
     app.command("validate")(validate)
     app.command("synth")(synth)
+    app.command("link")(link)
     app.add_typer(features_app, name="features")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,14 +12,16 @@ import typer
 
 from features.console import fail
 from features.contract import load_case_histories
-from features.deployment import DeploymentError, load_deployment
+from features.deployment import Deployment, DeploymentError, load_deployment
 from features.linkage import schema as ls
-from features.linkage.edges import DecisionsError
-from features.linkage.engines import LinkEngine
-from features.linkage.link import LinkRequest, link_sources
 from features.linkage.policy import LinkagePolicyError, load_linkage_policy
-from features.linkage.quality import linkage_quality
-from features.linkage.sources import SourcesError
+
+
+class LinkEngine(StrEnum):
+    """Where Splink scores pairs (``features.linkage.engines.LinkEngine`` by value)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 def link(
@@ -52,13 +55,20 @@ def link(
 ) -> None:
     """Link the sources' person records into children: a contract v1 folder plus links,
     identities (owner-readable only), review pairs and the change log."""
+    # Splink and DuckDB load only for this command, not for every `riskflag` command
+    from features.linkage import engines
+    from features.linkage.edges import DecisionsError
+    from features.linkage.link import LinkRequest, link_sources
+    from features.linkage.sources import SourcesError
+
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise fail(f"--out {out}: exists and is not an empty folder")
     try:
         settings = load_deployment(deployment)
         request = LinkRequest(
             sources=sources, out=out, policy=load_linkage_policy(policy), deployment=settings,
-            previous=_folder("--previous", previous), decisions=decisions, engine=engine,
+            previous=_folder("--previous", previous), decisions=decisions,
+            engine=engines.LinkEngine(engine.value),
             model=_model(model),
         )  # fmt: skip
         written = link_sources(request)
@@ -91,8 +101,10 @@ def _model(path: Path | None) -> dict[str, object] | None:
     return loaded
 
 
-def _quality(out: Path, truth: Path, deployment: object) -> dict[str, object]:
-    histories = load_case_histories(truth)
+def _quality(out: Path, truth: Path, deployment: Deployment) -> dict[str, object]:
+    from features.linkage.quality import linkage_quality
+
+    histories = load_case_histories(truth, deployment)
     links = pl.read_parquet(out / ls.LINKS_FILE)
     records = pl.read_parquet(truth / ls.TRUTH_FILE)
     return linkage_quality(

@@ -171,6 +171,9 @@ def test_spark_links_equal_duckdb_links(
     on_spark = _link(
         synthetic[1], tmp_path / "spark", model=model, engine=LinkEngine.spark, spark=spark
     )
-    assert _links(duck).equals(_links(on_spark))
+    left, right = _links(duck), _links(on_spark)
+    assert left.drop(ls.MATCH_PROBABILITY).equals(right.drop(ls.MATCH_PROBABILITY))
+    difference = (left[ls.MATCH_PROBABILITY] - right[ls.MATCH_PROBABILITY]).abs().max()
+    assert difference is None or float(difference) < 1e-9  # type: ignore[arg-type]
     review = [pl.read_parquet(out / ls.REVIEW_FILE) for out in (duck, on_spark)]
-    assert review[0].select(ls.MATCH_PROBABILITY).height == review[1].height
+    assert review[0].height == review[1].height
