@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from features.synth.config import (
     SynthConfigError,
 )
 from features.synth.generator import OutputFolderError, SynthSummary, generate
+
+if TYPE_CHECKING:
+    from features.synth.sources import SourcesSummary
 
 
 def _date(option: str, text: str) -> date:
@@ -61,6 +64,18 @@ def summary_lines(summary: SynthSummary) -> list[str]:
     ]
 
 
+def sources_lines(summary: SourcesSummary) -> list[str]:
+    """What ``--sources`` adds to the output: records and events per source, the truth."""
+    per_source = ", ".join(f"{source} {n:,}" for source, n in summary.records.items())
+    return [
+        f"wrote {summary.out_dir}",
+        f"person records: {sum(summary.records.values()):,} ({per_source})",
+        f"events: {sum(summary.events.values()):,}",
+        f"truth of every record: {summary.truth_file}",
+        f"time: {summary.seconds:.1f} s",
+    ]
+
+
 def synth(
     children: Annotated[int, typer.Option("--children", help="Number of children.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")],
@@ -85,18 +100,34 @@ def synth(
     horizon_days: Annotated[
         int, typer.Option("--horizon-days", help="Outcome horizon of the oracle, in days.")
     ] = DEFAULT_HORIZON_DAYS,
+    sources: Annotated[
+        bool,
+        typer.Option(
+            "--sources",
+            help="Also write each division's own person records with realistic identity "
+            "noise: OUT/truth (the folder above, plus records.parquet: the true child of "
+            "every record) and OUT/sources (the source exports, for linkage).",
+        ),
+    ] = False,
 ) -> None:
     """Write synthetic Beijing case histories (contract v1) with each child's true risk.
 
     The output folder gets children and events tables, export.json, oracle.parquet (each
     child's true probability of the default outcome within the horizon) and synth.json.
+    With --sources these go into OUT/truth, and OUT/sources gets the source exports.
     """
     try:
         config = _config(children, seed, start, end, file_format, oracle_as_of, horizon_days)
-        summary = generate(config, out)
+        if sources:
+            # imported here: the sources need pinyin and OpenCC, which plain synth does not
+            from features.synth.sources import generate_with_sources  # noqa: PLC0415
+
+            summary, written = generate_with_sources(config, out)
+        else:
+            summary, written = generate(config, out), None
     except (SynthConfigError, OutputFolderError) as exc:
         raise fail(str(exc)) from exc
     except OSError as exc:
         raise fail(f"{out}: cannot write ({exc.strerror or exc})") from exc
-    for line in summary_lines(summary):
+    for line in summary_lines(summary) + (sources_lines(written) if written else []):
         typer.echo(line)
