@@ -14,41 +14,10 @@ from features.contract import validate_folder
 from features.deployment import load_deployment
 from features.linkage import schema as ls
 from features.linkage.engines import LinkEngine
-from features.linkage.link import LinkRequest, link_sources
 from features.linkage.output import MODEL_FILE
 from features.linkage.policy import load_linkage_policy
 from features.linkage.quality import linkage_quality
-from features.synth import SynthConfig, generate
-from features.synth.sources import write_sources
-
-CHILDREN = 3000
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(truth folder, sources folder) for 3,000 synthetic children."""
-    base = tmp_path_factory.mktemp("link")
-    truth, sources = base / "truth", base / "sources"
-    generate(SynthConfig(children=CHILDREN, seed=5, workers=1), truth)
-    write_sources(truth, sources, seed=5)
-    return truth, sources
-
-
-def _link(sources: Path, out: Path, **options: object) -> Path:
-    request = LinkRequest(
-        sources=sources,
-        out=out,
-        policy=load_linkage_policy(),
-        deployment=load_deployment(None),
-        **options,  # type: ignore[arg-type]
-    )
-    link_sources(request)
-    return out
-
-
-@pytest.fixture(scope="module")
-def linked(synthetic: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _link(synthetic[1], tmp_path_factory.mktemp("linked") / "out")
+from tests.features.linkage.linking import link
 
 
 def _links(out: Path) -> pl.DataFrame:
@@ -119,7 +88,7 @@ def test_identity_data_is_owner_readable_only_and_nowhere_else(linked: Path) -> 
 def test_a_second_run_keeps_every_child_id(
     synthetic: tuple[Path, Path], linked: Path, tmp_path: Path
 ) -> None:
-    again = _link(synthetic[1], tmp_path / "again", previous=linked)
+    again = link(synthetic[1], tmp_path / "again", previous=linked)
     before, after = _links(linked), _links(again)
     joined = before.join(after, on=[ls.SOURCE, ls.RECORD_ID], suffix="_after")
     assert (joined["child_id"] == joined["child_id_after"]).all()
@@ -144,7 +113,7 @@ def test_decisions_are_honoured(synthetic: tuple[Path, Path], linked: Path, tmp_
         }
     )
     decisions.write_csv(tmp_path / "decisions.csv")
-    out = _link(
+    out = link(
         synthetic[1], tmp_path / "decided", previous=linked, decisions=tmp_path / "decisions.csv"
     )
     child = dict(
@@ -167,8 +136,8 @@ def test_spark_links_equal_duckdb_links(
     synthetic: tuple[Path, Path], linked: Path, tmp_path: Path, spark: object
 ) -> None:
     model = json.loads((linked / MODEL_FILE).read_text())
-    duck = _link(synthetic[1], tmp_path / "duck", model=model)
-    on_spark = _link(
+    duck = link(synthetic[1], tmp_path / "duck", model=model)
+    on_spark = link(
         synthetic[1], tmp_path / "spark", model=model, engine=LinkEngine.spark, spark=spark
     )
     left, right = _links(duck), _links(on_spark)
