@@ -67,7 +67,7 @@ def _write(folder: Path) -> None:
                 **FAMILY,
             }
             for src, rid, name, idn, birth, sex, _ in RECORDS
-        ]  # fmt: skip
+        ]
     )
     for (source,), persons in rows.group_by("source"):
         (folder / str(source)).mkdir(parents=True)
