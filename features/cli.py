@@ -45,9 +45,37 @@ def validate(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def validate_sources(
+    folder: Annotated[Path, typer.Argument(help="Sources folder: one subfolder per source.")],
+    deployment: Annotated[
+        Path | None,
+        typer.Option(help="Deployment TOML (time zone, districts); default: Beijing."),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="Report as text or JSON.")
+    ] = OutputFormat.text,
+) -> None:
+    """Check the sources' exports (persons and events per source) against source-exports.md.
+
+    Exit 0 and per-source counts (ID numbers missing, malformed or failing their check
+    digit are counted, never refused); exit 1 and every violation when not valid.
+    Identity values are never printed: only their shape.
+    """
+    from features.linkage.sources import validate_sources as check
+
+    try:
+        settings = load_deployment(deployment)
+    except DeploymentError as exc:
+        raise fail(str(exc)) from exc
+    report = check(folder, settings)
+    typer.echo(report.format_json() if output is OutputFormat.json else report.format_text())
+    raise typer.Exit(0 if report.ok else 1)
+
+
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the `riskflag` app."""
     app.command("validate")(validate)
     app.command("synth")(synth)
+    app.command("validate-sources")(validate_sources)
     app.command("link")(link)
     app.add_typer(features_app, name="features")

@@ -61,9 +61,10 @@ def locate_table(folder: Path, name: str) -> Path:
     return found[0]
 
 
-def read_table(folder: Path, name: str) -> RawTable:
+def read_table(folder: Path, name: str, expected: tuple[str, ...] | None = None) -> RawTable:
+    """Table ``name`` of ``folder`` with the ``expected`` columns (default: the contract's)."""
     path = locate_table(folder, name)
-    expected = TABLE_COLUMNS[name]
+    expected = expected or TABLE_COLUMNS[name]
     header = _csv_header(path) if path.suffix == ".csv" else _parquet_header(path)
     duplicated = sorted({column for column in header if header.count(column) > 1})
     if duplicated:

@@ -72,7 +72,9 @@ class CaseHistories:
 
 
 @dataclass(frozen=True)
-class _Checked:
+class CheckedTable:
+    """A table as read, and its typed frame (with the rules' helper columns)."""
+
     name: str
     raw: RawTable
     frame: pl.DataFrame  # typed columns + unreadable masks
@@ -126,7 +128,7 @@ def check_tables(
     if problems:
         raise ContractError(ValidationReport(Path(source), problems=tuple(problems)))
     tables = {
-        name: _coerced(
+        name: coerce_table(
             RawTable(name, Path(name), frame.select(s.TABLE_COLUMNS[name]), ()), deployment
         )
         for name, frame in ((s.CHILDREN, children), (s.EVENTS, events))
@@ -153,7 +155,7 @@ def _check(
     if not folder.is_dir():
         return ValidationReport(folder, problems=(f"{folder}: no such folder",)), None, None
     problems: list[str] = []
-    checked: dict[str, _Checked] = {}
+    checked: dict[str, CheckedTable] = {}
     exported_at: datetime | None = None
     try:
         exported_at = read_exported_at(folder, deployment.zone)
@@ -161,7 +163,7 @@ def _check(
         problems.append(str(problem))
     for name in (s.CHILDREN, s.EVENTS):
         try:
-            checked[name] = _coerced(read_table(folder, name), deployment)
+            checked[name] = coerce_table(read_table(folder, name), deployment)
         except ReadError as problem:
             problems.append(str(problem))
     warnings = tuple(
@@ -178,7 +180,7 @@ def _check(
 
 def _checked(
     folder: Path,
-    checked: dict[str, _Checked],
+    checked: dict[str, CheckedTable],
     deployment: Deployment,
     exported_at: datetime | None,
     export_source: str | None,
@@ -197,8 +199,8 @@ def _checked(
     source = export_source or "latest recorded_at"
     exported_at = exported_at or _latest_recorded(events.frame) or now
     limits = Limits(exported_at=exported_at, now=now)
-    violations = _apply(children, children_rules(limits, deployment.districts))
-    violations += _apply(events, events_rules(limits, children.frame[s.CHILD_ID]))
+    violations = apply_rules(children, children_rules(limits, deployment.districts))
+    violations += apply_rules(events, events_rules(limits, children.frame[s.CHILD_ID]))
     if violations:
         report = ValidationReport(folder, (), tuple(violations), warnings, None, files)
         return report, None, exported_at
@@ -207,27 +209,36 @@ def _checked(
     return ValidationReport(folder, (), (), warnings, summary, files), typed, exported_at
 
 
-def _coerced(raw: RawTable, deployment: Deployment) -> _Checked:
+def coerce_table(
+    raw: RawTable,
+    deployment: Deployment,
+    kinds: dict[str, ColumnKind] | None = None,
+    unique: str | None = None,
+) -> CheckedTable:
+    """A table's columns typed (``kinds``: default the contract's), with an unreadable mask
+    per typed column and a repeated mask for the ``unique`` column (default the table's id)."""
     name = raw.name
+    kinds = COLUMN_KINDS[name] if kinds is None else kinds
+    unique = unique or UNIQUE_COLUMNS.get(name)
     columns: list[pl.Series] = []
     for column in raw.frame.columns:
-        kind = COLUMN_KINDS[name].get(column, "string")
+        kind = kinds.get(column, "string")
         coerced = coerce(raw.frame[column], kind, deployment.timezone, raw.file)
         columns.append(coerced.values.alias(column))
         if kind != "string":
             columns.append(coerced.unreadable.alias(unreadable(column)))
-        if column == UNIQUE_COLUMNS[name]:
+        if column == unique:
             columns.append(repeated(coerced.values).alias(repeated_name(column)))
     frame = pl.DataFrame(columns)
     if name == s.EVENTS:
-        frame = frame.with_columns(
+        frame = frame.with_columns(  # the catalogue's indices, for the events' rules
             pl.col(s.EVENT_TYPE)
             .cast(s.EVENT_TYPE_DTYPE, strict=False)
             .to_physical()
             .alias(KIND_INDEX),
             pl.col(s.DETAIL).cast(s.DETAIL_DTYPE, strict=False).to_physical().alias(DETAIL_INDEX),
         )
-    return _Checked(name, raw, frame)
+    return CheckedTable(name, raw, frame)
 
 
 def _latest_recorded(events: pl.DataFrame) -> datetime | None:
@@ -235,7 +246,7 @@ def _latest_recorded(events: pl.DataFrame) -> datetime | None:
     return latest if isinstance(latest, datetime) else None
 
 
-def _apply(table: _Checked, rules: list[Rule]) -> list[RuleResult]:
+def apply_rules(table: CheckedTable, rules: list[Rule]) -> list[RuleResult]:
     """Evaluate every rule in one pass; gather counts and the first rows of each broken one."""
     if table.frame.height == 0:
         return []
@@ -250,7 +261,7 @@ def _apply(table: _Checked, rules: list[Rule]) -> list[RuleResult]:
     return results
 
 
-def _result(table: _Checked, rule: Rule, mask: pl.Series, count: int) -> RuleResult:
+def _result(table: CheckedTable, rule: Rule, mask: pl.Series, count: int) -> RuleResult:
     rows = mask.arg_true().head(MAX_SAMPLES_PER_RULE)
     values = table.raw.frame[rule.column].gather(rows).cast(pl.String)
     kinds = (

@@ -58,12 +58,13 @@ class Limits:
         )
 
 
-def _empty(column: str) -> pl.Expr:
+def empty(column: str) -> pl.Expr:
+    """Null or the empty string."""
     return pl.col(column).is_null() | (pl.col(column).str.len_bytes() == 0)
 
 
-def _not_one_of(column: str, values: tuple[str, ...]) -> pl.Expr:
-    return _empty(column) | ~pl.col(column).is_in(values)
+def not_one_of(column: str, values: tuple[str, ...]) -> pl.Expr:
+    return empty(column) | ~pl.col(column).is_in(values)
 
 
 def _typed(column: str, label: str) -> list[Rule]:
@@ -78,9 +79,10 @@ def _typed(column: str, label: str) -> list[Rule]:
     ]
 
 
-def _unique_id(column: str) -> list[Rule]:
+def unique_id(column: str) -> list[Rule]:
+    """An identifier: non-empty and unique (the table was coerced with it as ``unique``)."""
     return [
-        Rule(f"{column}.required", column, "must be a non-empty string", _empty(column)),
+        Rule(f"{column}.required", column, "must be a non-empty string", empty(column)),
         Rule(
             f"{column}.unique",
             column,
@@ -93,7 +95,7 @@ def _unique_id(column: str) -> list[Rule]:
 def children_rules(limits: Limits, districts: Mapping[str, str]) -> list[Rule]:
     birth = pl.col(s.BIRTH_DATE)
     return [
-        *_unique_id(s.CHILD_ID),
+        *unique_id(s.CHILD_ID),
         Rule(
             "child_id.max_length",
             s.CHILD_ID,
@@ -114,25 +116,25 @@ def children_rules(limits: Limits, districts: Mapping[str, str]) -> list[Rule]:
             f"(earliest {limits.earliest_birth_date})",
             birth < limits.earliest_birth_date,
         ),
-        Rule("sex.allowed", s.SEX, "must be one of F, M, U", _not_one_of(s.SEX, s.SEX_VALUES)),
-        Rule("district.required", s.DISTRICT, "must be a non-empty string", _empty(s.DISTRICT)),
+        Rule("sex.allowed", s.SEX, "must be one of F, M, U", not_one_of(s.SEX, s.SEX_VALUES)),
+        Rule("district.required", s.DISTRICT, "must be a non-empty string", empty(s.DISTRICT)),
         Rule(
             "district.known",
             s.DISTRICT,
             "must be a district this deployment knows",
-            ~_empty(s.DISTRICT) & ~pl.col(s.DISTRICT).is_in(tuple(districts)),
+            ~empty(s.DISTRICT) & ~pl.col(s.DISTRICT).is_in(tuple(districts)),
         ),
         Rule(
             "hukou.allowed",
             s.HUKOU,
             "must be one of " + ", ".join(s.HUKOU_VALUES),
-            _not_one_of(s.HUKOU, s.HUKOU_VALUES),
+            not_one_of(s.HUKOU, s.HUKOU_VALUES),
         ),
         Rule(
             "ethnicity.allowed",
             s.ETHNICITY,
             "must be one of " + ", ".join(s.ETHNICITY_VALUES),
-            _not_one_of(s.ETHNICITY, s.ETHNICITY_VALUES),
+            not_one_of(s.ETHNICITY, s.ETHNICITY_VALUES),
         ),
     ]
 
@@ -193,7 +195,11 @@ def _timestamp_rules(column: str, limits: Limits) -> list[Rule]:
     ]
 
 
-def events_rules(limits: Limits, child_ids: pl.Series) -> list[Rule]:
+def events_rules(
+    limits: Limits, child_ids: pl.Series, owner: str = s.CHILD_ID, owners: str = s.CHILDREN
+) -> list[Rule]:
+    """The events' rules; ``owner`` names the column holding whose event it is (child_id,
+    or a source's record_id), which must be one of ``child_ids`` listed in ``owners``."""
     kinds = list(s.CATALOGUE.values())
     sev_lo = _kind_lookup([k.severity[0] if k.severity else None for k in kinds])
     sev_hi = _kind_lookup([k.severity[1] if k.severity else None for k in kinds])
@@ -201,16 +207,16 @@ def events_rules(limits: Limits, child_ids: pl.Series) -> list[Rule]:
     uses_amount = _kind_lookup([k.uses_amount for k in kinds])
     uses_detail = _kind_lookup([k.details is not None for k in kinds])
     severity, amount = pl.col(s.SEVERITY), pl.col(s.AMOUNT)
-    has_detail = ~_empty(s.DETAIL)
+    has_detail = ~empty(s.DETAIL)
     detail_pair = pl.col(KIND_INDEX).cast(pl.Int64) * 256 + pl.col(DETAIL_INDEX).cast(pl.Int64)
     return [
-        *_unique_id(s.EVENT_ID),
-        Rule("child_id.required", s.CHILD_ID, "must be a non-empty string", _empty(s.CHILD_ID)),
+        *unique_id(s.EVENT_ID),
+        Rule(f"{owner}.required", owner, "must be a non-empty string", empty(owner)),
         Rule(
-            "child_id.known",
-            s.CHILD_ID,
-            "must be a child_id listed in children",
-            ~_empty(s.CHILD_ID) & ~pl.col(s.CHILD_ID).is_in(child_ids.implode()),
+            f"{owner}.known",
+            owner,
+            f"must be a {owner} listed in {owners}",
+            ~empty(owner) & ~pl.col(owner).is_in(child_ids.implode()),
         ),
         Rule(
             "event_type.known",
