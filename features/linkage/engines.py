@@ -7,6 +7,8 @@ pairs with the same SQL (features/linkage/model.py uses only functions both have
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -50,9 +52,14 @@ def splink_tables(engine: LinkEngine, spark: Any = None) -> Iterator[Register]:
 
     started = spark is None
     active = session() if started else spark
+    # Splink breaks Spark's lineage with checkpoints: into a folder of this run's own
+    # (mkdtemp: owner-only), removed at the end, since it holds the records' columns
+    checkpoints = tempfile.mkdtemp(prefix="riskflag-link-")
+    active.sparkContext.setCheckpointDir(checkpoints)
     api = SparkAPI(spark_session=active, register_udfs_automatically=False)  # type: ignore[no-untyped-call]
     try:
         yield lambda frame: api.register(frame.to_arrow())
     finally:
         if started:
             active.stop()
+        shutil.rmtree(checkpoints, ignore_errors=True)

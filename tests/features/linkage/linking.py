@@ -11,12 +11,12 @@ from features.linkage.policy import load_linkage_policy
 
 def link(sources: Path, out: Path, **options: object) -> Path:
     """Link ``sources`` into ``out`` with the default policy (options: LinkRequest's)."""
+    settings: dict[str, object] = {"policy": load_linkage_policy()} | options
     request = LinkRequest(
         sources=sources,
         out=out,
-        policy=load_linkage_policy(),
         deployment=load_deployment(None),
-        **options,  # type: ignore[arg-type]
+        **settings,  # type: ignore[arg-type]
     )
     link_sources(request)
     return out
