@@ -79,6 +79,9 @@ std.select("source", "record_id", child_id=pl.Series(label).cast(pl.String)).wri
 """
 
 
+PEER_NAME = "same valid ID, else name + birth date + sex"
+
+
 def _ensure_sources(children: int) -> tuple[Path, Path]:
     base = BENCH / f"sources-{children}"
     truth, sources = base / "truth", base / "sources"
@@ -164,12 +167,12 @@ def main() -> None:
         truth, sources = _ensure_sources(children)
         runs = BENCH / f"link-{children}"
         runs.mkdir(exist_ok=True)
+        duck = LINK.format(sources=str(sources), out=str(runs / "duckdb"), engine="duckdb")
+        peer = PEER.format(sources=str(sources), out=str(runs / "peer.parquet"))
         results = [
-            _run("riskflag (DuckDB)", LINK.format(sources=str(sources), out=str(runs / "duckdb"),
-                 engine="duckdb"), runs / "duckdb", truth),
-            _run("same valid ID, else name + birth date + sex", PEER.format(
-                sources=str(sources), out=str(runs / "peer.parquet")), runs / "peer.parquet", truth),
-        ]  # fmt: skip
+            _run("riskflag (DuckDB)", duck, runs / "duckdb", truth),
+            _run(PEER_NAME, peer, runs / "peer.parquet", truth),
+        ]
         if children in args.spark_children:
             results.append(_run("riskflag (Spark local[2])", LINK.format(
                 sources=str(sources), out=str(runs / "spark"), engine="spark"),

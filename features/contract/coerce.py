@@ -4,6 +4,10 @@ A CSV column is text and is parsed; a parquet column is used as written when its
 fits, parsed like CSV when it is text, and refused as a whole when its type cannot hold
 the contract's values (an integer birth_date, say). Each coercion returns the typed
 column and a mask of the rows whose value could not be read as that type.
+
+A ``partial_date`` (a birth date known to the day, the month or the year only) stays
+text, ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``: ``partial_date_bounds`` gives the first
+and last day it allows, for the rules to check.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import pyarrow.compute as pc
 
 from features.contract.files import ReadError
 
-ColumnKind = Literal["string", "date", "timestamp", "integer", "number"]
+ColumnKind = Literal["string", "date", "partial_date", "timestamp", "integer", "number"]
 
 # ISO-8601 spellings accepted for timestamps, most common first; the date-only one means
 # midnight local time.
@@ -36,6 +40,7 @@ ZONED_TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 EXPECTED = {
     "string": "text",
     "date": "a date (YYYY-MM-DD)",
+    "partial_date": "a date (YYYY-MM-DD, YYYY-MM or YYYY)",
     "timestamp": "an ISO-8601 timestamp",
     "integer": "an integer",
     "number": "a number",
@@ -72,6 +77,9 @@ def _coerce(
     if kind == "date" and isinstance(dtype, pl.Datetime):
         local = _naive_local(raw, timezone)
         return (local.dt.date(), local.dt.time() != time(0))
+    if kind == "partial_date" and (dtype == pl.Date or isinstance(dtype, pl.Datetime)):
+        days, unreadable = _coerce(raw, "date", timezone, file)
+        return (days.dt.to_string("%Y-%m-%d"), unreadable)
     if kind == "timestamp" and isinstance(dtype, pl.Datetime):
         return (_naive_local(raw, timezone).cast(pl.Datetime("us")), None)
     if kind == "timestamp" and dtype == pl.Date:
@@ -91,6 +99,7 @@ def _coerce(
 TARGET_DTYPES: dict[ColumnKind, pl.DataType] = {
     "string": pl.String(),
     "date": pl.Date(),
+    "partial_date": pl.String(),
     "timestamp": pl.Datetime("us"),
     "integer": pl.Int64(),
     "number": pl.Float64(),
@@ -113,6 +122,9 @@ def _parse_text(
         return (raw, None)
     if kind == "date":
         values = text.str.to_date("%Y-%m-%d", strict=False)
+    elif kind == "partial_date":
+        first = partial_date_bounds(pl.col(text.name))[0]
+        values = text.to_frame().select(pl.when(first.is_not_null()).then(text.name)).to_series()
     elif kind == "timestamp":
         values = _parse_timestamps(text, timezone)
     elif kind == "integer":
@@ -120,6 +132,29 @@ def _parse_text(
     else:
         values = text.cast(pl.Float64, strict=False)
     return (values, present & values.is_null())
+
+
+PARTIAL_DATE = r"^[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?$"
+
+
+def partial_date_bounds(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The first and last day a ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` allows (2019-02:
+    2019-02-01 and 2019-02-28); both null for text of another form or no real date."""
+    length = text.str.len_bytes()
+    padded = pl.when(length == 4).then(text + "-01-01").when(length == 7).then(text + "-01")
+    first = (
+        pl.when(text.str.contains(PARTIAL_DATE))
+        .then(padded.otherwise(text))
+        .str.to_date("%Y-%m-%d", strict=False)
+    )
+    last = (
+        pl.when(length == 4)
+        .then(first.dt.offset_by("1y").dt.offset_by("-1d"))
+        .when(length == 7)
+        .then(first.dt.month_end())
+        .otherwise(first)
+    )
+    return first, last
 
 
 def _parse_timestamps(text: pl.Series, timezone: str) -> pl.Series:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,84 +37,114 @@ class RawTable:
     path: Path
     frame: pl.DataFrame
     unknown_columns: tuple[str, ...]
+    prefix: str = ""  # before the file's name in messages: "welfare/" for a subfolder's
 
     @property
     def file(self) -> str:
-        return self.path.name
+        return self.prefix + self.path.name
 
     @property
     def is_csv(self) -> bool:
         return self.path.suffix == ".csv"
 
 
-def locate_table(folder: Path, name: str) -> Path:
-    """The one file holding table ``name``; both formats or neither is a problem."""
+def locate_table(folder: Path, name: str, prefix: str = "") -> Path:
+    """The one file holding table ``name``; both formats or neither is a problem.
+
+    ``prefix`` goes before the table's name in messages (``"welfare/"``).
+    """
     found = [folder / f"{name}.{fmt}" for fmt in FORMATS if (folder / f"{name}.{fmt}").exists()]
+    shown = prefix + name
     if len(found) > 1:
         raise ReadError(
-            f"{name}: both {name}.parquet and {name}.csv exist: the folder is ambiguous, "
+            f"{shown}: both {shown}.parquet and {shown}.csv exist: the folder is ambiguous, "
             "keep exactly one"
         )
     if not found:
-        raise ReadError(f"{name}: missing: expected {name}.parquet or {name}.csv in {folder}")
+        raise ReadError(f"{shown}: missing: expected {name}.parquet or {name}.csv in {folder}")
     if not found[0].is_file():
-        raise ReadError(f"{found[0].name}: not a regular file")
+        raise ReadError(f"{prefix}{found[0].name}: not a regular file")
     return found[0]
 
 
-def read_table(folder: Path, name: str, expected: tuple[str, ...] | None = None) -> RawTable:
-    """Table ``name`` of ``folder`` with the ``expected`` columns (default: the contract's)."""
-    path = locate_table(folder, name)
+@dataclass(frozen=True)
+class _File:
+    """A file being read, how messages name it, and whether they may quote its values."""
+
+    path: Path
+    shown: str
+    redact: bool
+
+
+def read_table(
+    folder: Path,
+    name: str,
+    expected: tuple[str, ...] | None = None,
+    *,
+    prefix: str = "",
+    redact: bool = False,
+) -> RawTable:
+    """Table ``name`` of ``folder`` with the ``expected`` columns (default: the contract's).
+
+    ``prefix`` goes before the file's name in messages and in ``RawTable.file``
+    (``"welfare/"``); ``redact`` keeps a parser's message from quoting the file's values
+    (a CSV parser quotes the field it stopped at: identity data, in a persons file).
+    """
+    path = locate_table(folder, name, prefix)
+    file = _File(path, prefix + path.name, redact)
     expected = expected or TABLE_COLUMNS[name]
-    header = _csv_header(path) if path.suffix == ".csv" else _parquet_header(path)
+    header = _csv_header(file) if path.suffix == ".csv" else _parquet_header(file)
     duplicated = sorted({column for column in header if header.count(column) > 1})
     if duplicated:
-        raise ReadError(f"{path.name}: column {duplicated[0]!r} appears more than once")
+        raise ReadError(f"{file.shown}: column {duplicated[0]!r} appears more than once")
     missing = [column for column in expected if column not in header]
     if missing:
         listed = ", ".join(repr(column) for column in missing)
-        raise ReadError(f"{path.name}: missing column(s) {listed}")
+        raise ReadError(f"{file.shown}: missing column(s) {listed}")
     unknown = tuple(column for column in header if column not in expected)
-    frame = _read_csv(path) if path.suffix == ".csv" else _read_parquet(path, expected)
-    return RawTable(name, path, frame.select(expected), unknown)
+    frame = _read_csv(file) if path.suffix == ".csv" else _read_parquet(file, expected)
+    return RawTable(name, path, frame.select(expected), unknown, prefix)
 
 
-def _csv_header(path: Path) -> list[str]:
-    with path.open("rb") as handle:
+def _csv_header(file: _File) -> list[str]:
+    with file.path.open("rb") as handle:
         first = handle.readline()
     if not first.strip():
-        raise ReadError(f"{path.name}: empty file: a header row is required")
+        raise ReadError(f"{file.shown}: empty file: a header row is required")
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ReadError(f"{path.name}: header row is not UTF-8 text ({exc.reason})") from exc
+        raise ReadError(f"{file.shown}: header row is not UTF-8 text ({exc.reason})") from exc
     return next(csv.reader(io.StringIO(text)))
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
+def _read_csv(file: _File) -> pl.DataFrame:
     try:
-        return pl.read_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=False)
+        return pl.read_csv(file.path, infer_schema=False, encoding="utf8", raise_if_empty=False)
     except pl.exceptions.ComputeError as exc:
-        message = _first_line(exc)
+        message = _first_line(exc, file.redact)
         if "utf-8" in message.lower():
             message = "not UTF-8 text (save the file as UTF-8)"
-        raise ReadError(f"{path.name}: cannot be read as CSV: {message}") from exc
+        raise ReadError(f"{file.shown}: cannot be read as CSV: {message}") from exc
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise ReadError(f"{path.name}: cannot be read as CSV: {_first_line(exc)}") from exc
+        message = _first_line(exc, file.redact)
+        raise ReadError(f"{file.shown}: cannot be read as CSV: {message}") from exc
 
 
-def _parquet_header(path: Path) -> list[str]:
+def _parquet_header(file: _File) -> list[str]:
     try:
-        return list(pl.read_parquet_schema(path))
+        return list(pl.read_parquet_schema(file.path))
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise ReadError(f"{path.name}: not a readable parquet file: {_first_line(exc)}") from exc
+        message = _first_line(exc, file.redact)
+        raise ReadError(f"{file.shown}: not a readable parquet file: {message}") from exc
 
 
-def _read_parquet(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
+def _read_parquet(file: _File, columns: tuple[str, ...]) -> pl.DataFrame:
     try:
-        return pl.read_parquet(path, columns=list(columns))
+        return pl.read_parquet(file.path, columns=list(columns))
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise ReadError(f"{path.name}: not a readable parquet file: {_first_line(exc)}") from exc
+        message = _first_line(exc, file.redact)
+        raise ReadError(f"{file.shown}: not a readable parquet file: {message}") from exc
 
 
 def read_exported_at(folder: Path, zone: ZoneInfo) -> datetime | None:
@@ -150,6 +181,12 @@ def parse_exported_at(text: str, zone: ZoneInfo) -> datetime:
     return moment
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, redact: bool = False) -> str:
+    """The first line of an exception's message; with ``redact``, whatever it quotes in
+    backticks (where polars puts the field it could not parse) shown as ``…``."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return _QUOTED.sub("`…`", line) if redact else line
+
+
+_QUOTED = re.compile(r"`[^`]*(?:`|$)")

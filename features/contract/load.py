@@ -7,6 +7,7 @@ or checks again. ``validate_folder`` runs the same code and returns the report.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from features.contract.report import (
     Sample,
     Summary,
     ValidationReport,
+    value_shape,
 )
 from features.contract.rules import (
     DETAIL_INDEX,
@@ -119,7 +121,7 @@ def check_tables(
     contract's columns as text (as a CSV file would) or typed; raise ContractError naming
     every violation. Rows are numbered from 1 in the order given."""
     deployment = deployment or Deployment()
-    now = now or datetime.now(deployment.zone).replace(tzinfo=None, microsecond=0)
+    now = now or validation_now(deployment)
     problems = [
         f"{name}: missing column(s) {', '.join(repr(c) for c in missing)}"
         for name, frame in ((s.CHILDREN, children), (s.EVENTS, events))
@@ -151,7 +153,7 @@ def check_tables(
 def _check(
     folder: Path, deployment: Deployment, now: datetime | None
 ) -> tuple[ValidationReport, tuple[pl.DataFrame, pl.DataFrame] | None, datetime | None]:
-    now = now or datetime.now(deployment.zone).replace(tzinfo=None, microsecond=0)
+    now = now or validation_now(deployment)
     if not folder.is_dir():
         return ValidationReport(folder, problems=(f"{folder}: no such folder",)), None, None
     problems: list[str] = []
@@ -189,22 +191,18 @@ def _checked(
 ) -> tuple[ValidationReport, tuple[pl.DataFrame, pl.DataFrame] | None, datetime | None]:
     """Every rule of the contract over tables already read and coerced."""
     files = {name: table.raw.file for name, table in checked.items()}
-    if exported_at is not None and exported_at > now:
-        problem = (
-            f"{export_source}: exported_at {exported_at.isoformat(sep=' ')} lies after the "
-            f"moment of validation {now.isoformat(sep=' ')}"
-        )
+    if exported_at is not None and (problem := export_after_now(exported_at, now, export_source)):
         return ValidationReport(folder, (problem,), (), warnings, None, files), None, None
     children, events = checked[s.CHILDREN], checked[s.EVENTS]
     source = export_source or "latest recorded_at"
-    exported_at = exported_at or _latest_recorded(events.frame) or now
+    exported_at = exported_at or latest_recorded(events.frame) or now
     limits = Limits(exported_at=exported_at, now=now)
     violations = apply_rules(children, children_rules(limits, deployment.districts))
     violations += apply_rules(events, events_rules(limits, children.frame[s.CHILD_ID]))
     if violations:
         report = ValidationReport(folder, (), tuple(violations), warnings, None, files)
         return report, None, exported_at
-    typed = (_finish_children(children.frame), _finish_events(events.frame))
+    typed = (_finish_children(children.frame), finish_events(events.frame))
     summary = _summarise(*typed, exported_at=exported_at, export_source=source)
     return ValidationReport(folder, (), (), warnings, summary, files), typed, exported_at
 
@@ -241,13 +239,38 @@ def coerce_table(
     return CheckedTable(name, raw, frame)
 
 
-def _latest_recorded(events: pl.DataFrame) -> datetime | None:
+def validation_now(deployment: Deployment) -> datetime:
+    """The moment of validation: now, as naive local time of the deployment, to the second."""
+    return datetime.now(deployment.zone).replace(tzinfo=None, microsecond=0)
+
+
+def export_after_now(exported_at: datetime, now: datetime, source: str | None) -> str | None:
+    """The problem of an export instant after the moment of validation, or None."""
+    if exported_at <= now:
+        return None
+    return (
+        f"{source}: exported_at {exported_at.isoformat(sep=' ')} lies after the "
+        f"moment of validation {now.isoformat(sep=' ')}"
+    )
+
+
+def latest_recorded(events: pl.DataFrame) -> datetime | None:
     latest = events[s.RECORDED_AT].max()
     return latest if isinstance(latest, datetime) else None
 
 
-def apply_rules(table: CheckedTable, rules: list[Rule]) -> list[RuleResult]:
-    """Evaluate every rule in one pass; gather counts and the first rows of each broken one."""
+def apply_rules(
+    table: CheckedTable,
+    rules: list[Rule],
+    *,
+    withheld: Collection[str] = (),
+    max_samples: int = MAX_SAMPLES_PER_RULE,
+) -> list[RuleResult]:
+    """Evaluate every rule in one pass; gather counts and the first rows of each broken one.
+
+    The samples of a rule on a ``withheld`` column (identity data) show each value's shape,
+    never the value; at most ``max_samples`` rows are shown per rule.
+    """
     if table.frame.height == 0:
         return []
     masks = table.frame.select(
@@ -257,13 +280,17 @@ def apply_rules(table: CheckedTable, rules: list[Rule]) -> list[RuleResult]:
     results = []
     for index, (rule, count) in enumerate(zip(rules, counts, strict=True)):
         if count:
-            results.append(_result(table, rule, masks[str(index)], int(count)))
+            rows = masks[str(index)].arg_true().head(max_samples)
+            results.append(_result(table, rule, rows, int(count), rule.column in withheld))
     return results
 
 
-def _result(table: CheckedTable, rule: Rule, mask: pl.Series, count: int) -> RuleResult:
-    rows = mask.arg_true().head(MAX_SAMPLES_PER_RULE)
-    values = table.raw.frame[rule.column].gather(rows).cast(pl.String)
+def _result(
+    table: CheckedTable, rule: Rule, rows: pl.Series, count: int, withheld: bool
+) -> RuleResult:
+    values = table.raw.frame[rule.column].gather(rows).cast(pl.String).to_list()
+    if withheld:
+        values = [value_shape(value) for value in values]
     kinds = (
         table.raw.frame[s.EVENT_TYPE].gather(rows).cast(pl.String)
         if rule.context is not None
@@ -271,12 +298,15 @@ def _result(table: CheckedTable, rule: Rule, mask: pl.Series, count: int) -> Rul
     )
     samples = tuple(
         Sample(row=row + 1, value=value, context=rule.context(kind) if rule.context else None)
-        for row, value, kind in zip(rows.to_list(), values.to_list(), kinds.to_list(), strict=True)
+        for row, value, kind in zip(rows.to_list(), values, kinds.to_list(), strict=True)
     )
-    return RuleResult(table.raw.file, rule.column, rule.rule, rule.description, count, samples)
+    return RuleResult(
+        table.raw.file, rule.column, rule.rule, rule.description, count, samples, withheld
+    )
 
 
-def _none_if_empty(column: str) -> pl.Expr:
+def none_if_empty(column: str) -> pl.Expr:
+    """The column's value, null where it is the empty string."""
     return pl.when(pl.col(column).str.len_bytes() > 0).then(pl.col(column))
 
 
@@ -288,21 +318,24 @@ def _finish_children(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col(s.DISTRICT),
         pl.col(s.HUKOU).cast(s.HUKOU_DTYPE),
         pl.col(s.ETHNICITY).cast(s.ETHNICITY_DTYPE),
-        _none_if_empty(s.HOUSEHOLD_ID).alias(s.HOUSEHOLD_ID),
+        none_if_empty(s.HOUSEHOLD_ID).alias(s.HOUSEHOLD_ID),
     ).match_to_schema(s.CHILDREN_SCHEMA)
 
 
-def _finish_events(frame: pl.DataFrame) -> pl.DataFrame:
+def finish_events(frame: pl.DataFrame, owner: str = s.CHILD_ID) -> pl.DataFrame:
+    """Checked events typed as the contract's, ``owner`` (whose event: child_id, or a
+    source's record_id) in child_id's place."""
+    schema = pl.Schema({owner if c == s.CHILD_ID else c: t for c, t in s.EVENTS_SCHEMA.items()})
     return frame.select(
         pl.col(s.EVENT_ID),
-        pl.col(s.CHILD_ID),
+        pl.col(owner),
         pl.col(s.EVENT_TYPE).cast(s.EVENT_TYPE_DTYPE),
         pl.col(s.OCCURRED_AT),
         pl.col(s.RECORDED_AT),
         pl.col(s.SEVERITY).cast(pl.Int8),
         pl.col(s.AMOUNT),
-        _none_if_empty(s.DETAIL).cast(s.DETAIL_DTYPE).alias(s.DETAIL),
-    ).match_to_schema(s.EVENTS_SCHEMA)
+        none_if_empty(s.DETAIL).cast(s.DETAIL_DTYPE).alias(s.DETAIL),
+    ).match_to_schema(schema)
 
 
 def _summarise(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -22,7 +24,11 @@ class Sample:
 
 @dataclass(frozen=True)
 class RuleResult:
-    """One broken rule in one file: how many rows break it and the first few of them."""
+    """One broken rule in one file: how many rows break it and the first few of them.
+
+    ``withheld``: the column holds identity data, and each sample's value is the value's
+    shape (``value_shape``), never the value.
+    """
 
     file: str
     column: str
@@ -30,6 +36,7 @@ class RuleResult:
     description: str
     count: int
     samples: tuple[Sample, ...]
+    withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,8 @@ class ValidationReport:
             return "\n".join(lines)
         lines.extend(f"error: {problem}" for problem in self.problems)
         for result in self.violations:
-            lines.extend(_violation_lines(result))
-        lines.append(_verdict_line(self))
+            lines.extend(violation_lines(result))
+        lines.append(verdict_line(self.source, self.problems, self.violations))
         return "\n".join(lines)
 
     def format_rules(self) -> str:
@@ -92,21 +99,24 @@ class ValidationReport:
             f"{r.file}: column {r.column}: rule {r.rule}: {r.description}: {r.count:,} row(s)"
             for r in self.violations
         ]
-        lines.append(_verdict_line(self))
+        lines.append(verdict_line(self.source, self.problems, self.violations))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = _jsonable(asdict(self) | {"ok": self.ok})
+        result: dict[str, Any] = jsonable(asdict(self) | {"ok": self.ok})
         return result
 
     def format_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 
-def _violation_lines(result: RuleResult) -> list[str]:
+def violation_lines(result: RuleResult) -> list[str]:
+    """One line per sample (file, row, column, rule, value) and one for the rows not shown."""
     lines = []
     for sample in result.samples:
         value = "null" if sample.value is None else repr(sample.value)
+        if result.withheld and sample.value is not None:
+            value = f"value withheld ({sample.value})"
         context = f" ({sample.context})" if sample.context else ""
         lines.append(
             f"{result.file}: row {sample.row}: column {result.column}: "
@@ -121,15 +131,36 @@ def _violation_lines(result: RuleResult) -> list[str]:
     return lines
 
 
-def _verdict_line(report: ValidationReport) -> str:
+def verdict_line(source: Path, problems: Sequence[str], violations: Sequence[RuleResult]) -> str:
     parts = []
-    if report.problems:
-        parts.append(f"{len(report.problems)} unreadable input problem(s)")
-    if report.violations:
-        parts.append(
-            f"{len(report.violations)} rule(s) broken, {report.violation_count:,} violation(s)"
-        )
-    return f"INVALID: {report.source}: " + "; ".join(parts)
+    if problems:
+        parts.append(f"{len(problems)} unreadable input problem(s)")
+    if violations:
+        count = sum(result.count for result in violations)
+        parts.append(f"{len(violations)} rule(s) broken, {count:,} violation(s)")
+    return f"INVALID: {source}: " + "; ".join(parts)
+
+
+_SHAPE_CLASSES = (
+    ("digit", lambda c: c.isascii() and c.isdigit()),
+    ("full-width digit", lambda c: c.isdigit()),
+    ("letter", lambda c: c.isascii() and c.isalpha()),
+    ("Chinese character", lambda c: unicodedata.name(c, "").startswith("CJK")),
+    ("space", str.isspace),
+)
+
+
+def value_shape(value: str | None) -> str | None:
+    """What a value looks like, never what it is: its length and how many characters of
+    each class it holds (``"18 characters: 17 digits, 1 letter"``). For identity data."""
+    if value is None:
+        return None
+    counts = dict.fromkeys([name for name, _ in _SHAPE_CLASSES] + ["other"], 0)
+    for char in value:
+        counts[next((name for name, test in _SHAPE_CLASSES if test(char)), "other")] += 1
+    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items() if n]
+    head = f"{len(value)} character{'s' if len(value) != 1 else ''}"
+    return head + (": " + ", ".join(parts) if parts else "")
 
 
 def _summary_lines(summary: Summary, files: dict[str, str]) -> list[str]:
@@ -152,11 +183,12 @@ def _summary_lines(summary: Summary, files: dict[str, str]) -> list[str]:
     return lines
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with dates, datetimes and paths as strings, tuples as lists."""
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Path):

@@ -67,16 +67,13 @@ def not_one_of(column: str, values: tuple[str, ...]) -> pl.Expr:
     return empty(column) | ~pl.col(column).is_in(values)
 
 
-def _typed(column: str, label: str) -> list[Rule]:
-    return [
-        Rule(f"{column}.type", column, f"must be {label}", pl.col(unreadable(column))),
-        Rule(
-            f"{column}.required",
-            column,
-            "is required",
-            pl.col(column).is_null() & ~pl.col(unreadable(column)),
-        ),
-    ]
+def typed(column: str, label: str, required: bool = True) -> list[Rule]:
+    """A coerced column: readable as its type (``label``), and present unless optional."""
+    readable = Rule(f"{column}.type", column, f"must be {label}", pl.col(unreadable(column)))
+    if not required:
+        return [readable]
+    present = pl.col(column).is_null() & ~pl.col(unreadable(column))
+    return [readable, Rule(f"{column}.required", column, "is required", present)]
 
 
 def unique_id(column: str) -> list[Rule]:
@@ -92,50 +89,68 @@ def unique_id(column: str) -> list[Rule]:
     ]
 
 
-def children_rules(limits: Limits, districts: Mapping[str, str]) -> list[Rule]:
-    birth = pl.col(s.BIRTH_DATE)
+def max_length(column: str, limit: int) -> Rule:
+    return Rule(
+        f"{column}.max_length",
+        column,
+        f"must be at most {limit} characters",
+        pl.col(column).str.len_chars() > limit,
+    )
+
+
+def allowed(column: str, values: tuple[str, ...]) -> Rule:
+    """One of a vocabulary (null and empty are not)."""
+    return Rule(
+        f"{column}.allowed",
+        column,
+        "must be one of " + ", ".join(values),
+        not_one_of(column, values),
+    )
+
+
+def district_known(districts: Mapping[str, str]) -> Rule:
+    """A district of the deployment's, where there is one."""
+    return Rule(
+        "district.known",
+        s.DISTRICT,
+        "must be a district this deployment knows",
+        ~empty(s.DISTRICT) & ~pl.col(s.DISTRICT).is_in(tuple(districts)),
+    )
+
+
+def birth_date_limits(limits: Limits, first: pl.Expr, last: pl.Expr) -> list[Rule]:
+    """A birth date within the ages the contract knows. ``first`` and ``last`` are the first
+    and last day it may mean (the same day for a full date); a rule is broken only when
+    every day it may mean breaks it."""
     return [
-        *unique_id(s.CHILD_ID),
-        Rule(
-            "child_id.max_length",
-            s.CHILD_ID,
-            f"must be at most {s.MAX_CHILD_ID_LENGTH} characters",
-            pl.col(s.CHILD_ID).str.len_chars() > s.MAX_CHILD_ID_LENGTH,
-        ),
-        *_typed(s.BIRTH_DATE, "a date (YYYY-MM-DD)"),
         Rule(
             "birth_date.not_after_export",
             s.BIRTH_DATE,
             f"must not be after the export date {limits.export_date}",
-            birth > limits.export_date,
+            first > limits.export_date,
         ),
         Rule(
             "birth_date.max_age",
             s.BIRTH_DATE,
             f"must not be more than {s.MAX_AGE_YEARS_AT_EXPORT} years before the export date "
             f"(earliest {limits.earliest_birth_date})",
-            birth < limits.earliest_birth_date,
+            last < limits.earliest_birth_date,
         ),
-        Rule("sex.allowed", s.SEX, "must be one of F, M, U", not_one_of(s.SEX, s.SEX_VALUES)),
+    ]
+
+
+def children_rules(limits: Limits, districts: Mapping[str, str]) -> list[Rule]:
+    birth = pl.col(s.BIRTH_DATE)
+    return [
+        *unique_id(s.CHILD_ID),
+        max_length(s.CHILD_ID, s.MAX_CHILD_ID_LENGTH),
+        *typed(s.BIRTH_DATE, "a date (YYYY-MM-DD)"),
+        *birth_date_limits(limits, birth, birth),
+        allowed(s.SEX, s.SEX_VALUES),
         Rule("district.required", s.DISTRICT, "must be a non-empty string", empty(s.DISTRICT)),
-        Rule(
-            "district.known",
-            s.DISTRICT,
-            "must be a district this deployment knows",
-            ~empty(s.DISTRICT) & ~pl.col(s.DISTRICT).is_in(tuple(districts)),
-        ),
-        Rule(
-            "hukou.allowed",
-            s.HUKOU,
-            "must be one of " + ", ".join(s.HUKOU_VALUES),
-            not_one_of(s.HUKOU, s.HUKOU_VALUES),
-        ),
-        Rule(
-            "ethnicity.allowed",
-            s.ETHNICITY,
-            "must be one of " + ", ".join(s.ETHNICITY_VALUES),
-            not_one_of(s.ETHNICITY, s.ETHNICITY_VALUES),
-        ),
+        district_known(districts),
+        allowed(s.HUKOU, s.HUKOU_VALUES),
+        allowed(s.ETHNICITY, s.ETHNICITY_VALUES),
     ]
 
 
@@ -179,7 +194,7 @@ def _allowed_detail_pairs() -> list[int]:
 def _timestamp_rules(column: str, limits: Limits) -> list[Rule]:
     value = pl.col(column)
     return [
-        *_typed(column, "an ISO-8601 timestamp"),
+        *typed(column, "an ISO-8601 timestamp"),
         Rule(
             f"{column}.not_after_export",
             column,

@@ -136,7 +136,7 @@ def cluster_records(
         {
             r.UID: records[r.UID],
             CLUSTER: [smallest[root] for root in roots],
-            ls.HOW: [_HOW.get(kind, kind) or ls.HOW_SINGLE for kind in clusters.how],
+            ls.HOW: [_HOW.get(kind, kind) if kind else ls.HOW_SINGLE for kind in clusters.how],
             PROBABILITY: pl.Series(clusters.strength, dtype=pl.Float64),
             ls.FAMILY_ONLY: [kind == FAMILY for kind in clusters.how],
         }
