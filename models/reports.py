@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Final
+from typing import Any, Final
 
 import matplotlib
 import numpy as np
@@ -383,6 +383,7 @@ class ModelCard:
     fairness_summary: str
     features_used: int
     policy: Mapping[str, str] = field(default_factory=dict)
+    linkage: Mapping[str, Any] | None = None  # features.linkage.output.linkage_summary
     intended_use: str = INTENDED_USE
     not_intended_use: str = NOT_INTENDED_USE
     limitations: Sequence[str] = LIMITATIONS
@@ -397,6 +398,31 @@ class ModelCard:
         counts = (self.n_train, self.n_calibration, self.n_test, self.features_used)
         if min(counts) < 0:
             raise ReportError("row and feature counts cannot be negative")
+
+
+def _linkage_lines(linkage: Mapping[str, Any] | None) -> list[str]:
+    """How well the training data's records were linked into children."""
+    if not linkage:
+        return ["The data folder was not linked by riskflag (no linkage.json): how well its "
+                "records were joined into children is not known here."]  # fmt: skip
+    lines = [
+        f"{_count(linkage['records'])} source records linked into "
+        f"{_count(linkage['children'])} children ({_count(linkage['held_back_children'])} "
+        f"held back without a birth date or district); {_count(linkage['review_pairs_open'])} "
+        f"pairs awaiting review; {_count(linkage['family_only_records'])} records joined on "
+        "family evidence alone. Policy "
+        f"{linkage['policy_sha256'][:12]}.",
+        "",
+    ]
+    shares = [(how, _num(share, 4)) for how, share in linkage["share_by_how"].items()]
+    lines += _table(("joined by", "share of records"), shares)
+    quality = linkage.get("quality_against_truth")
+    if quality:
+        lines += ["", "Against the synthetic truth:", ""]
+        lines += _table(("measure", "value"), [(k, _num(v, 4)) for k, v in quality.items()])
+        recall = ", ".join(f"{k} {_num(v, 4)}" for k, v in linkage["recall_by_hukou"].items())
+        lines += ["", f"Pairwise recall by hukou: {recall}."]
+    return lines
 
 
 def model_card_markdown(card: ModelCard) -> str:
@@ -433,6 +459,7 @@ def model_card_markdown(card: ModelCard) -> str:
         ("block", "as-of dates", "rows"),
         [(block, card.data_window[block], _count(rows)) for block, rows in counts.items()],
     )
+    lines += ["", "## Linkage", "", *_linkage_lines(card.linkage)]
     lines += ["", "## Metrics (test block)", ""]
     if card.headline:
         lines += _table(("metric", "value"), [(k, _num(v, 4)) for k, v in card.headline.items()])

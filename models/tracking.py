@@ -185,6 +185,7 @@ def write_reports(
         not_intended_use=NOT_INTENDED_USE,
         limitations=list(LIMITATIONS),
         features_used=len(result.model.specs),
+        linkage=result.model.provenance.get("linkage"),
         policy={
             "feature_config_sha256": result.model.config.digest(),
             "feature_policy_sha256": result.model.policy.digest(),

@@ -21,6 +21,7 @@ import features.schema as s
 from features.build import build_features
 from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories
+from features.linkage.summary import linkage_summary
 from features.registry import Registry
 from features.table import shard_plan
 from models.design import design_columns, design_matrix
@@ -294,6 +295,8 @@ def train(
         "split": split.describe(),
         "exported_at": histories.exported_at.isoformat(),
         "negative_rate": blocks.negative_rate,
+        # how well the training data was linked, when riskflag linked it
+        "linkage": linkage_summary(Path(histories.source)),
     }
     return TrainResult(
         model=model,

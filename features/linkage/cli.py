@@ -47,7 +47,9 @@ def link(
     ] = None,
     truth: Annotated[
         Path | None,
-        typer.Option("--truth", help="A synthetic truth folder: report linkage quality."),
+        typer.Option(
+            "--truth", help="A synthetic truth folder: report linkage quality (quality.json)."
+        ),
     ] = None,
     deployment: Annotated[
         Path | None, typer.Option(help="Deployment TOML (time zone, districts).")
@@ -80,7 +82,13 @@ def link(
     typer.echo(f"wrote {out}")
     typer.echo(json.dumps({"counts": written.counts, "seconds": request.timings}, indent=2))
     if truth is not None:
-        typer.echo(json.dumps(_quality(out, truth, settings), indent=2))
+        from features.linkage.summary import QUALITY_FILE
+
+        quality = _quality(out, truth, settings)
+        text = json.dumps(quality, indent=2)
+        (out / QUALITY_FILE).write_text(text + "\n", encoding="utf-8")
+        (out / QUALITY_FILE).chmod(0o600)
+        typer.echo(text)
 
 
 def _folder(option: str, path: Path | None) -> Path | None:

@@ -271,3 +271,26 @@ def test_no_text_calls_the_number_a_probability_of_harm() -> None:
     _harm_is_only_negated("It is not a probability of harm.")
     with pytest.raises(AssertionError):
         _harm_is_only_negated("the probability of harm is 0.3")
+
+
+def test_model_card_says_how_well_its_data_was_linked() -> None:
+    unlinked = model_card_markdown(_card())
+    assert "## Linkage" in unlinked
+    assert "not linked by riskflag" in unlinked
+    linkage = {
+        "records": 348_749,
+        "children": 100_120,
+        "held_back_children": 120,
+        "share_by_how": {"id_number": 0.68, "match": 0.3, "single": 0.02},
+        "family_only_records": 2_785,
+        "review_pairs_open": 9_000,
+        "policy_sha256": "f5393354d953166b2dafabac",
+        "quality_against_truth": {"pairwise_precision": 0.9994, "pairwise_recall": 0.9814},
+        "recall_by_hukou": {"local": 0.9866, "nonlocal": 0.9721},
+    }
+    text = model_card_markdown(_card(linkage=linkage))
+    assert text.index("## Data") < text.index("## Linkage") < text.index("## Metrics")
+    assert "348,749 source records linked into 100,120 children" in text
+    assert "| id_number | 0.6800 |" in text
+    assert "| pairwise_recall | 0.9814 |" in text
+    assert "Pairwise recall by hukou: local 0.9866, nonlocal 0.9721." in text
