@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import typer
 
 from features.console import fail
 from features.contract import validate_folder
-from features.deployment import DeploymentError, load_deployment
+from features.deployment import Deployment, DeploymentError, load_deployment
 from features.features_cli import app as features_app
 from features.linkage.cli import link
 from features.synth.cli import synth
@@ -36,13 +37,7 @@ def validate(
     Exit 0 and a summary when valid; exit 1 and every violation (file, row, column,
     rule, value; at most 50 rows per rule, with totals) when not.
     """
-    try:
-        settings = load_deployment(deployment)
-    except DeploymentError as exc:
-        raise fail(str(exc)) from exc
-    report = validate_folder(folder, settings)
-    typer.echo(report.format_json() if output is OutputFormat.json else report.format_text())
-    raise typer.Exit(0 if report.ok else 1)
+    _report(validate_folder, folder, deployment, output)
 
 
 def validate_sources(
@@ -63,6 +58,23 @@ def validate_sources(
     """
     from features.linkage.sources import validate_sources as check
 
+    _report(check, folder, deployment, output)
+
+
+class _Report(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    def format_text(self) -> str: ...
+    def format_json(self) -> str: ...
+
+
+def _report(
+    check: Callable[[Path, Deployment], _Report],
+    folder: Path,
+    deployment: Path | None,
+    output: OutputFormat,
+) -> None:
+    """Run a folder's check under the deployment; print its report; exit 0 valid, 1 not."""
     try:
         settings = load_deployment(deployment)
     except DeploymentError as exc:
