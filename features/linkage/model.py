@@ -140,7 +140,9 @@ def blocking_rules() -> list[Any]:
     ]
 
 
-def settings(trained: dict[str, Any] | None = None) -> SettingsCreator | dict[str, Any]:
+def settings(
+    policy: LinkagePolicy, trained: dict[str, Any] | None = None
+) -> SettingsCreator | dict[str, Any]:
     """The model's settings: new, or a trained model's saved JSON (``trained``)."""
     if trained is not None:
         return trained
@@ -151,7 +153,7 @@ def settings(trained: dict[str, Any] | None = None) -> SettingsCreator | dict[st
         blocking_rules_to_generate_predictions=blocking_rules(),
         retain_matching_columns=True,  # brings the gamma_ levels the rules read
         retain_intermediate_calculation_columns=False,
-        max_iterations=25,
+        max_iterations=policy.em_max_iterations,
     )
 
 
@@ -197,7 +199,7 @@ def predict(
         ``gamma_<comparison>`` level per comparison), and the model as Splink's JSON.
     """
     table = register(records.select(r.UID, *r.COMPARED))
-    linker = Linker(table, settings(trained), log_level=logging.WARNING)
+    linker = Linker(table, settings(policy, trained), log_level=logging.WARNING)
     if trained is None:
         train(linker, policy)
     scored = linker.inference.predict(
