@@ -59,15 +59,16 @@ def link_sources(request: LinkRequest) -> LinkageOutput:
     clock = _Clock(request.timings)
     sources = load_sources(request.sources, request.deployment)
     recs = r.comparison_records(sources.persons, sources.exported_at, request.policy.max_age_years)
+    # every input is read before the long work, so that a bad one stops the run at once
+    decisions = read_decisions(request.decisions, recs) if request.decisions else None
+    previous = _previous_links(request.previous)
     clock.lap("standardise")
     with splink_tables(request.engine, request.spark) as register:
         pairs, model = predict(recs, request.policy, register, request.model)
     clock.lap("splink")
-    decisions = read_decisions(request.decisions, recs) if request.decisions else None
     profiles = record_profiles(recs)
     clustered = _cluster(recs, profiles, pairs, request.policy, decisions)
     clock.lap("cluster")
-    previous = _previous_links(request.previous)
     ids, changes = assign_child_ids(clustered.select(ls.SOURCE, ls.RECORD_ID, ls.CLUSTER), previous)
     linked = clustered.join(ids, on=ls.CLUSTER).sort(r.UID)
     children = _children(linked, sources.events, request.policy)
