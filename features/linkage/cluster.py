@@ -113,7 +113,26 @@ def cluster_records(
         how=[None] * n,
         strength=[None] * n,
     )
-    ordered = edges.filter(pl.col(ls.HOW) != FAMILY).sort(
+    _apply_links(clusters, edges.filter(pl.col(ls.HOW) != FAMILY), policy)
+    if policy.sole_candidate:
+        _sole_candidates(clusters, profiles, edges.filter(pl.col(ls.HOW) == FAMILY), policy)
+    roots = [clusters.root(uid) for uid in range(n)]
+    smallest = {root: min(members) for root, members in clusters.members.items()}
+    return pl.DataFrame(
+        {
+            r.UID: records[r.UID],
+            CLUSTER: [smallest[root] for root in roots],
+            ls.HOW: [_HOW.get(kind, kind) if kind else ls.HOW_SINGLE for kind in clusters.how],
+            PROBABILITY: pl.Series(clusters.strength, dtype=pl.Float64),
+            ls.FAMILY_ONLY: [kind == FAMILY for kind in clusters.how],
+        }
+    )
+
+
+def _apply_links(clusters: _Clusters, edges: pl.DataFrame, policy: LinkagePolicy) -> None:
+    """Decisions, ID numbers, then the model's links by falling probability: each joins
+    two clusters unless a decision or (for the model's) a hard rule refuses it."""
+    ordered = edges.sort(
         pl.col(ls.HOW).replace_strict(ORDER, return_dtype=pl.Int8),
         pl.col(PROBABILITY), LEFT, RIGHT, descending=[False, True, False, False],
     )  # fmt: skip
@@ -128,19 +147,6 @@ def cluster_records(
         ):
             continue
         clusters.join(a, b, (left, right), kind, probability)
-    if policy.sole_candidate:
-        _sole_candidates(clusters, profiles, edges.filter(pl.col(ls.HOW) == FAMILY), policy)
-    roots = [clusters.root(uid) for uid in range(n)]
-    smallest = {root: min(members) for root, members in clusters.members.items()}
-    return pl.DataFrame(
-        {
-            r.UID: records[r.UID],
-            CLUSTER: [smallest[root] for root in roots],
-            ls.HOW: [_HOW.get(kind, kind) if kind else ls.HOW_SINGLE for kind in clusters.how],
-            PROBABILITY: pl.Series(clusters.strength, dtype=pl.Float64),
-            ls.FAMILY_ONLY: [kind == FAMILY for kind in clusters.how],
-        }
-    )
 
 
 def _sole_candidates(
