@@ -113,6 +113,7 @@ def cluster_records(
         how=[None] * n,
         strength=[None] * n,
     )
+    edges = _demote_ambiguous(edges, profiles, policy)
     _apply_links(clusters, edges.filter(pl.col(ls.HOW) != FAMILY), policy)
     if policy.sole_candidate:
         _sole_candidates(clusters, profiles, edges.filter(pl.col(ls.HOW) == FAMILY), policy)
@@ -126,6 +127,45 @@ def cluster_records(
             PROBABILITY: pl.Series(clusters.strength, dtype=pl.Float64),
             ls.FAMILY_ONLY: [kind == FAMILY for kind in clusters.how],
         }
+    )
+
+
+def _demote_ambiguous(
+    edges: pl.DataFrame, profiles: dict[int, Profile], policy: LinkagePolicy
+) -> pl.DataFrame:
+    """A record known by little (no full birth date, no usable ID number) whose model links
+    reach two children that cannot be one (a nameless or nicknamed report matching twins
+    or same-name siblings) is not evidence for either: its links become ``family`` links,
+    joined only when they all lie in one child (``_sole_candidates``)."""
+    partners: dict[int, list[int]] = {}
+    match = edges.filter(pl.col(ls.HOW) == ls.HOW_MATCH).select(LEFT, RIGHT)
+    for left, right in match.iter_rows():
+        partners.setdefault(left, []).append(right)
+        partners.setdefault(right, []).append(left)
+    ambiguous = [
+        uid
+        for uid, others in partners.items()
+        if _known_by_little(profiles[uid]) and not _one_child(others, profiles, policy)
+    ]
+    if not ambiguous:
+        return edges
+    touched = pl.col(LEFT).is_in(ambiguous) | pl.col(RIGHT).is_in(ambiguous)
+    demote = (pl.col(ls.HOW) == ls.HOW_MATCH) & touched
+    return edges.with_columns(
+        pl.when(demote).then(pl.lit(FAMILY)).otherwise(pl.col(ls.HOW)).alias(ls.HOW)
+    )
+
+
+def _known_by_little(profile: Profile) -> bool:
+    return not profile.ids and all(birth.dayno is None for birth in profile.births)
+
+
+def _one_child(uids: list[int], profiles: dict[int, Profile], policy: LinkagePolicy) -> bool:
+    """Whether the records may all be one child under the hard rules."""
+    return all(
+        may_join(profiles[a], profiles[b], policy)
+        for i, a in enumerate(uids)
+        for b in uids[i + 1 :]
     )
 
 

@@ -44,8 +44,18 @@ def _cluster(edges: pl.DataFrame, **policy: object) -> dict[int, int]:
 def test_a_chain_through_a_nameless_record_never_joins_twins() -> None:
     edges = _edges([(0, 3, 0.9995, "match"), (1, 3, 0.9990, "match"), (0, 2, 0.999, "match")])
     clusters = _cluster(edges)
-    assert clusters[3] == clusters[0] == clusters[2]
+    assert clusters[0] == clusters[2]
     assert clusters[1] != clusters[0]
+    # the report matches both twins: it is evidence for neither, and waits for a person
+    assert clusters[3] == 3
+
+
+def test_a_record_known_well_joins_the_strongest_of_two_children() -> None:
+    # the nickname record with a full birth date is not ambiguous by the rules' lights:
+    # it agrees with twin A only (its last character), so it joins A whatever B's link
+    edges = _edges([(1, 2, 0.9999, "match"), (0, 2, 0.9990, "match")])
+    clusters = _cluster(edges)
+    assert clusters[2] == clusters[0] != clusters[1]
 
 
 def test_the_rule_off_lets_the_chain_through() -> None:
