@@ -154,7 +154,7 @@ def _auc(data: Path, tracking: Path) -> float:
     command = [str(Path(sys.executable).parent / "riskflag"), "train", "--data", str(data),
                "--model", "scorecard", "--tracking-uri", f"sqlite:///{tracking}"]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
-    return float(json.loads(result.stdout.strip().splitlines()[-1])["metrics"]["auc"])
+    return float(json.loads(result.stdout.strip().splitlines()[-1])["metrics"]["roc_auc"])
 
 
 def main() -> None:
