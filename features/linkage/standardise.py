@@ -70,7 +70,6 @@ STANDARD_COLUMNS: Final = (
     "name_std", "surname", "given_name", "name_pinyin", "given_pinyin",
     "id_std", "id_valid", "id_birth_date", "id_sex",
     "birth_year", "birth_month", "birth_day", "birth_precision",
-    "birth_date_best", "sex_best",
     "guardian_name_std", "guardian_pinyin", "guardian_id_std", "guardian_id_valid",
     "phone_std", "address_std", "id_conflict",
 )  # fmt: skip
@@ -297,7 +296,7 @@ def standardise_persons(persons: pl.DataFrame) -> pl.DataFrame:
             pl.date("birth_year", "birth_month", "birth_day")
         ),
     )
-    return pl.concat([persons, _best(derived)], how="horizontal")
+    return pl.concat([persons, _conflict(derived)], how="horizontal")
 
 
 _TEXT_COLUMNS = (
@@ -314,15 +313,14 @@ def _as_text(column: pl.Series) -> pl.Series:
     return column.cast(pl.String)
 
 
-def _best(derived: pl.DataFrame) -> pl.DataFrame:
-    """The best birth date and sex, and the ID number's conflict with the typed ones."""
+def _conflict(derived: pl.DataFrame) -> pl.DataFrame:
+    """The ID number's conflict with the typed birth date and sex (which date and sex a
+    record stands for is linkage's rule: features/linkage/records.py)."""
     valid, typed_day, typed_sex = pl.col("id_valid"), pl.col("_typed_day"), pl.col("_typed_sex")
     disagrees = (typed_day != pl.col("id_birth_date")).fill_null(False) | (
         typed_sex != pl.col("id_sex")
     ).fill_null(False)
     return derived.with_columns(
-        pl.when(valid).then(pl.col("id_birth_date")).otherwise(typed_day).alias("birth_date_best"),
-        pl.coalesce("id_sex", typed_sex).alias("sex_best"),
         (valid & disagrees).alias("id_conflict"),
     ).select(STANDARD_COLUMNS)
 

@@ -354,7 +354,6 @@ def test_standardise_persons_adds_the_standard_columns() -> None:
     assert out.schema["birth_year"] == pl.Int16
     assert out.schema["birth_month"] == pl.Int8
     assert out.schema["birth_day"] == pl.Int8
-    assert out.schema["birth_date_best"] == pl.Date
     rows = out.rows(named=True)
     first, second, third, fourth, fifth = rows
     assert first["name_std"] == "张伟"
@@ -366,8 +365,6 @@ def test_standardise_persons_adds_the_standard_columns() -> None:
     assert first["id_sex"] == "M"
     assert (first["birth_year"], first["birth_month"], first["birth_day"]) == (2015, 3, 5)
     assert first["birth_precision"] == "day"
-    assert first["birth_date_best"] == date(2015, 3, 5)
-    assert first["sex_best"] == "M"
     assert not first["id_conflict"]
     assert (first["guardian_name_std"], first["guardian_pinyin"]) == ("刘丽华", "liulihua")
     assert first["guardian_id_std"] == GUARDIAN_ID
@@ -379,8 +376,6 @@ def test_standardise_persons_adds_the_standard_columns() -> None:
     assert second["name_pinyin"] == "ouyangnana"
     assert second["id_valid"]
     assert second["id_conflict"]  # born 1985 and female by the number
-    assert second["birth_date_best"] == date(1985, 6, 1)
-    assert second["sex_best"] == "F"
 
     assert third["name_pinyin"] == "shanwei"
     assert third["given_pinyin"] == "wei"
@@ -389,14 +384,11 @@ def test_standardise_persons_adds_the_standard_columns() -> None:
     assert third["id_sex"] is None
     assert (third["birth_year"], third["birth_month"], third["birth_day"]) == (2015, 3, None)
     assert third["birth_precision"] == "month"
-    assert third["birth_date_best"] is None
-    assert third["sex_best"] is None
     assert not third["id_conflict"]
 
     assert (fourth["surname"], fourth["given_name"], fourth["given_pinyin"]) == ("王", None, None)
     assert fourth["birth_year"] is None
     assert fourth["birth_precision"] is None
-    assert fourth["sex_best"] == "F"
 
     assert not fifth["id_valid"]
     assert not fifth["guardian_id_valid"]
@@ -424,8 +416,9 @@ def test_standardise_persons_on_nulls_everywhere_and_on_no_rows() -> None:
 
 def test_a_date_typed_birth_date_column_is_read_as_its_iso_text() -> None:
     persons = _persons([{"sex": "F"}]).with_columns(pl.lit(date(2015, 3, 5)).alias("birth_date"))
-    out = standardise_persons(persons)
-    assert out.row(0, named=True)["birth_date_best"] == date(2015, 3, 5)
+    row = standardise_persons(persons).row(0, named=True)
+    assert (row["birth_year"], row["birth_month"], row["birth_day"]) == (2015, 3, 5)
+    assert row["birth_precision"] == "day"
 
 
 # ---- the frame against the rules one row at a time ---------------------------------------
@@ -507,8 +500,6 @@ def _one_row(row: dict[str, Any]) -> dict[str, Any]:
         "birth_month": birth.month if birth else None,
         "birth_day": birth.day if birth else None,
         "birth_precision": birth.precision if birth else None,
-        "birth_date_best": id_birth if valid else typed_day,
-        "sex_best": id_sex or typed_sex,
         "guardian_name_std": guardian,
         "guardian_pinyin": surname_pinyin(g_surname) + pinyin(g_given) or None,
         "guardian_id_std": guardian_id.normalised if guardian_id else None,
