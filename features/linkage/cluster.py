@@ -210,8 +210,8 @@ def _sole_candidates(
     for alone, found in sorted(candidates.items()):
         if len(found) != 1:
             continue
-        ((root, probability),) = found.items()
-        a = clusters.root(alone)
+        ((candidate, probability),) = found.items()
+        a, root = clusters.root(alone), clusters.root(candidate)  # joins here move roots
         if a == root or clusters.refused(a, root):
             continue
         if may_join(clusters.profiles[a], clusters.profiles[root], policy):

@@ -89,3 +89,14 @@ def test_a_decision_beats_the_model_both_ways() -> None:
     assert clusters[0] == clusters[1]  # a person said the same child: joined, rules or not
     assert clusters[2] != clusters[0]  # a person said different: never joined
     assert dict(out.select(r.UID, "how").iter_rows())[1] == "review"
+
+
+def test_sole_candidates_joined_one_after_another_follow_the_moving_roots() -> None:
+    # report 3's only partner is record 2, whose only partner is child A (records 0 and 4):
+    # 2 joins A first, and A's root is no longer 2's; 3 must follow it into A
+    second_of_a = RECORDS.filter(pl.col(r.UID) == 0).with_columns(pl.lit(4, pl.Int64).alias(r.UID))
+    records = pl.concat([RECORDS, second_of_a])
+    edges = _edges([(0, 4, 0.9999, "match"), (0, 2, 0.9999, "family"), (2, 3, 0.9999, "family")])
+    out = cluster_records(records, record_profiles(records), edges, LinkagePolicy())
+    clusters = dict(out.select(r.UID, "cluster").iter_rows())
+    assert clusters[0] == clusters[4] == clusters[2] == clusters[3]
