@@ -45,6 +45,9 @@ def link(
         Path | None,
         typer.Option("--model", help="A trained model.json to reuse instead of training."),
     ] = None,
+    memory: Annotated[
+        float, typer.Option("--memory", help="DuckDB's memory limit in GB (it spills past it).")
+    ] = 4.0,
     truth: Annotated[
         Path | None,
         typer.Option(
@@ -71,7 +74,7 @@ def link(
             sources=sources, out=out, policy=load_linkage_policy(policy), deployment=settings,
             previous=_folder("--previous", previous), decisions=decisions,
             engine=engines.LinkEngine(engine.value),
-            model=_model(model),
+            model=_model(model), memory_gb=memory,
         )  # fmt: skip
         written = link_sources(request)
     except SourcesError as exc:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
+import duckdb
 import polars as pl
 from splink import DuckDBAPI
 
@@ -27,7 +28,9 @@ Register = Callable[[pl.DataFrame], Any]
 
 
 @contextmanager
-def splink_tables(engine: LinkEngine, spark: Any = None) -> Iterator[Register]:
+def splink_tables(
+    engine: LinkEngine, spark: Any = None, memory_gb: float = 4.0
+) -> Iterator[Register]:
     """A function registering a polars frame as a Splink table on the engine.
 
     Parameters
@@ -37,13 +40,22 @@ def splink_tables(engine: LinkEngine, spark: Any = None) -> Iterator[Register]:
     spark
         The Spark session to use; None starts ``features.spark.session()`` (the one
         configured, or local) and stops it at the end.
+    memory_gb
+        DuckDB's memory limit: past it, DuckDB spills to a folder of this run's own
+        (DuckDB's default, 80% of the machine, leaves nothing for the rest of the run).
     """
     if engine is LinkEngine.duckdb:
-        duck = DuckDBAPI()
+        spill = tempfile.mkdtemp(prefix="riskflag-link-")
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": f"{memory_gb:g}GB",
+            "temp_directory": spill,
+        }
+        duck = DuckDBAPI(duckdb.connect(config=config))
         try:
             yield lambda frame: duck.register(frame.to_arrow())
         finally:
             duck.duckdb_con.close()
+            shutil.rmtree(spill, ignore_errors=True)
         return
     # pyspark is optional (the spark extra): imported only when asked for
     from splink import SparkAPI

@@ -51,6 +51,7 @@ class LinkRequest:
     engine: LinkEngine = LinkEngine.duckdb
     model: dict[str, Any] | None = None  # a trained Splink model to reuse
     spark: Any = None
+    memory_gb: float = 4.0  # DuckDB's memory limit (it spills past it)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -63,7 +64,7 @@ def link_sources(request: LinkRequest) -> LinkageOutput:
     decisions = read_decisions(request.decisions, recs) if request.decisions else None
     previous = _previous_links(request.previous)
     clock.lap("standardise")
-    with splink_tables(request.engine, request.spark) as register:
+    with splink_tables(request.engine, request.spark, request.memory_gb) as register:
         pairs, model = predict(recs, request.policy, register, request.model)
     clock.lap("splink")
     profiles = record_profiles(recs)

@@ -205,13 +205,19 @@ def predict(
     scored = linker.inference.predict(
         threshold_match_probability=policy.review_threshold, warning_mode="never"
     )
-    columns = ["match_probability", MATCH_WEIGHT] + [f"gamma_{name}" for name in COMPARISONS]
-    frame = pl.from_arrow(scored.as_pyarrow_table())  # type: ignore[no-untyped-call]
+    gammas = [f"gamma_{name}" for name in COMPARISONS]
+    # only what the rules and the review read leaves the engine (not the compared values)
+    wanted = ", ".join([f"{r.UID}_l", f"{r.UID}_r", "match_probability", MATCH_WEIGHT, *gammas])
+    narrow = linker.misc.query_sql(f"SELECT {wanted} FROM {scored.physical_name}")  # type: ignore[no-untyped-call]
+    frame = pl.from_arrow(narrow.as_pyarrow_table())
+    scored.drop_table_from_database_and_remove_from_cache()
     assert isinstance(frame, pl.DataFrame)
     pairs = frame.select(
         pl.col(f"{r.UID}_l").cast(pl.Int64).alias("uid_l"),
         pl.col(f"{r.UID}_r").cast(pl.Int64).alias("uid_r"),
-        *[pl.col(c).cast(pl.Int8 if c.startswith("gamma") else pl.Float64) for c in columns],
+        pl.col("match_probability").cast(pl.Float64),
+        pl.col(MATCH_WEIGHT).cast(pl.Float64),
+        *[pl.col(c).cast(pl.Int8) for c in gammas],
     )
     model = linker.misc.save_model_to_json(out_path=None)
     return pairs, model
