@@ -49,6 +49,7 @@ def splink_tables(
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": f"{memory_gb:g}GB",
             "temp_directory": spill,
+            "enable_progress_bar": False,
         }
         duck = DuckDBAPI(duckdb.connect(config=config))
         try:
