@@ -49,9 +49,10 @@ def splink_tables(
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": f"{memory_gb:g}GB",
             "temp_directory": spill,
-            "enable_progress_bar": False,
         }
-        duck = DuckDBAPI(duckdb.connect(config=config))
+        connection = duckdb.connect(config=config)
+        connection.execute("SET enable_progress_bar = false")  # a session setting
+        duck = DuckDBAPI(connection)
         try:
             yield lambda frame: duck.register(frame.to_arrow())
         finally:
