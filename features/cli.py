@@ -22,15 +22,17 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+DeploymentOption = Annotated[
+    Path | None,
+    typer.Option(help="Deployment TOML (time zone, districts); default: Beijing."),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Report as text or JSON.")]
+
+
 def validate(
     folder: Annotated[Path, typer.Argument(help="Data folder: children and events, contract v1.")],
-    deployment: Annotated[
-        Path | None,
-        typer.Option(help="Deployment TOML (time zone, districts); default: Beijing."),
-    ] = None,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="Report as text or JSON.")
-    ] = OutputFormat.text,
+    deployment: DeploymentOption = None,
+    output: FormatOption = OutputFormat.text,
 ) -> None:
     """Check a data folder against every rule of the data contract.
 
@@ -42,13 +44,8 @@ def validate(
 
 def validate_sources(
     folder: Annotated[Path, typer.Argument(help="Sources folder: one subfolder per source.")],
-    deployment: Annotated[
-        Path | None,
-        typer.Option(help="Deployment TOML (time zone, districts); default: Beijing."),
-    ] = None,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="Report as text or JSON.")
-    ] = OutputFormat.text,
+    deployment: DeploymentOption = None,
+    output: FormatOption = OutputFormat.text,
 ) -> None:
     """Check the sources' exports (persons and events per source) against source-exports.md.
 
