@@ -33,7 +33,7 @@ from serving.errors import ConflictError, InvalidError, NotFoundError
 from serving.hashing import digest
 from serving.limits import USER_NAME
 from serving.store.tables import Session, Token, User, UserDistrict
-from serving.vocabulary import DISTRICT_ROLES, Role, codes
+from serving.vocabulary import DISTRICT_ROLES, OPTIONAL_DISTRICT_ROLES, Role, codes
 
 TOKEN_PATTERN: Final = re.compile(r"rf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 
@@ -52,7 +52,7 @@ def _check_user(name: str, role: str, districts: Sequence[str], known: Collectio
         )
     if role in DISTRICT_ROLES and not districts:
         raise InvalidError("districts", "district", f"a {role} needs at least one --district")
-    if role not in DISTRICT_ROLES and districts:
+    if role not in (*DISTRICT_ROLES, *OPTIONAL_DISTRICT_ROLES) and districts:
         raise InvalidError(
             "districts", "district", f"an {role} is not scoped by district: give no --district"
         )

@@ -14,15 +14,20 @@ from models.flagging import Tier
 class Role(StrEnum):
     """What a user may do. Caseworkers and supervisors act within their districts;
     analysts see model metrics and de-identified aggregates; admins manage users,
-    batches and the model, and read the audit log. None of the last two sees a child."""
+    batches and the model, and read the audit log. None of those two sees a child.
+    Records officers decide which records are one child (the linkage review queue),
+    city-wide or within their districts; they see records' identity data, not scores."""
 
     CASEWORKER = "caseworker"
     SUPERVISOR = "supervisor"
     ANALYST = "analyst"
     ADMIN = "admin"
+    RECORDS_OFFICER = "records_officer"
 
 
 DISTRICT_ROLES: Final = (Role.CASEWORKER, Role.SUPERVISOR)  # scoped by district
+# scoped by district when given districts, city-wide when given none
+OPTIONAL_DISTRICT_ROLES: Final = (Role.RECORDS_OFFICER,)
 MODEL_PAGE_ROLES: Final = (Role.SUPERVISOR, Role.ANALYST)
 
 
@@ -60,6 +65,7 @@ def literal(vocabulary: type[StrEnum]) -> Any:
 __all__ = [
     "DISTRICT_ROLES",
     "MODEL_PAGE_ROLES",
+    "OPTIONAL_DISTRICT_ROLES",
     "DecisionAction",
     "OverrideReason",
     "Role",

@@ -21,7 +21,7 @@ from features import schema as s
 from features.deployment import Deployment
 from features.linkage import records as r
 from features.linkage import schema as ls
-from features.linkage.cluster import LEFT, RIGHT, cluster_records, record_profiles
+from features.linkage.cluster import cluster_records, record_profiles
 from features.linkage.edges import (
     decided_edges,
     id_number_edges,
@@ -34,7 +34,8 @@ from features.linkage.model import predict
 from features.linkage.output import LinkageOutput, write_linkage
 from features.linkage.policy import LinkagePolicy
 from features.linkage.resolve import HELD_BACK, households, resolve_children
-from features.linkage.rules import Profile, may_join
+from features.linkage.review import review_pairs
+from features.linkage.rules import Profile
 from features.linkage.sources import load_sources
 
 
@@ -74,7 +75,7 @@ def link_sources(request: LinkRequest) -> LinkageOutput:
     linked = clustered.join(ids, on=ls.CLUSTER).sort(r.UID)
     children = _children(linked, sources.events, request.policy)
     clock.lap("resolve")
-    review = _review(pairs, linked, profiles, request.policy, decisions)
+    review = review_pairs(pairs, linked, profiles, request.policy, decisions, model)
     output = write_linkage(request, linked, children, sources, review, changes, model)
     clock.lap("write")
     return output
@@ -108,36 +109,6 @@ def _children(linked: pl.DataFrame, events: pl.DataFrame, policy: LinkagePolicy)
     kept = linked.join(children.filter(~pl.col(HELD_BACK)).select(s.CHILD_ID), on=s.CHILD_ID)
     homes = households(kept, policy.max_household_children)
     return children.drop(s.HOUSEHOLD_ID).join(homes, on=s.CHILD_ID, how="left")
-
-
-def _review(
-    pairs: pl.DataFrame,
-    linked: pl.DataFrame,
-    profiles: dict[int, Profile],
-    policy: LinkagePolicy,
-    decisions: pl.DataFrame | None,
-) -> pl.DataFrame:
-    """Pairs for a person to decide: the model's pairs at or above the review threshold
-    that ended in two children although the hard rules allow them to be one (the review
-    band, and links refused for want of the child's own evidence or because a cluster
-    was ambiguous), that no person has decided yet."""
-    child = linked[s.CHILD_ID].to_list()  # linked is in uid order
-    open_pairs = [
-        child[a] != child[b] and may_join(profiles[a], profiles[b], policy)
-        for a, b in pairs.select(LEFT, RIGHT).iter_rows()
-    ]
-    band = pairs.filter(pl.Series(open_pairs, dtype=pl.Boolean))
-    if decisions is not None:
-        band = band.join(decisions.select(LEFT, RIGHT), on=[LEFT, RIGHT], how="anti")
-    side = linked.select(r.UID, ls.SOURCE, ls.RECORD_ID, s.CHILD_ID)
-    named = band.join(side.rename(lambda c: f"{c}_l"), on=LEFT).join(
-        side.rename(lambda c: f"{c}_r"), on=RIGHT
-    )
-    return (
-        named.filter(pl.col("child_id_l") != pl.col("child_id_r"))
-        .drop(LEFT, RIGHT)
-        .sort(ls.MATCH_PROBABILITY, descending=True)
-    )
 
 
 class _Clock:

@@ -10,6 +10,7 @@
   child's own caseworker who the child is, never read by features, models or logs;
 - ``review.parquet``: pairs in the review band that no person has decided;
 - ``changes.parquet``: merges, splits and retirements against ``--previous``;
+- ``event_records.parquet``: each event's source and the source record it came from;
 - ``model.json``: the trained Splink model (settings, m and u: no record's data), to
   reuse with ``--model``; ``linkage.json``: the policy with its digest, counts, timings.
 """
@@ -56,7 +57,8 @@ def write_linkage(
 ) -> LinkageOutput:
     """Write every table of a linkage run into ``request.out`` (new or empty)."""
     kept = children.filter(~pl.col(HELD_BACK))
-    events = _events(sources.events, linked, kept)
+    sourced = _events(sources.events, linked, kept)
+    events = sourced.select(s.EVENTS_COLUMNS)
     links = linked.select(
         ls.SOURCE, ls.RECORD_ID, s.CHILD_ID, ls.HOW, ls.MATCH_PROBABILITY, ls.FAMILY_ONLY
     )
@@ -68,6 +70,7 @@ def write_linkage(
         ls.IDENTITIES_FILE: identities(linked, children),
         ls.REVIEW_FILE: review,
         ls.CHANGES_FILE: changes,
+        ls.EVENT_RECORDS_FILE: sourced.select(s.EVENT_ID, ls.SOURCE, ls.RECORD_ID),
     }
     with FolderWriter(request.out, "parquet") as writer:
         os.chmod(writer.tmp, 0o700)
@@ -89,7 +92,7 @@ def _events(events: pl.DataFrame, linked: pl.DataFrame, kept: pl.DataFrame) -> p
     joined = events.join(owner, on=[ls.SOURCE, ls.RECORD_ID])
     return (
         joined.with_columns((pl.col(ls.SOURCE) + ":" + pl.col(s.EVENT_ID)).alias(s.EVENT_ID))
-        .select(s.EVENTS_COLUMNS)
+        .select(*s.EVENTS_COLUMNS, ls.SOURCE, ls.RECORD_ID)
         .sort(s.CHILD_ID, s.OCCURRED_AT, s.EVENT_ID)
     )
 

@@ -78,6 +78,7 @@ LINKS_FILE: Final = "links.parquet"
 IDENTITIES_FILE: Final = "identities.parquet"
 REVIEW_FILE: Final = "review.parquet"
 CHANGES_FILE: Final = "changes.parquet"
+EVENT_RECORDS_FILE: Final = "event_records.parquet"  # event_id, source, record_id
 LINKAGE_FILE: Final = "linkage.json"
 HOW: Final = "how"
 MATCH_PROBABILITY: Final = "match_probability"

@@ -2,7 +2,7 @@
 
 `riskflag db load DIR` goes through the one loader (``load_case_histories``): a folder
 that breaks any rule of the contract writes nothing. A valid folder is written in one
-transaction, all or nothing:
+transaction, all or nothing (with what a linked folder adds: serving.store.linkage):
 
 - children and events are upserted by id: new ids are inserted, rows whose values
   changed are updated (a later export corrects a record), identical rows are left alone;
@@ -34,9 +34,10 @@ from features.contract import CaseHistories, load_case_histories
 from features.deployment import Deployment
 from serving.clock import utc_now
 from serving.store.db import StoreError, require_current
+from serving.store.linkage import LINKAGE_FILES, load_linkage, with_sources
 from serving.store.tables import CHILDREN, EVENTS, LOADS
 
-CHUNK_ROWS: Final = 2_000  # x 8 columns: within SQLite's and PostgreSQL's bound-parameter limits
+CHUNK_ROWS: Final = 2_000  # x 10 columns: within SQLite's and PostgreSQL's bound-parameter limits
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,17 @@ class LoadResult:
 
 
 def folder_sha256(folder: Path) -> str:
-    """SHA-256 over the names and bytes of the folder's contract files, in name order."""
+    """SHA-256 over the names and bytes of the folder's contract files and linkage tables,
+    in name order."""
     digest = hashlib.sha256()
     names = sorted(
         path.name
         for path in Path(folder).iterdir()
-        if path.is_file() and path.name.split(".")[0] in (s.CHILDREN, s.EVENTS, "export")
+        if path.is_file()
+        and (
+            path.name.split(".")[0] in (s.CHILDREN, s.EVENTS, "export")
+            or path.name in LINKAGE_FILES
+        )
     )
     for name in names:
         digest.update(name.encode())
@@ -122,7 +128,7 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
     histories: CaseHistories = load_case_histories(folder, deployment)
     require_current(engine)
     children = histories.children.collect()
-    events = histories.events.collect()
+    events = with_sources(folder, histories.events.collect())
     try:
         with engine.begin() as connection:
             known = connection.execute(select(LOADS.c.sha256).where(LOADS.c.sha256 == sha)).first()
@@ -135,7 +141,7 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
             written += _upsert(connection, EVENTS, events, s.EVENT_ID)
             after = _count(connection, CHILDREN) + _count(connection, EVENTS)
             inserted = after - before
-            connection.execute(
+            load_id = connection.execute(
                 LOADS.insert().values(
                     sha256=sha,
                     source=str(Path(folder).resolve())[:1024],
@@ -146,7 +152,8 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
                     inserted=inserted,
                     updated=written - inserted,
                 )
-            )
+            ).inserted_primary_key[0]
+            load_linkage(connection, folder, load_id)
     except SQLAlchemyError as exc:
         # the driver's message can quote row values (a child's id): name the kind only
         code = getattr(getattr(exc, "orig", None), "sqlstate", None)

@@ -19,7 +19,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from serving.store.db import StoreError
 
-APPEND_ONLY: Final = ("audit", "decisions", "batches", "batch_scores", "loads")
+APPEND_ONLY: Final = (
+    "audit",
+    "decisions",
+    "batches",
+    "batch_scores",
+    "loads",
+    "pair_decisions",
+    "link_requests",
+    "child_changes",
+)
 
 # every table of the schema, with what the service may do to it (a table missing here is
 # a test failure, so a new table gets its rights decided, not inherited)
@@ -28,6 +37,9 @@ SERVICE_RIGHTS: Final[dict[str, tuple[str, ...]]] = {
     "alembic_version": ("SELECT",),
     "children": ("SELECT",),
     "events": ("SELECT",),
+    "links": ("SELECT",),
+    "identities": ("SELECT",),
+    "review_pairs": ("SELECT",),
     "users": ("SELECT", "INSERT", "UPDATE"),
     "user_districts": ("SELECT", "INSERT"),
     "tokens": ("SELECT", "INSERT", "UPDATE"),

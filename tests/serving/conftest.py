@@ -78,6 +78,8 @@ ROLE_USERS = {
     "sup_other": ("supervisor", [OTHER]),
     "analyst": ("analyst", []),
     "admin": ("admin", []),
+    "records": ("records_officer", []),
+    "records_other": ("records_officer", [OTHER]),
 }
 
 
@@ -102,17 +104,23 @@ class Api:
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """Synthetic data and a scorecard champion in a SQLite MLflow store (once per worker)."""
+    """Synthetic sources linked as the demo links them (``data``: the linked folder, with
+    its links, identities and review pairs), and a scorecard champion trained on it in a
+    SQLite MLflow store (once per worker)."""
     from features.synth import SynthConfig, generate
+    from features.synth.sources import write_sources
     from serving.cli import app
 
     root = tmp_path_factory.mktemp("served-model")
-    data = root / "data"
-    generate(SynthConfig(children=2500, seed=23, workers=1), data)
+    truth, sources, data = root / "truth", root / "sources", root / "data"
+    generate(SynthConfig(children=2500, seed=23, workers=1), truth)
+    write_sources(truth, sources, seed=23)
+    runner = CliRunner()
+    linked = runner.invoke(app, ["link", str(sources), "--out", str(data), "--truth", str(truth)])
+    assert linked.exit_code == 0, linked.stderr
     training = root / "training.toml"
     training.write_text(TRAINING, encoding="utf-8")
     uri = f"sqlite:///{root / 'mlflow.db'}"
-    runner = CliRunner()
     done = runner.invoke(
         app,
         [

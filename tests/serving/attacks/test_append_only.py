@@ -1,4 +1,5 @@
-"""D3: the record tables (audit, decisions, batches, batch_scores, loads) refuse every
+"""D3: the record tables (audit, decisions, batches, batch_scores, loads, pair_decisions,
+link_requests, child_changes) refuse every
 statement form that edits or erases a row, on SQLite and PostgreSQL; on PostgreSQL the
 service's own role cannot even try."""
 
@@ -18,12 +19,16 @@ from serving.store.tables import Base
 NOW = "'2025-12-01 10:00:00'"
 ROWS = {  # one row per table, in an order that keeps the foreign keys
     "loads": f"(1, 'abc', 'src', {NOW}, {NOW}, 1, 1, 1, 0)",
-    "children": "('BJ1', '2015-01-01', 'F', 'Chaoyang', 'local', 'han', NULL)",
+    "children": "('BJ1', '2015-01-01', 'F', 'Chaoyang', 'local', 'han', NULL, NULL)",
     "batches": f"(1, '2025-12-01', '1', 'sha', 'scorecard', {NOW}, 'tests', 1, 1)",
     "batch_scores": "(1, 'BJ1', 'Chaoyang', 0.5, 19, 'urgent', TRUE, '[]')",
     "decisions": f"(1, 'BJ1', 'Chaoyang', 'wang', 'caseworker', 'home_visit', TRUE, NULL, "
     f"'note', 1, 19, '1', {NOW})",
     "audit": f"(1, {NOW}, 'wang', 'caseworker', 'read_risk', 'BJ1', 'Chaoyang', NULL, 'allowed')",
+    "link_requests": f"(1, 'merge', 'BJ1', 'BJ2', 'Chaoyang', 'same child', 'wang', "
+    f"'caseworker', {NOW})",
+    "pair_decisions": f"(1, 'welfare', 'W1', 'health', 'H1', 'same', 'note', 1, 'li', {NOW})",
+    "child_changes": "(1, 1, 'merged', 'BJ1', 'BJ2', 3)",
 }
 KEYS = {
     "loads": "id",
@@ -31,6 +36,9 @@ KEYS = {
     "batch_scores": "batch_id, child_id",
     "decisions": "id",
     "audit": "id",
+    "link_requests": "id",
+    "pair_decisions": "id",
+    "child_changes": "id",
 }
 SET = {
     "loads": "source = 'x'",
@@ -38,6 +46,9 @@ SET = {
     "batch_scores": "tier = 'low'",
     "decisions": "note = 'x'",
     "audit": "action = 'x'",
+    "link_requests": "reason = 'x'",
+    "pair_decisions": "decision = 'different'",
+    "child_changes": "records = 9",
 }
 
 
@@ -49,7 +60,7 @@ def engine(url: str) -> Iterator[Engine]:
         for table, row in ROWS.items():
             connection.execute(text(f"INSERT INTO {table} VALUES {row}"))
         if engine.dialect.name == "postgresql":  # explicit ids leave the sequences behind
-            for table in ("loads", "batches", "decisions", "audit"):
+            for table in (*(name for name, key in KEYS.items() if key == "id"),):
                 connection.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1)")
                 )
