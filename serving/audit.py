@@ -47,6 +47,10 @@ class Action(StrEnum):
     AUTHENTICATE = "authenticate"  # an API request's bearer token
     SIGN_IN = "sign_in"
     SIGN_OUT = "sign_out"
+    READ_IDENTITY = "read_identity"  # who a child is (name, ID number): the child page
+    READ_REVIEW = "read_review"  # the linkage review queue and a pair's records
+    DECIDE_PAIR = "decide_pair"  # a records officer's decision on a pair of records
+    REQUEST_LINK = "request_link"  # a caseworker's request to merge or split children
 
 
 class Actor(Protocol):
