@@ -92,9 +92,18 @@ def test_identity_data_is_owner_readable_only_and_nowhere_else(linked: Path) -> 
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     identities = pl.read_parquet(linked / ls.IDENTITIES_FILE)
     assert {"name", "id_number", "birth_date", "sex"} <= set(identities.columns)
-    for name in ("children.parquet", "events.parquet", ls.LINKS_FILE, ls.REVIEW_FILE):
+    tables = ("children.parquet", "events.parquet", ls.LINKS_FILE, ls.EVENT_RECORDS_FILE)
+    for name in (*tables, ls.REVIEW_FILE):
         columns = set(pl.read_parquet_schema(linked / name))
         assert not columns & set(ls.IDENTITY_COLUMNS), name
+    # the review queue carries the two records' values for the records officer who
+    # decides, inside record_l and record_r only
+    review = pl.read_parquet(linked / ls.REVIEW_FILE)
+    names = set(identities["name"].drop_nulls())
+    for name in tables:
+        text = pl.read_parquet(linked / name).write_csv()
+        assert not any(n in text for n in list(names)[:200]), name
+    assert review.select("record_l").to_series().str.contains('"name"').all()
     manifest = json.loads((linked / ls.LINKAGE_FILE).read_text())
     assert manifest["policy_sha256"] == load_linkage_policy().digest
 
