@@ -50,7 +50,10 @@ def household_histories(
         with engine.connect() as connection:
             members = list(
                 connection.execute(
-                    select(CHILDREN.c.child_id).where(CHILDREN.c.household_id == child.household_id)
+                    select(CHILDREN.c.child_id).where(
+                        CHILDREN.c.household_id == child.household_id,
+                        CHILDREN.c.merged_into.is_(None),
+                    )
                 ).scalars()
             )
     children, events = read_frames(engine, members)

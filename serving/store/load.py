@@ -170,10 +170,14 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
 def read_frames(
     engine: Engine, child_ids: Sequence[str] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Children and events from the store, typed as the contract loader types them."""
+    """Children and events from the store, typed as the contract loader types them: the
+    whole store's (children merged into another, whose records have moved, left out),
+    or those of ``child_ids``."""
     children_query = select(CHILDREN).order_by(CHILDREN.c.child_id)
     events_query = select(EVENTS).order_by(EVENTS.c.event_id)
-    if child_ids is not None:
+    if child_ids is None:
+        children_query = children_query.where(CHILDREN.c.merged_into.is_(None))
+    else:
         children_query = children_query.where(CHILDREN.c.child_id.in_(list(child_ids)))
         events_query = events_query.where(EVENTS.c.child_id.in_(list(child_ids)))
     with engine.connect() as connection:
