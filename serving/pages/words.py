@@ -21,6 +21,7 @@ ROLE: Final = {
     Role.SUPERVISOR: N_("supervisor"),
     Role.ANALYST: N_("analyst"),
     Role.ADMIN: N_("administrator"),
+    Role.RECORDS_OFFICER: N_("records officer"),
 }
 TIER: Final = {
     Tier.URGENT: N_("urgent"),
