@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DATA ?= demo-data
+DEMO_LINKED = $(DEMO_DATA)/linked
 DEMO_CHILDREN ?= 20000
 DEMO_SEED ?= 20261129
 DEMO_MODEL ?= scorecard
@@ -40,20 +41,34 @@ lock: | $(UV)
 	$(UV) pip compile pyproject.toml --all-extras --generate-hashes --universal \
 		--python-version 3.11 --quiet -o $(LOCK)
 
-## demo: synthetic Beijing case histories -> validate -> features -> train -> promote -> score
-## -> store -> users of every role -> batch (the queue) -> serve the API (DEMO_SERVE=0 to stop before)
+## demo: synthetic Beijing source exports -> validate them -> link them into children (against
+## the synthetic truth) -> validate -> features -> train -> promote -> score -> store -> users
+## of every role -> batch (the queue) -> serve the API (DEMO_SERVE=0 to stop before)
 demo: $(STAMP)
-	@if [ ! -f $(DEMO_DATA)/events.parquet ]; then \
-		echo "== generating $(DEMO_CHILDREN) synthetic children into $(DEMO_DATA)/"; \
-		$(BIN)/riskflag synth --children $(DEMO_CHILDREN) --seed $(DEMO_SEED) --out $(DEMO_DATA); \
-	else echo "== $(DEMO_DATA)/ exists: reusing it (delete it to regenerate)"; fi
-	@echo "== validating $(DEMO_DATA)/ against the data contract"
-	$(BIN)/riskflag validate $(DEMO_DATA)
+	@if [ -f $(DEMO_LINKED)/events.parquet ]; then \
+		echo "== $(DEMO_LINKED)/ exists: reusing it (delete $(DEMO_DATA)/ to regenerate)"; \
+	else \
+		if [ ! -d $(DEMO_DATA)/sources ]; then \
+			echo "== generating $(DEMO_CHILDREN) synthetic children: the partners' source exports into"; \
+			echo "   $(DEMO_DATA)/sources, the truth they were made from into $(DEMO_DATA)/truth"; \
+			$(BIN)/riskflag synth --sources --children $(DEMO_CHILDREN) --seed $(DEMO_SEED) \
+				--out $(DEMO_DATA) || exit 1; \
+		fi; \
+		echo "== checking the source exports against source-exports.md"; \
+		$(BIN)/riskflag validate-sources $(DEMO_DATA)/sources || exit 1; \
+		echo "== linking the source records into children (Splink), measured against the truth"; \
+		echo "   (its full counts and Splink's messages: $(DEMO_DATA)/link.log)"; \
+		$(BIN)/riskflag link $(DEMO_DATA)/sources --out $(DEMO_LINKED) --truth $(DEMO_DATA)/truth \
+			> $(DEMO_DATA)/link.log 2>&1 || { cat $(DEMO_DATA)/link.log; exit 1; }; \
+	fi
+	@$(BIN)/python -m features.linkage.summary $(DEMO_LINKED)
+	@echo "== validating $(DEMO_LINKED)/ against the data contract"
+	$(BIN)/riskflag validate $(DEMO_LINKED)
 	@echo "== building point-in-time features: 24 monthly as-of dates"
-	$(BIN)/riskflag features build --data $(DEMO_DATA) --out $(DEMO_DATA)/features.parquet \
+	$(BIN)/riskflag features build --data $(DEMO_LINKED) --out $(DEMO_DATA)/features.parquet \
 		--from 2023-08-01 --to 2025-07-01
 	@echo "== training a $(DEMO_MODEL) model: split, fit, calibrate, evaluate, audit, register"
-	$(BIN)/riskflag train --data $(DEMO_DATA) --model $(DEMO_MODEL) \
+	$(BIN)/riskflag train --data $(DEMO_LINKED) --model $(DEMO_MODEL) \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db | tee $(DEMO_DATA)/train.json
 	@echo "== promoting it to champion (gates first; the fairness audit's disparities are shown"
 	@echo "   and, in this demo, justified by the per-district capacity policy that causes them)"
@@ -62,18 +77,18 @@ demo: $(STAMP)
 	$(BIN)/riskflag promote $$V --tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db --by demo \
 		--justify-disparity "flag rates follow the equal per-district capacity of the demo policy"
 	@echo "== scoring every eligible child on the export date with the champion"
-	$(BIN)/riskflag score --data $(DEMO_DATA) --as-of 2025-12-31 --out $(DEMO_DATA)/scores.csv \
+	$(BIN)/riskflag score --data $(DEMO_LINKED) --as-of 2025-12-31 --out $(DEMO_DATA)/scores.csv \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
-	@echo "== migrating the store ($(DEMO_STORE)) to the latest schema, then loading $(DEMO_DATA)/"
+	@echo "== migrating the store ($(DEMO_STORE)) to the latest schema, then loading $(DEMO_LINKED)/"
 	@echo "   into it (loading the same export again changes nothing)"
 	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag db migrate
-	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag db load $(DEMO_DATA)
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag db load $(DEMO_LINKED)
 	@echo "== demo users, one per role, with an API token and a page password (new on each run;"
 	@echo "   kept in $(DEMO_DATA)/tokens.txt, readable by you only)"
 	@umask 077; : > $(DEMO_DATA)/tokens.txt; \
 	for spec in "demo-caseworker caseworker --district Chaoyang" \
 	            "demo-supervisor supervisor --district Chaoyang --district Haidian" \
-	            "demo-analyst analyst" "demo-admin admin"; do \
+	            "demo-analyst analyst" "demo-admin admin" "demo-records records_officer"; do \
 		set -- $$spec; name=$$1; shift; \
 		token=$$( (RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag users add $$name --role $$@ 2>/dev/null \
 		  || RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag users token $$name) | tail -1 ); \

@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from features.linkage.schema import HOW_VALUES
 from models.evaluation import (
     CALIBRATION_BINS,
     Evaluation,
@@ -416,6 +417,14 @@ def _linkage_lines(linkage: Mapping[str, Any] | None) -> list[str]:
     ]
     shares = [(how, _num(share, 4)) for how, share in linkage["share_by_how"].items()]
     lines += _table(("joined by", "share of records"), shares)
+    for group in ("hukou", "area"):  # absent when linked before the linker counted by group
+        by_group = linkage.get(f"share_by_how_by_{group}") or {}
+        rows = [
+            (v, *(_num(by.get(how, 0.0), 4) for how in HOW_VALUES)) for v, by in by_group.items()
+        ]
+        if rows:
+            lines += ["", f"Share of records joined each way, by the child's {group}:", ""]
+            lines += _table((group, *HOW_VALUES), rows)
     quality = linkage.get("quality_against_truth")
     if quality:
         lines += ["", "Against the synthetic truth:", ""]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from features import schema as s
+from features.deployment import Deployment
 from features.linkage import records as r
 from features.linkage import schema as ls
 from features.linkage.resolve import HELD_BACK, PRECISION
@@ -62,7 +63,7 @@ def write_linkage(
     links = linked.select(
         ls.SOURCE, ls.RECORD_ID, s.CHILD_ID, ls.HOW, ls.MATCH_PROBABILITY, ls.FAMILY_ONLY
     )
-    counts = _counts(linked, children, events, review, changes)
+    counts = _counts(linked, children, events, review, changes, request.deployment)
     tables = {
         s.CHILDREN: kept.select(s.CHILDREN_COLUMNS),
         s.EVENTS: events,
@@ -128,20 +129,45 @@ def _counts(
     events: pl.DataFrame,
     review: pl.DataFrame,
     changes: pl.DataFrame,
+    deployment: Deployment,
 ) -> dict[str, Any]:
     how = dict(linked.group_by(ls.HOW).len().sort(ls.HOW).iter_rows())
     held = int(children[HELD_BACK].sum())
+    grouped = _record_groups(linked, children, deployment)
     return {
         "records": linked.height,
         "children": children.height - held,
         "held_back_children": held,
         "events": events.height,
         "records_by_how": how,
+        "records_by_how_by_hukou": _by_how(grouped, s.HUKOU),
+        "records_by_how_by_area": _by_how(grouped, "area"),
         "records_family_only": int(linked[ls.FAMILY_ONLY].sum()),
         "records_by_source": dict(linked.group_by(ls.SOURCE).len().sort(ls.SOURCE).iter_rows()),
         "review_pairs": review.height,
         "changes": dict(changes.group_by("change").len().sort("change").iter_rows()),
     }
+
+
+def _record_groups(
+    linked: pl.DataFrame, children: pl.DataFrame, deployment: Deployment
+) -> pl.DataFrame:
+    """Each record's ``how`` with its child's hukou and area (the deployment's area of the
+    child's district), children held back included; ``unknown`` where there is none."""
+    area = pl.col(s.DISTRICT).replace_strict(
+        dict(deployment.districts), default=None, return_dtype=pl.String
+    )
+    groups = children.select(s.CHILD_ID, pl.col(s.HUKOU).cast(pl.String), area.alias("area"))
+    return linked.select(s.CHILD_ID, ls.HOW).join(groups, on=s.CHILD_ID, how="left")
+
+
+def _by_how(grouped: pl.DataFrame, group: str) -> dict[str, dict[str, int]]:
+    """Per value of ``group``: the count of records per ``how``."""
+    counted = grouped.with_columns(pl.col(group).fill_null("unknown")).group_by(group, ls.HOW).len()
+    out: dict[str, dict[str, int]] = {}
+    for value, how, n in counted.sort(group, ls.HOW).iter_rows():
+        out.setdefault(value, {})[how] = n
+    return out
 
 
 def _manifest(request: LinkRequest, sources: Sources, counts: dict[str, Any]) -> dict[str, Any]:

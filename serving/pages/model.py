@@ -1,11 +1,13 @@
 """The model page, for supervisors and analysts: how well the model ranks and is
-calibrated, and how it treats groups (no child's data)."""
+calibrated, how it treats groups, and how its training data's records were linked into
+children (the model's provenance; no child's data)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from features.linkage.schema import HOW_VALUES
 from serving.access import admit
 from serving.audit import Action
 from serving.champion import ModelUnavailableError
@@ -17,6 +19,7 @@ from serving.vocabulary import MODEL_PAGE_ROLES
 
 router = APIRouter(include_in_schema=False)
 GROUPS_SHOWN = ("area", "hukou", "sex")
+LINKAGE_GROUPS = ("hukou", "area")  # features.linkage.summary's share_by_how_by_<group>
 
 
 @router.get("/model", response_class=HTMLResponse)
@@ -30,6 +33,11 @@ def model_page(request: Request, signed_in: Session) -> Response:
     fairness = served.reports.get("fairness.json", {})
     by_score = evaluation.get("by_score", [])
     rates = [row["outcome_rate"] for row in by_score if row.get("outcome_rate") is not None]
+    # how the training data was linked (models.train: None when riskflag did not link it)
+    linkage = served.model.provenance.get("linkage") or {}
+    linkage_groups = [
+        (group, linkage.get(f"share_by_how_by_{group}") or {}) for group in LINKAGE_GROUPS
+    ]
     return render(
         request,
         "model.html",
@@ -41,5 +49,8 @@ def model_page(request: Request, signed_in: Session) -> Response:
         highest=max(rates, default=0.0) or 1.0,
         groups=[row for row in fairness.get("rows", []) if row["attribute"] in GROUPS_SHOWN],
         fairness=fairness,
+        linkage=linkage,
+        linkage_groups=linkage_groups,
+        hows=HOW_VALUES,
         loaded=served.loaded_at,
     )

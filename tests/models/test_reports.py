@@ -287,6 +287,11 @@ def test_model_card_says_how_well_its_data_was_linked() -> None:
         "policy_sha256": "f5393354d953166b2dafabac",
         "quality_against_truth": {"pairwise_precision": 0.9994, "pairwise_recall": 0.9814},
         "recall_by_hukou": {"local": 0.9866, "nonlocal": 0.9721},
+        "share_by_how_by_hukou": {
+            "local": {"id_number": 0.8, "match": 0.19, "review": 0.0, "single": 0.01},
+            "nonlocal": {"id_number": 0.5, "match": 0.45, "review": 0.01, "single": 0.04},
+        },
+        "share_by_how_by_area": {"core": {"id_number": 0.7, "match": 0.3}},
     }
     text = model_card_markdown(_card(linkage=linkage))
     assert text.index("## Data") < text.index("## Linkage") < text.index("## Metrics")
@@ -294,3 +299,11 @@ def test_model_card_says_how_well_its_data_was_linked() -> None:
     assert "| id_number | 0.6800 |" in text
     assert "| pairwise_recall | 0.9814 |" in text
     assert "Pairwise recall by hukou: local 0.9866, nonlocal 0.9721." in text
+    # by group: the share of each group's records joined each way (a missing way: none)
+    assert "| hukou | id_number | match | review | single |" in text
+    assert "| nonlocal | 0.5000 | 0.4500 | 0.0100 | 0.0400 |" in text
+    assert "| area | id_number | match | review | single |" in text
+    assert "| core | 0.7000 | 0.3000 | 0.0000 | 0.0000 |" in text
+    # a folder linked before the linker counted by group: the overall shares only
+    older = {k: v for k, v in linkage.items() if not k.startswith("share_by_how_by_")}
+    assert "| hukou |" not in model_card_markdown(_card(linkage=older))

@@ -118,6 +118,21 @@ def test_caseworkers_see_only_their_districts_and_analysts_no_child(api: Api) ->
     assert browser.get("/model").status_code == 403  # caseworkers: no model page
 
 
+def test_the_model_page_says_how_the_training_data_was_linked(api: Api) -> None:
+    analyst = _browser(api)
+    assert _sign_in(analyst, "analyst") == 303
+    page = analyst.get("/model").text
+    section = page[
+        page.index('id="linkage-heading"') : page.index("</section>", page.index("linkage-heading"))
+    ]
+    assert "Share of records joined by ID number, by the model" in section
+    assert re.search(r"All records</th>(<td>[\d.]+%</td>){4}</tr>", section)
+    assert re.search(r"hukou = local</th>(<td>[\d.]+%</td>){4}</tr>", section)
+    assert re.search(r"area = (core|inner|outlying)</th>", section)
+    assert "Pairwise precision" in section  # the fixture links against the synthetic truth
+    assert "/children/" not in section  # no child: figures only
+
+
 def test_reading_a_child_page_is_audited_like_the_api(api: Api) -> None:
     browser = _browser(api)
     assert _sign_in(browser, "sup") == 303

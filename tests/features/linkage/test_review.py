@@ -67,3 +67,21 @@ def test_the_summary_counts_the_open_pairs(linked: Path) -> None:
     summary = linkage_summary(linked)
     assert summary is not None
     assert summary["review_pairs_open"] == pl.read_parquet(linked / ls.REVIEW_FILE).height
+
+
+def test_the_demo_prints_what_linkage_did_in_three_lines() -> None:
+    from features.linkage.summary import summary_lines
+
+    summary = {
+        "records": 1200,
+        "children": 400,
+        "held_back_children": 3,
+        "review_pairs_open": 17,
+        "share_by_how": {"id_number": 0.6, "match": 0.3, "single": 0.1},
+        "quality_against_truth": {"pairwise_precision": 0.99912, "pairwise_recall": 0.98},
+    }
+    lines = summary_lines(summary)
+    assert lines[0] == "1,200 source records -> 400 children (3 held back); 17 pairs await review"
+    assert "by review 0.0%" in lines[1] and "left single 10.0%" in lines[1]
+    assert lines[2].endswith("precision 0.9991, recall 0.9800")
+    assert len(summary_lines({**summary, "quality_against_truth": None})) == 2
