@@ -64,7 +64,11 @@ def read_decisions(path: Path, records: pl.DataFrame) -> pl.DataFrame:
     same pair overrides an earlier one.
     """
     try:
-        raw = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+        raw = (
+            pl.read_parquet(path)
+            if path.suffix == ".parquet"
+            else pl.read_csv(path, infer_schema=False)  # record ids are text: 007 stays 007
+        )
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise DecisionsError(f"{path}: cannot be read ({exc})") from exc
     needed = ("source_l", "record_id_l", "source_r", "record_id_r", DECISION)

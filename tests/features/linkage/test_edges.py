@@ -39,6 +39,12 @@ def test_a_later_decision_on_a_pair_overrides_an_earlier(tmp_path: Path) -> None
     assert apart.rows() == [(0, 2)]
 
 
+def test_record_ids_that_look_like_numbers_stay_text(tmp_path: Path) -> None:
+    records = pl.DataFrame({"source": ["a", "b"], "record_id": ["007", "1.50"], "uid": [0, 1]})
+    path = _decisions(tmp_path, [("a", "007", "b", "1.50", "same")])
+    assert read_decisions(path, records).rows() == [(0, 1, "same")]
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
