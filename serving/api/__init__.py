@@ -15,7 +15,7 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from serving.api import admin, children, decisions, model, operations, queue, scores
+from serving.api import admin, children, decisions, model, operations, queue, review, scores
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     operations.router,
@@ -23,6 +23,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     children.router,
     queue.router,
     decisions.router,
+    review.router,
     model.router,
     admin.router,
 )

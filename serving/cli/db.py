@@ -1,11 +1,15 @@
 """`riskflag db ...`: migrate the store, load a contract folder into it, show its state,
-grant the service's PostgreSQL role its rights."""
+grant the service's PostgreSQL role its rights, export the records officers' pair
+decisions for the next `riskflag link --decisions`."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from sqlalchemy import func, select
 
@@ -13,6 +17,7 @@ from features.contract import ContractError
 from features.deployment import load_deployment
 from serving.cli.common import Url, current_store, reported
 from serving.store import DEFAULT_DATABASE_URL, load_folder, make_engine, upgrade
+from serving.store.review import EXPORT_COLUMNS, decisions_for_link
 from serving.store.roles import grant_service_role
 from serving.store.tables import Child, Event, Load
 
@@ -81,3 +86,38 @@ def status_command(url: Url = DEFAULT_DATABASE_URL) -> None:
             f"  {item['loaded_at']:%Y-%m-%d %H:%M} export {item['exported_at']:%Y-%m-%d} "
             f"sha256 {item['sha256'][:12]}: +{item['inserted']:,} rows, {item['updated']:,} updated"
         )
+
+
+@app.command("pair-decisions")
+def pair_decisions_command(
+    out: Annotated[
+        Path, typer.Option(help="The file to write: .csv, or .parquet (record ids as text).")
+    ],
+    url: Url = DEFAULT_DATABASE_URL,
+) -> None:
+    """Write the records officers' decisions (the latest on each pair of records) as the
+    file `riskflag link --decisions` reads: record keys and decisions only, no note and
+    no name. The weekly cycle: `riskflag db pair-decisions --out d.csv`, then `riskflag
+    link SOURCES --previous LAST --decisions d.csv --out NEW`, then `riskflag db load NEW`."""
+    with reported(OSError):
+        engine = current_store(url)
+        with engine.connect() as connection:
+            rows = decisions_for_link(connection)
+        _write_atomically(pl.DataFrame(rows, schema=dict.fromkeys(EXPORT_COLUMNS, pl.String)), out)
+    typer.echo(f"wrote {len(rows):,} pair decision(s) to {out}")
+
+
+def _write_atomically(frame: pl.DataFrame, out: Path) -> None:
+    """``frame`` to ``out`` (Parquet for a .parquet name, else CSV) through a temporary
+    file in the same folder, renamed over ``out`` once complete."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(handle)
+    try:
+        if out.suffix == ".parquet":
+            frame.write_parquet(temporary)
+        else:
+            frame.write_csv(temporary)
+        os.replace(temporary, out)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

@@ -24,6 +24,12 @@ ACTIONS = {  # the action each endpoint of the matrix is audited as
     "aggregates": "read_aggregates",
     "audit": "read_audit",
     "reload": "model_reload",
+    "review": "read_review",
+    "review.pair": "read_review",
+    "review.decide": "decide_pair",
+    "requests": "read_review",
+    "requests.answer": "decide_pair",
+    "link_requests.post": "request_link",
 }
 
 
