@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from features.deployment import load_deployment
+from features.linkage.policy import load_linkage_policy
 from models.flagging import load_flagging_policy
 from serving import api, pages
 from serving.api import errors as api_errors
@@ -59,6 +60,7 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
         champion or Champion(settings.tracking_uri, settings.model_alias),
         load_flagging_policy(settings.flagging_policy),
         load_deployment(settings.deployment),
+        load_linkage_policy(settings.linkage_policy),
     )
     app = FastAPI(
         title="riskflag",

@@ -10,7 +10,8 @@ the pages to translate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import polars as pl
@@ -33,18 +34,22 @@ from serving.explain import RiskView
 from serving.i18n import Language
 from serving.service import Service
 from serving.store import children as stored
+from serving.store.provenance import Provenance, provenance
 from serving.store.queue import batch_score, capacity_left, latest_batch
 
 
 @dataclass(frozen=True)
 class Risk:
-    """A score explained, the model version behind it, and its flag with the reason."""
+    """A score explained, the model version behind it, and its flag with the reason;
+    ``sources``: where each record behind a factor came from, by event id (a stored
+    child's; none for a posted case history, whose records no linkage joined)."""
 
     view: RiskView
     version: str
     horizon_days: int
     flagged: bool
     basis: str
+    sources: Mapping[str, Provenance] = field(default_factory=dict)
 
 
 def stored_risk(
@@ -56,7 +61,8 @@ def stored_risk(
     top: int | None,
 ) -> Risk:
     """A stored child's score on ``as_of`` (default: the latest batch's date): reached
-    (NotFoundError outside the caller's districts), scored, flagged and audited."""
+    (NotFoundError outside the caller's districts), scored, flagged and audited, with
+    where each record behind a factor came from (one query for all of them)."""
     child = reach_child(caller, child_id, Action.READ_RISK)
     with service.engine.connect() as connection:
         until = stored.exported_at(connection)
@@ -83,8 +89,9 @@ def stored_risk(
         raise
     with service.engine.begin() as connection:
         flagged, basis = flag_of(connection, service, served.version, view, stored=True)
+        sources = provenance(connection, (e for f in view.factors for e in f.event_ids))
         caller.audit.allowed(connection, Action.READ_RISK, child_id, child.district)
-    return Risk(view, served.version, served.model.horizon_days, flagged, basis)
+    return Risk(view, served.version, served.model.horizon_days, flagged, basis, sources)
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,8 @@ def posted_risk(
     """A posted case history's score: only for a district of the caller's (refused and
     audited otherwise), within the service's bounds, checked by the data contract,
     scored, judged against its district's capacity and audited. Nothing is stored but
-    the audit record."""
+    the audit record; its records carry no provenance (never looked up by their ids in
+    the store: a posted id may be another child's record)."""
     if posted.district not in caller.principal.districts:
         same = _stored_as(service, posted.child_id, posted.district)
         caller.audit.refused(Action.SCORE_REQUEST, child_id=same, district=posted.district)

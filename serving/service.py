@@ -1,5 +1,6 @@
 """What every route and page works with: the settings, the store, the model being
-served, the policies, and the two shared bounds on scoring work (the coalescer that
+served, the policies (flagging; linkage, whose thresholds the pages judge a record's
+link by), and the two shared bounds on scoring work (the coalescer that
 batches explanations, the budget of events in flight). One ``Service`` per app, made by
 serving.app.create_app; routes and pages reach it through their own dependencies."""
 
@@ -9,6 +10,7 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 
 from features.deployment import Deployment
+from features.linkage.policy import LinkagePolicy, load_linkage_policy
 from models.flagging import FlaggingPolicy
 from serving.budget import EventBudget
 from serving.champion import Champion, Served
@@ -26,9 +28,11 @@ class Service:
         champion: Champion,
         flagging: FlaggingPolicy,
         deployment: Deployment,
+        linkage: LinkagePolicy | None = None,
     ) -> None:
         self.settings, self.engine, self.champion = settings, engine, champion
         self.flagging, self.deployment = flagging, deployment
+        self.linkage = linkage or load_linkage_policy(None)
         self.coalescer = Coalescer(settings.scoring_batch_max)
         self.budget = EventBudget(settings.max_events_in_flight)
 

@@ -49,6 +49,9 @@ class Settings(Locations):
     environment: Literal["development", "test", "production"] = "development"
     model_alias: str = Field("champion", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     flagging_policy: Path | None = None
+    # the linkage policy `riskflag link --policy` linked the store's folders with: the
+    # pages judge each record's link by its thresholds
+    linkage_policy: Path | None = None
     deployment: Path | None = None
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

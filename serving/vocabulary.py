@@ -1,7 +1,9 @@
-"""The service's closed vocabularies, each defined once: roles, decision actions and
-override reasons (tiers are the models' own, models.flagging.Tier; audit actions are
-serving.audit.Action). The API's schemas, the pages' forms and their message catalogue,
-the store's checks and the commands all take their values from here."""
+"""The service's closed vocabularies, each defined once: roles, decision actions,
+override reasons, the records officers' pair decisions, caseworkers' link requests and
+the words a pair's evidence is weighed in (tiers are the models' own,
+models.flagging.Tier; audit actions are serving.audit.Action). The API's schemas, the
+pages' forms and their message catalogue, the store's checks and the commands all take
+their values from here."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ DISTRICT_ROLES: Final = (Role.CASEWORKER, Role.SUPERVISOR)  # scoped by district
 # scoped by district when given districts, city-wide when given none
 OPTIONAL_DISTRICT_ROLES: Final = (Role.RECORDS_OFFICER,)
 MODEL_PAGE_ROLES: Final = (Role.SUPERVISOR, Role.ANALYST)
+REVIEW_ROLES: Final = (Role.RECORDS_OFFICER,)  # the linkage review queue
 
 
 class DecisionAction(StrEnum):
@@ -51,6 +54,40 @@ class OverrideReason(StrEnum):
     OTHER = "other"
 
 
+class PairDecision(StrEnum):
+    """A records officer's decision on a pair of records (what `riskflag link
+    --decisions` reads: features.linkage.edges.DECISIONS): never linked again when
+    ``different``, always linked when ``same``; ``unsure`` takes the pair off the queue
+    and changes no link."""
+
+    SAME = "same"
+    DIFFERENT = "different"
+    UNSURE = "unsure"
+
+
+class LinkRequestKind(StrEnum):
+    """What a caseworker or supervisor asks of the records officers: two children are one
+    child (``merge``, naming the other child), or one child is two (``split``)."""
+
+    MERGE = "merge"
+    SPLIT = "split"
+
+
+class Evidence(StrEnum):
+    """How far one compared field moved a pair, from its level's weight (log2 of the
+    Bayes factor, in bits): towards one child (``agrees_*``), towards two
+    (``disagrees_*``), neither, or missing on a side (serving.review.evidence)."""
+
+    AGREES_STRONGLY = "agrees_strongly"
+    AGREES = "agrees"
+    AGREES_WEAKLY = "agrees_weakly"
+    NEUTRAL = "neutral"
+    DISAGREES_WEAKLY = "disagrees_weakly"
+    DISAGREES = "disagrees"
+    DISAGREES_STRONGLY = "disagrees_strongly"
+    MISSING = "missing"
+
+
 def codes(vocabulary: type[StrEnum]) -> tuple[str, ...]:
     """A vocabulary's codes, in their order of definition."""
     return tuple(member.value for member in vocabulary)
@@ -66,8 +103,12 @@ __all__ = [
     "DISTRICT_ROLES",
     "MODEL_PAGE_ROLES",
     "OPTIONAL_DISTRICT_ROLES",
+    "REVIEW_ROLES",
     "DecisionAction",
+    "Evidence",
+    "LinkRequestKind",
     "OverrideReason",
+    "PairDecision",
     "Role",
     "Tier",
     "codes",

@@ -1,4 +1,8 @@
-"""A stored child: their score explained, and their history."""
+"""A stored child: their score explained, and their history, each record with where it
+came from (the partner's system and record id, and how linkage joined it).
+
+Never who the child is: no route of the API answers a name, an ID number or any other
+identity data (serving.identity is read by the child page alone)."""
 
 from __future__ import annotations
 
@@ -33,7 +37,9 @@ def risk(
     lang: Lang = None,
     top: Annotated[int, Query(ge=0, le=500)] = 10,
 ) -> RiskOut:
-    """A stored child's score, factors and evidence on an as-of date."""
+    """A stored child's score, factors and evidence on an as-of date: each factor's
+    ``event_ids`` and, for the same records, ``evidence`` with each one's source system,
+    source record id and link. No identity data."""
     chosen = language(request, lang)
     return risk_out(stored_risk(service, caller, child_id, as_of, chosen, top), chosen)
 
@@ -48,7 +54,9 @@ def child_history(
     caller: Annotated[Caller, allow(Action.READ_HISTORY, *DISTRICT_ROLES)],
     service: Svc,
 ) -> HistoryOut:
-    """A stored child's events, grouped by source, oldest first."""
+    """A stored child's events, grouped by kind, oldest first, each with its source
+    system, source record id and link (null where the store was not linked). No
+    identity data."""
     child, grouped = cases.read_history(service, caller, child_id)
     return HistoryOut(
         child_id=child_id,

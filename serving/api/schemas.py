@@ -109,6 +109,40 @@ class ScoreRequest(Strict):
     events: list[EventIn] = Field(max_length=1_000_000)
 
 
+# where a record came from (serving.store.provenance): each null for a record the
+# service's linkage did not join (an unlinked store, a posted case history)
+SourceOut = Annotated[
+    str | None,
+    Field(
+        description="the partner's system the record came from: welfare, reports, "
+        "community, social_aid, education, health or police"
+    ),
+]
+SourceRecordOut = Annotated[str | None, Field(description="the partner's own record id")]
+LinkHowOut = Annotated[
+    str | None,
+    Field(
+        description="how linkage joined the record to the child: id_number (the same "
+        "usable ID number), match (the model), review (a records officer's decision) or "
+        "single (the record stands alone)"
+    ),
+]
+LinkProbabilityOut = Annotated[
+    float | None,
+    Field(description="the match probability of the strongest link that joined the record"),
+]
+
+
+class EvidenceEventOut(BaseModel):
+    """A record behind a factor, and where it came from."""
+
+    event_id: str
+    source: SourceOut
+    source_record_id: SourceRecordOut
+    link_how: LinkHowOut
+    link_probability: LinkProbabilityOut
+
+
 class FactorOut(BaseModel):
     factor: str = Field(description="the feature (or 'A & B' for an interaction)")
     features: list[str]
@@ -118,6 +152,9 @@ class FactorOut(BaseModel):
     points: float = Field(description="contribution in scorecard points (20 double the odds)")
     direction: Literal["raises", "lowers"]
     event_ids: list[str] = Field(description="the records behind the value")
+    evidence: list[EvidenceEventOut] = Field(
+        description="the same records in the same order, each with where it came from"
+    )
 
 
 class ModelRef(BaseModel):
@@ -152,6 +189,20 @@ class RiskOut(BaseModel):
                             "points": 14.0,
                             "direction": "raises",
                             "event_ids": ["E1", "E7", "E9"],
+                            "evidence": [
+                                {
+                                    "event_id": event_id,
+                                    "source": "reports",
+                                    "source_record_id": record,
+                                    "link_how": how,
+                                    "link_probability": probability,
+                                }
+                                for event_id, record, how, probability in (
+                                    ("E1", "BG00012345", "id_number", 1.0),
+                                    ("E7", "BG00012391", "match", 0.997),
+                                    ("E9", "BG00013007", "review", None),
+                                )
+                            ],
                         }
                     ],
                     "factors_total": 23,
@@ -190,12 +241,19 @@ class EventOut(BaseModel):
     severity: int | None
     amount: float | None
     detail: str | None
+    source: SourceOut
+    source_record_id: SourceRecordOut
+    link_how: LinkHowOut
+    link_probability: LinkProbabilityOut
 
 
 class HistoryOut(BaseModel):
     child_id: str
     district: str
-    sources: dict[str, list[EventOut]] = Field(description="events by source, oldest first")
+    sources: dict[str, list[EventOut]] = Field(
+        description="events by kind (the event type before the dot), oldest first; each "
+        "event's own `source` is the partner system its record came from"
+    )
 
 
 class Reason(BaseModel):

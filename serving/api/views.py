@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, Final
 
-from serving.api.schemas import FactorOut, FlagItem, ModelRef, Reason, RiskOut
+from serving.api.schemas import EvidenceEventOut, FactorOut, FlagItem, ModelRef, Reason, RiskOut
 from serving.i18n import Language
 from serving.risk import Risk
+from serving.store.provenance import UNKNOWN
 
 RATE_WORDS: Final = {
     "en": (
@@ -20,7 +22,9 @@ RATE_WORDS: Final = {
 
 def risk_out(risk: Risk, lang: Language) -> RiskOut:
     """A risk as the API answers it, with the rate in words (never "probability of
-    harm": a calibrated rate of a recorded outcome among children like this one)."""
+    harm": a calibrated rate of a recorded outcome among children like this one). Each
+    factor keeps its ``event_ids`` and adds ``evidence``: the same records, in the same
+    order, each with where it came from (null fields where nothing is known)."""
     view = risk.view
     per_hundred = view.probability * 100
     n = f"{per_hundred:.0f}" if per_hundred >= 1 else f"{per_hundred:.1f}"
@@ -46,6 +50,10 @@ def risk_out(risk: Risk, lang: Language) -> RiskOut:
                 points=f.points,
                 direction=f.direction,
                 event_ids=list(f.event_ids),
+                evidence=[
+                    EvidenceEventOut(event_id=e, **asdict(risk.sources.get(e, UNKNOWN)))
+                    for e in f.event_ids
+                ],
             )
             for f in view.factors
         ],

@@ -1,6 +1,11 @@
 """The caseworkers' and supervisors' pages: the queue, a child, a decision. They call
 the same domain functions as the API (serving.risk, serving.cases): never a second
-path to the data, and the same audit records."""
+path to the data, and the same audit records.
+
+The child page alone shows who the child is (serving.identity: name, ID number, age,
+household), and beside every record the partner system it came from, marked where the
+record's link is one to weigh: a records officer's decision, or the model below the
+linkage policy's link threshold (its probability in words, serving.pages.words)."""
 
 from __future__ import annotations
 
@@ -12,13 +17,17 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from features.linkage import schema as ls
+from features.linkage.policy import LinkagePolicy
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS
 from serving import cases
 from serving.access import admit
 from serving.audit import Action
 from serving.errors import InvalidError
+from serving.identity import read_identity
 from serving.limits import CODE, CURSOR, IDENTIFIER, NOTE, OPTIONAL_IDENTIFIER, form, path, query
+from serving.pages import words
 from serving.pages.errors import PageError
 from serving.pages.render import language_of, render
 from serving.pages.session import Session, check_csrf
@@ -40,6 +49,25 @@ def _event_labeller(language: str) -> Callable[[str, str | None], str]:
         return f"{words}（{code.zh}）" if language == "zh-CN" else f"{words} ({code.en})"
 
     return label
+
+
+REVIEWED: Final = "review"  # link_mark's answer for a records officer's decision
+
+
+def _link_marker(policy: LinkagePolicy) -> Callable[[str | None, float | None], str | None]:
+    """What a record's link needs said beside it: ``REVIEWED`` (a records officer joined
+    it), the probability in words (the model joined it below the link threshold, as a
+    cluster member joined through another record can be), or None (an ID number, the
+    model at or above the threshold, a record alone, or no link at all)."""
+
+    def mark(how: str | None, probability: float | None) -> str | None:
+        if how == ls.HOW_REVIEW:
+            return REVIEWED
+        if how != ls.HOW_MATCH or probability is None or probability >= policy.link_threshold:
+            return None
+        return words.likelihood(probability, policy)
+
+    return mark
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -94,6 +122,7 @@ def child_page(
     service = service_of(request)
     language = language_of(request)
     risk = stored_risk(service, caller, child_id, as_of, language, None)
+    who = read_identity(service, caller, child_id)
     _, grouped = cases.read_history(service, caller, child_id)
     decisions = cases.read_decisions(service, caller, child_id)
     factors = risk.view.factors
@@ -102,6 +131,9 @@ def child_page(
         "child.html",
         user=caller.principal,
         csrf=signed_in.csrf,
+        who=who,
+        sources=risk.sources,
+        link_mark=_link_marker(service.linkage),
         risk=risk.view,
         flagged=risk.flagged,
         version=risk.version,

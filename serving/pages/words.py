@@ -2,14 +2,27 @@
 (serving.vocabulary, models.flagging.Tier): every member has its words here, or the
 test of this module fails; the templates look them up (``labels.html``) and translate
 them through the message catalogue like any other message. ``N_`` marks a message for
-extraction (``make messages``) without translating it here."""
+extraction (``make messages``) without translating it here.
+
+Also here: the partners' systems a record comes from (features.linkage.schema's
+``KNOWN_SOURCES``), a child's recorded sex, and a link's probability in words
+(``likelihood``): caseworkers read how sure the model was, never a bare number."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Final
 
-from serving.vocabulary import DecisionAction, OverrideReason, Role, Tier
+from features.linkage.policy import LinkagePolicy
+from serving.vocabulary import (
+    DecisionAction,
+    Evidence,
+    LinkRequestKind,
+    OverrideReason,
+    PairDecision,
+    Role,
+    Tier,
+)
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark, translate later"
@@ -50,6 +63,95 @@ REASON: Final = {
     OverrideReason.OTHER: N_("Other (say why in the note)"),
 }
 
+# the partner systems of features.linkage.schema.KNOWN_SOURCES (a test checks they match)
+SYSTEM: Final = {
+    "welfare": N_("Child welfare"),
+    "reports": N_("Mandatory reports"),
+    "community": N_("Community child director"),
+    "social_aid": N_("Social aid"),
+    "education": N_("Education"),
+    "health": N_("Health"),
+    "police": N_("Police"),
+}
+# the data contract's sex codes
+SEX: Final = {"F": N_("female"), "M": N_("male"), "U": N_("not recorded")}
+
+# a link's probability in words: the two upper bands are the pages' own wording; the
+# link and review thresholds are the linkage policy's (LinkagePolicy), never a literal
+ALMOST_CERTAIN: Final = 0.99
+VERY_LIKELY: Final = 0.95
+LIKELIHOOD: Final = (
+    N_("almost certain"),
+    N_("very likely"),
+    N_("likely"),
+    N_("uncertain"),
+    N_("doubtful"),
+)
+
+
+def likelihood(probability: float, policy: LinkagePolicy) -> str:
+    """How sure a match probability is, in words: almost certain, very likely, likely (at
+    or above the policy's link threshold), uncertain (in its review band), doubtful."""
+    bands = (ALMOST_CERTAIN, VERY_LIKELY, policy.link_threshold, policy.review_threshold)
+    for floor, words in zip(bands, LIKELIHOOD, strict=False):
+        if probability >= floor:
+            return words
+    return LIKELIHOOD[-1]
+
+
+# the linkage review queue (serving.review): a pair's decision, a caseworker's request,
+# what each comparison compared, the level it reached (the linkage model's own labels,
+# features.linkage.model) and how far its weight moved the pair
+PAIR_DECISION: Final = {
+    PairDecision.SAME: N_("Same child"),
+    PairDecision.DIFFERENT: N_("Different children"),
+    PairDecision.UNSURE: N_("Not sure"),
+}
+LINK_REQUEST: Final = {
+    LinkRequestKind.MERGE: N_("Two children are one child (merge)"),
+    LinkRequestKind.SPLIT: N_("This child is two children (split)"),
+}
+EVIDENCE: Final = {
+    Evidence.AGREES_STRONGLY: N_("agree strongly"),
+    Evidence.AGREES: N_("agree"),
+    Evidence.AGREES_WEAKLY: N_("agree slightly"),
+    Evidence.NEUTRAL: N_("hardly moved the match"),
+    Evidence.DISAGREES_WEAKLY: N_("disagree slightly"),
+    Evidence.DISAGREES: N_("disagree"),
+    Evidence.DISAGREES_STRONGLY: N_("disagree strongly"),
+    Evidence.MISSING: N_("missing on one side"),
+}
+COMPARISON: Final = {
+    "name": N_("Name"),
+    "birth_date": N_("Birth date"),
+    "sex": N_("Sex"),
+    "district": N_("District"),
+    "address": N_("Address"),
+    "id_number": N_("ID number"),
+    "family": N_("Guardian (name, phone)"),
+}
+LEVEL: Final = {
+    "missing": N_("missing on one side"),
+    "different": N_("different"),
+    "same": N_("the same"),
+    "same name": N_("same name"),
+    "same pinyin": N_("same pinyin"),
+    "nickname": N_("a nickname, same family name"),
+    "pinyin within 2 edits": N_("pinyin within 2 letters"),
+    "same date": N_("same date"),
+    "day and month swapped": N_("day and month swapped"),
+    "within 3 days": N_("within 3 days"),
+    "same year and month": N_("same year and month"),
+    "same year": N_("same year only"),
+    "same address": N_("same address"),
+    "address within 2 edits": N_("address within 2 characters"),
+    "same ID number": N_("same ID number"),
+    "one character apart": N_("one character apart"),
+    "same guardian ID number": N_("same guardian ID number"),
+    "same guardian phone": N_("same guardian phone"),
+    "same guardian name": N_("same guardian name"),
+}
+
 # what the templates see as ``words``: each vocabulary's words by code
 catalogue: Final[dict[str, dict[str, str]]] = {
     "role": {str(code): text for code, text in ROLE.items()},
@@ -57,6 +159,13 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "tier_meaning": {str(code): text for code, text in TIER_MEANING.items()},
     "action": {str(code): text for code, text in ACTION.items()},
     "reason": {str(code): text for code, text in REASON.items()},
+    "pair_decision": {str(code): text for code, text in PAIR_DECISION.items()},
+    "link_request": {str(code): text for code, text in LINK_REQUEST.items()},
+    "evidence": {str(code): text for code, text in EVIDENCE.items()},
+    "comparison": dict(COMPARISON),
+    "level": dict(LEVEL),
+    "system": dict(SYSTEM),
+    "sex": dict(SEX),
 }
 VOCABULARIES: Final[dict[str, type[StrEnum]]] = {
     "role": Role,
@@ -64,4 +173,7 @@ VOCABULARIES: Final[dict[str, type[StrEnum]]] = {
     "tier_meaning": Tier,
     "action": DecisionAction,
     "reason": OverrideReason,
+    "pair_decision": PairDecision,
+    "link_request": LinkRequestKind,
+    "evidence": Evidence,
 }

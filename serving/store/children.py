@@ -17,6 +17,7 @@ from features.contract import CaseHistories
 from features.deployment import Deployment
 from serving.explain import store_histories
 from serving.store.load import read_frames
+from serving.store.provenance import sourced_events
 from serving.store.tables import CHILDREN, EVENTS, LOADS
 
 
@@ -34,6 +35,20 @@ def find_child(connection: Connection, child_id: str) -> ChildRef | None:
         )
     ).first()
     return ChildRef(row[0], row[1], row[2]) if row else None
+
+
+def merged_with(connection: Connection, child_id: str) -> list[str]:
+    """The child's id and those of the children merged into it by linked loads, directly
+    or through a child merged into it in turn (``children.merged_into``): whose decisions
+    and audit trail are now this child's too. One query per generation of merges."""
+    ids, frontier = [child_id], [child_id]
+    while frontier:
+        found = connection.execute(
+            select(CHILDREN.c.child_id).where(CHILDREN.c.merged_into.in_(frontier))
+        ).scalars()
+        frontier = [found_id for found_id in found if found_id not in ids]
+        ids.extend(frontier)
+    return ids
 
 
 def exported_at(connection: Connection) -> datetime | None:
@@ -61,10 +76,14 @@ def household_histories(
 
 
 def history(connection: Connection, child_id: str) -> dict[str, list[dict[str, Any]]]:
-    """A child's events grouped by source (the part of the event type before the dot),
-    oldest first."""
+    """A child's events grouped by kind (the part of the event type before the dot),
+    oldest first, each with where it came from (serving.store.provenance: the partner's
+    ``source`` system, ``source_record_id``, ``link_how``, ``link_probability``) read in
+    the same query."""
     rows = connection.execute(
-        select(EVENTS).where(EVENTS.c.child_id == child_id).order_by(EVENTS.c.occurred_at)
+        sourced_events()
+        .where(EVENTS.c.child_id == child_id)
+        .order_by(EVENTS.c.occurred_at, EVENTS.c.event_id)
     ).mappings()
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

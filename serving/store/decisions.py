@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from serving.clock import utc_now
 from serving.errors import InvalidError
-from serving.store.children import ChildRef
+from serving.store.children import ChildRef, merged_with
 from serving.store.queue import batch_score, latest_batch
 from serving.store.tables import DECISIONS
 from serving.vocabulary import DecisionAction, OverrideReason, codes
@@ -71,10 +71,12 @@ def decisions(
     districts: Sequence[str] | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Decisions, newest first: one child's, or all of some districts'."""
+    """Decisions, newest first: one child's (with those of the children a linked load
+    merged into it: they were taken about the same child, and the survivor keeps both
+    trails), or all of some districts'."""
     query = select(DECISIONS).order_by(DECISIONS.c.id.desc()).limit(limit)
     if child_id is not None:
-        query = query.where(DECISIONS.c.child_id == child_id)
+        query = query.where(DECISIONS.c.child_id.in_(merged_with(connection, child_id)))
     if districts is not None:
         query = query.where(DECISIONS.c.district.in_(list(districts)))
     return [dict(row) for row in connection.execute(query).mappings()]

@@ -142,7 +142,8 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
             after = _count(connection, CHILDREN) + _count(connection, EVENTS)
             inserted = after - before
             load_id = connection.execute(
-                LOADS.insert().values(
+                LOADS.insert()
+                .values(
                     sha256=sha,
                     source=str(Path(folder).resolve())[:1024],
                     exported_at=histories.exported_at,
@@ -152,7 +153,8 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
                     inserted=inserted,
                     updated=written - inserted,
                 )
-            ).inserted_primary_key[0]
+                .returning(LOADS.c.id)
+            ).scalar_one()
             load_linkage(connection, folder, load_id)
     except SQLAlchemyError as exc:
         # the driver's message can quote row values (a child's id): name the kind only

@@ -82,6 +82,7 @@ def test_the_demo_prints_what_linkage_did_in_three_lines() -> None:
     }
     lines = summary_lines(summary)
     assert lines[0] == "1,200 source records -> 400 children (3 held back); 17 pairs await review"
-    assert "by review 0.0%" in lines[1] and "left single 10.0%" in lines[1]
+    assert "by review 0.0%" in lines[1]
+    assert "left single 10.0%" in lines[1]
     assert lines[2].endswith("precision 0.9991, recall 0.9800")
     assert len(summary_lines({**summary, "quality_against_truth": None})) == 2
