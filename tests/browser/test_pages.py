@@ -152,5 +152,8 @@ def test_no_serious_accessibility_violation(site: Site, page: Any, language: str
             folder.mkdir(parents=True, exist_ok=True)
             page.set_viewport_size({"width": 1280, "height": 900})
             page.screenshot(path=str(folder / f"{name}-{language}.png"), full_page=False)
+            if name == "child":  # where each record behind a factor came from
+                opened = page.locator("ul.factors details[open]").first
+                opened.screenshot(path=str(folder / f"provenance-{language}.png"))
     page.goto(site.url("/login"))
     assert not serious(axe(page))
