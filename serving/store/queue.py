@@ -7,8 +7,6 @@ the service encodes and parses back strictly; anything else was not issued here.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +17,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from models.flagging import FlaggingPolicy
-from serving.errors import InvalidError
 from serving.limits import IDENTIFIER
+from serving.store import cursors
 from serving.store.tables import BATCHES, DECISIONS, SCORES
 
 
@@ -95,19 +93,14 @@ def capacity_left(
 
 
 def _cursor_encode(score: int, probability: float, child_id: str) -> str:
-    raw = json.dumps([score, probability, child_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode(score, probability, child_id)
 
 
 def _cursor_decode(cursor: str) -> tuple[int, float, str]:
     """The position a cursor holds, parsed strictly: a 1-20 score, a rate in [0, 1] and a
     child id, exactly as _cursor_encode writes them. Anything else was not issued here."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, TypeError, binascii.Error, RecursionError):
-        position = None
-    if isinstance(position, list) and len(position) == 3:
+    position = cursors.position(cursor, 3)
+    if position is not None:
         score, probability, child_id = position
         if (
             type(score) is int  # bool is an int subclass: excluded
@@ -117,12 +110,7 @@ def _cursor_decode(cursor: str) -> tuple[int, float, str]:
             and IDENTIFIER.matches(child_id)
         ):
             return score, float(probability), child_id
-    raise InvalidError(
-        "cursor",
-        "cursor",
-        "cursor: not a cursor this service issued (use next_cursor from the last page)",
-        where="query",
-    )
+    cursors.refused()
 
 
 def queue(

@@ -17,8 +17,6 @@ Who may run these, and the audit record that they did, are the caller's
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Sequence
 from typing import Any, Final, NoReturn
@@ -29,6 +27,7 @@ from sqlalchemy.engine import Connection
 from serving.clock import utc_now
 from serving.errors import InvalidError
 from serving.limits import NOTE, Rule
+from serving.store import cursors
 from serving.store.children import ChildRef
 from serving.store.tables import (
     CHILDREN,
@@ -173,19 +172,14 @@ def _parsed(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def cursor_encode(rank: int, probability: float, pair_id: int) -> str:
-    raw = json.dumps([rank, probability, pair_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode(rank, probability, pair_id)
 
 
 def cursor_decode(cursor: str) -> tuple[int, float, int]:
     """The position a cursor holds, parsed strictly: a rank, a probability in [0, 1] and a
     pair id, exactly as cursor_encode writes them. Anything else was not issued here."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, TypeError, binascii.Error, RecursionError):
-        position = None
-    if isinstance(position, list) and len(position) == 3:
+    position = cursors.position(cursor, 3)
+    if position is not None:
         rank, probability, pair_id = position
         if (
             type(rank) is int  # bool is an int subclass: excluded
@@ -196,12 +190,7 @@ def cursor_decode(cursor: str) -> tuple[int, float, int]:
             and 1 <= pair_id <= MAX_ID
         ):
             return rank, float(probability), pair_id
-    raise InvalidError(
-        "cursor",
-        "cursor",
-        "cursor: not a cursor this service issued (use next_cursor from the last page)",
-        where="query",
-    )
+    cursors.refused()
 
 
 # ---- decisions ----------------------------------------------------------------------------

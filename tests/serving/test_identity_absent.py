@@ -21,11 +21,11 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from serving.store.tables import IDENTITIES, LINK_REQUESTS, REVIEW_PAIRS, SCORES
-from tests.serving.conftest import OWN, ROLE_USERS, Api, password_of
+from tests.serving.attacks.common import signed_in
+from tests.serving.conftest import OWN, ROLE_USERS, Api
 from tests.serving.test_api import score_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
@@ -131,20 +131,6 @@ def _logged(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(lines)
 
 
-def _sign_in(api: Api, user: str) -> TestClient:
-    browser = TestClient(api.client.app, base_url="http://testserver")
-    form = browser.get("/login").text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert csrf is not None
-    signed = browser.post(
-        "/login",
-        data={"name": user, "password": password_of(user), "csrf": csrf.group(1), "next": "/"},
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303, signed.text
-    return browser
-
-
 @pytest.mark.parametrize("user", sorted(ROLE_USERS))
 def test_no_api_response_and_no_log_carries_identity(
     api: Api, user: str, every_log: pytest.LogCaptureFixture
@@ -171,7 +157,7 @@ def test_no_page_but_the_childs_own_carries_identity(
 ) -> None:
     secrets, values = _identities(api), _path_values(api)
     every_log.clear()
-    browser = _sign_in(api, user)
+    browser = signed_in(api, user)
     answered: dict[str, int] = {}
     for path in _page_gets(api):
         if _reviewing(user, path) or (path == CHILD_PAGE and user in OWN_DISTRICT_USERS):
@@ -188,6 +174,6 @@ def test_no_page_but_the_childs_own_carries_identity(
 def test_the_childs_own_caseworker_does_see_identity_on_the_child_page(api: Api) -> None:
     """The check above finds what it looks for: the child page does carry it."""
     secrets, values = _identities(api), _path_values(api)
-    page = _sign_in(api, OWN_DISTRICT_USERS[0]).get(_fill(CHILD_PAGE, values))
+    page = signed_in(api, OWN_DISTRICT_USERS[0]).get(_fill(CHILD_PAGE, values))
     assert page.status_code == 200, page.text
     assert _leaks(page.text, secrets)

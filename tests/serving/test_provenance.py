@@ -6,11 +6,9 @@ is, a sibling elsewhere without a name."""
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import and_, func, select, update
 
 from features.linkage import schema as ls
@@ -26,7 +24,8 @@ from serving.store.tables import (
     SCORES,
     AuditRecord,
 )
-from tests.serving.conftest import OTHER, OWN, Api, password_of
+from tests.serving.attacks.common import signed_in
+from tests.serving.conftest import OTHER, OWN, Api
 from tests.serving.test_api import score_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
@@ -114,20 +113,6 @@ def _move(api: Api, child_id: str, district: str) -> None:
         )
 
 
-def _signed_in(api: Api, user: str) -> TestClient:
-    browser = TestClient(api.client.app, base_url="http://testserver")
-    form = browser.get("/login").text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert csrf is not None
-    signed = browser.post(
-        "/login",
-        data={"name": user, "password": password_of(user), "csrf": csrf.group(1), "next": "/"},
-        follow_redirects=False,
-    )
-    assert signed.status_code == 303, signed.text
-    return browser
-
-
 def test_the_history_carries_each_records_source_and_link(api: Api) -> None:
     child = _scored_child(api)
     response = api.client.get(f"/v1/children/{child}/history", headers=api.headers("cw"))
@@ -184,7 +169,7 @@ def test_the_child_page_shows_who_the_child_is_and_where_each_record_came_from(
     (child, name), (sibling, sibling_name) = _household(api)
     systems = {row[0] for row in _links_of(api, child).values()}
     before = _last_audit_id(api)
-    browser = _signed_in(api, "cw")
+    browser = signed_in(api, "cw")
     page = browser.get(f"/children/{child}")
     assert page.status_code == 200, page.text
     assert "Who this child is" in page.text
@@ -241,7 +226,7 @@ def test_a_record_joined_by_a_decision_or_below_the_threshold_is_marked(api: Api
     events = [event for rows in history.json()["sources"].values() for event in rows]
     assert {e["link_how"] for e in events if e["source_record_id"] == reviewed} == {"review"}
     assert {e["link_probability"] for e in events if e["source_record_id"] == weak} == {0.9}
-    page = _signed_in(api, "sup").get(f"/children/{child}")
+    page = signed_in(api, "sup").get(f"/children/{child}")
     assert page.status_code == 200, page.text
     text = html.unescape(page.text)
     assert "joined by a records officer's decision" in text

@@ -69,3 +69,11 @@ def server_log(caplog: Any) -> str:
         for record in caplog.records
         if not record.name.startswith("httpx")
     )
+
+
+def signed_in(api: Api, name: str) -> TestClient:
+    """A browser of its own, signed in as ``name`` with their page password."""
+    client = browser(api)
+    answer = sign_in(client, name)
+    assert answer.status_code == 303, answer.text
+    return client
