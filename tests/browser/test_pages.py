@@ -151,6 +151,7 @@ def test_no_serious_accessibility_violation(site: Site, page: Any, language: str
             folder = Path(shots)
             folder.mkdir(parents=True, exist_ok=True)
             page.set_viewport_size({"width": 1280, "height": 900})
+            page.evaluate("window.scrollTo(0, 0)")  # the page's top, not the opened factor
             page.screenshot(path=str(folder / f"{name}-{language}.png"), full_page=False)
             if name == "child":  # where each record behind a factor came from
                 opened = page.locator("ul.factors details[open]").first
