@@ -190,3 +190,57 @@ def test_a_merge_moves_the_records_and_keeps_both_trails(store_url: str, weeks: 
         assert all(events[event]["source"] is not None for event in moved)
     finally:
         engine.dispose()
+
+
+def test_the_weekly_cycle_honours_the_officers_decisions(
+    store_url: str, weeks: Weeks, tmp_path: Path
+) -> None:
+    """Open pairs decided in the store (one same, one different) are exported by `riskflag
+    db pair-decisions`, honoured by the next `riskflag link`, and leave the queue."""
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+    from serving.store.review import record_pair_decision
+    from serving.store.tables import LINKS, REVIEW_PAIRS
+
+    engine = make_engine(store_url)
+    try:
+        load_folder(engine, weeks.two, Deployment())
+        with engine.connect() as connection:
+            pairs = (
+                connection.execute(select(REVIEW_PAIRS).order_by(REVIEW_PAIRS.c.id).limit(2))
+                .mappings()
+                .all()
+            )
+        assert len(pairs) == 2, "week 2 has open pairs"
+        keys = [
+            ((p["source_l"], p["record_id_l"]), (p["source_r"], p["record_id_r"])) for p in pairs
+        ]
+        with engine.begin() as connection:
+            for (left, right), decision in zip(keys, ("same", "different"), strict=True):
+                record_pair_decision(connection, left, right, decision, "checked", "officer")
+        exported = tmp_path / "decisions.csv"
+        done = CliRunner().invoke(
+            app, ["db", "pair-decisions", "--out", str(exported), "--url", store_url]
+        )
+        assert done.exit_code == 0, done.output
+        sources = weeks.two.parent / "sources"
+        nxt = link(sources, tmp_path / "week3", previous=weeks.two, decisions=exported)
+        load_folder(engine, nxt, Deployment())
+        with engine.connect() as connection:
+            owner = {
+                (row.source, row.record_id): row.child_id
+                for row in connection.execute(
+                    select(LINKS.c.source, LINKS.c.record_id, LINKS.c.child_id)
+                )
+            }
+            still_open = {
+                ((p.source_l, p.record_id_l), (p.source_r, p.record_id_r))
+                for p in connection.execute(select(REVIEW_PAIRS))
+            }
+        (same_l, same_r), (apart_l, apart_r) = keys
+        assert owner[same_l] == owner[same_r]
+        assert owner[apart_l] != owner[apart_r]
+        assert not {keys[0], keys[1], keys[0][::-1], keys[1][::-1]} & still_open
+    finally:
+        engine.dispose()
