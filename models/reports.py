@@ -29,13 +29,16 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from features.linkage.schema import HOW_VALUES
 from models.evaluation import (
     CALIBRATION_BINS,
     Evaluation,
     calibration_bins,
 )
 from models.fairness import JUDGED_METRICS, Disparity, FairnessReport, GroupRow
+from models.linkage_card import linkage_lines
+from models.markdown import count as _count
+from models.markdown import num as _num
+from models.markdown import table as _table
 
 PROBABILITY_MEANING: Final = (
     "The probability is a calibrated rate of the recorded outcome: among children like "
@@ -80,25 +83,6 @@ _METRIC_LABELS: Final = {
 
 class ReportError(ValueError):
     """A report or plot that cannot be made from what was given; says why."""
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _count(value: int) -> str:
-    return f"{value:,}"
-
-
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |"]
-    lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines.extend("| " + " | ".join(_cell(value) for value in row) + " |" for row in rows)
-    return lines
 
 
 def _target(path: str | Path) -> Path:
@@ -401,39 +385,6 @@ class ModelCard:
             raise ReportError("row and feature counts cannot be negative")
 
 
-def _linkage_lines(linkage: Mapping[str, Any] | None) -> list[str]:
-    """How well the training data's records were linked into children."""
-    if not linkage:
-        return ["The data folder was not linked by riskflag (no linkage.json): how well its "
-                "records were joined into children is not known here."]  # fmt: skip
-    lines = [
-        f"{_count(linkage['records'])} source records linked into "
-        f"{_count(linkage['children'])} children ({_count(linkage['held_back_children'])} "
-        f"held back without a birth date or district); {_count(linkage['review_pairs_open'])} "
-        f"pairs awaiting review; {_count(linkage['family_only_records'])} records joined on "
-        "family evidence alone. Policy "
-        f"{linkage['policy_sha256'][:12]}.",
-        "",
-    ]
-    shares = [(how, _num(share, 4)) for how, share in linkage["share_by_how"].items()]
-    lines += _table(("joined by", "share of records"), shares)
-    for group in ("hukou", "area"):  # absent when linked before the linker counted by group
-        by_group = linkage.get(f"share_by_how_by_{group}") or {}
-        rows = [
-            (v, *(_num(by.get(how, 0.0), 4) for how in HOW_VALUES)) for v, by in by_group.items()
-        ]
-        if rows:
-            lines += ["", f"Share of records joined each way, by the child's {group}:", ""]
-            lines += _table((group, *HOW_VALUES), rows)
-    quality = linkage.get("quality_against_truth")
-    if quality:
-        lines += ["", "Against the synthetic truth:", ""]
-        lines += _table(("measure", "value"), [(k, _num(v, 4)) for k, v in quality.items()])
-        recall = ", ".join(f"{k} {_num(v, 4)}" for k, v in linkage["recall_by_hukou"].items())
-        lines += ["", f"Pairwise recall by hukou: {recall}."]
-    return lines
-
-
 def model_card_markdown(card: ModelCard) -> str:
     version = card.version if card.version is not None else "not registered"
     lines = [
@@ -468,7 +419,7 @@ def model_card_markdown(card: ModelCard) -> str:
         ("block", "as-of dates", "rows"),
         [(block, card.data_window[block], _count(rows)) for block, rows in counts.items()],
     )
-    lines += ["", "## Linkage", "", *_linkage_lines(card.linkage)]
+    lines += ["", "## Linkage", "", *linkage_lines(card.linkage)]
     lines += ["", "## Metrics (test block)", ""]
     if card.headline:
         lines += _table(("metric", "value"), [(k, _num(v, 4)) for k, v in card.headline.items()])

@@ -54,14 +54,7 @@ def review_pairs(
     """The open pairs, most probable first: ``source``, ``record_id``, ``child_id`` and
     ``district`` of each side (``_l``, ``_r``), ``match_probability``, ``record_l``,
     ``record_r`` and ``fields`` (see the module docstring). ``linked`` is in uid order."""
-    child = linked[s.CHILD_ID].to_list()
-    open_pairs = [
-        child[a] != child[b] and may_join(profiles[a], profiles[b], policy)
-        for a, b in pairs.select(LEFT, RIGHT).iter_rows()
-    ]
-    band = pairs.filter(pl.Series(open_pairs, dtype=pl.Boolean))
-    if decisions is not None:
-        band = band.join(decisions.select(LEFT, RIGHT), on=[LEFT, RIGHT], how="anti")
+    band = _undecided_band(pairs, linked, profiles, policy, decisions)
     side = linked.select(
         r.UID,
         ls.SOURCE,
@@ -94,6 +87,25 @@ def review_pairs(
             descending=[True, False, False],
         )
     )
+
+
+def _undecided_band(
+    pairs: pl.DataFrame,
+    linked: pl.DataFrame,
+    profiles: dict[int, Profile],
+    policy: LinkagePolicy,
+    decisions: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The pairs that ended in two children the hard rules allow to be one, undecided."""
+    child = linked[s.CHILD_ID].to_list()
+    open_pairs = [
+        child[a] != child[b] and may_join(profiles[a], profiles[b], policy)
+        for a, b in pairs.select(LEFT, RIGHT).iter_rows()
+    ]
+    band = pairs.filter(pl.Series(open_pairs, dtype=pl.Boolean))
+    if decisions is not None:
+        band = band.join(decisions.select(LEFT, RIGHT), on=[LEFT, RIGHT], how="anti")
+    return band
 
 
 def level_weights(model: dict[str, Any]) -> dict[str, dict[int, tuple[str, float]]]:
