@@ -32,8 +32,8 @@ from features.linkage import schema as ls
 from features.linkage.graph import components
 
 PRECEDENCE = ("welfare", "community", "social_aid", "education", "health", "police", "reports")
-PRECISION = "birth_precision"
-HELD_BACK = "held_back"
+PRECISION = ls.PRECISION
+HELD_BACK = ls.HELD_BACK
 
 
 def resolve_children(linked: pl.DataFrame, latest_event: pl.DataFrame) -> pl.DataFrame:

@@ -89,6 +89,10 @@ HOW_SINGLE: Final = "single"
 HOW_VALUES: Final = (HOW_ID_NUMBER, HOW_MATCH, HOW_REVIEW, HOW_SINGLE)
 # a `match` on the family's evidence alone: the record's family has one child it can be
 FAMILY_ONLY: Final = "family_only"
+# identities and resolved children: how precise the birth date is (day, month, year), and a
+# child held back from the contract folder for want of a birth date or district
+PRECISION: Final = "birth_precision"
+HELD_BACK: Final = "held_back"
 
 # ---- the synthetic truth ----------------------------------------------------------------
 TRUTH_FILE: Final = "records.parquet"  # source, record_id, child_id (the true child)

@@ -31,7 +31,6 @@ from sqlalchemy.engine import Connection
 from features import schema as s
 from features.linkage import schema as ls
 from features.linkage.ids import FROM, KIND
-from features.linkage.resolve import HELD_BACK, PRECISION
 from serving.store.tables import (
     CHILD_CHANGES,
     CHILDREN,
@@ -76,7 +75,7 @@ def load_linkage(connection: Connection, folder: Path, load_id: int) -> None:
         return
     folder = Path(folder)
     links = pl.read_parquet(folder / ls.LINKS_FILE)
-    identities = pl.read_parquet(folder / ls.IDENTITIES_FILE).filter(~pl.col(HELD_BACK))
+    identities = pl.read_parquet(folder / ls.IDENTITIES_FILE).filter(~pl.col(ls.HELD_BACK))
     review = pl.read_parquet(folder / ls.REVIEW_FILE)
     changes = pl.read_parquet(folder / ls.CHANGES_FILE)
     for table in (LINKS, IDENTITIES, REVIEW_PAIRS):
@@ -90,7 +89,7 @@ def load_linkage(connection: Connection, folder: Path, load_id: int) -> None:
             "name",
             "id_number",
             s.BIRTH_DATE,
-            pl.col(PRECISION).alias("birth_precision"),
+            pl.col(ls.PRECISION).alias("birth_precision"),
             s.SEX,
         ),
     )
