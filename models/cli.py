@@ -23,9 +23,8 @@ from features.features_cli import (
     histories_or_exit,
     spark_backend,
 )
-from models.batch import score_batch
 from models.design import DesignError
-from models.families import FAMILIES, FamilyError
+from models.family_names import FAMILIES, FamilyError
 from models.flagging import FlaggingError, FlaggingPolicy, load_flagging_policy, load_gate_policy
 from models.settings import TrainingSettingsError, load_training_settings
 
@@ -156,6 +155,7 @@ def score_command(
 ) -> None:
     """Score every eligible child on one as-of date with the champion (or --model-uri):
     probability, 1-20 score, tier, flag, top factors and the records behind each."""
+    from models.batch import score_batch  # scikit-learn: loaded by the commands that score
     from models.registry import RegistryError, load_payload, use_tracking, version_payload
     from models.registry import version_ref as ref_of
 

@@ -28,18 +28,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from models.baseline import PriorReportsBaseline
+from models.family_names import FAMILIES, FamilyError
 from models.monotone import L1Logistic
 from models.scorecard import Scorecard
 
-FAMILIES: Final = ("scorecard", "logistic", "ebm", "gbm", "baseline")
-INTERPRETABLE: Final = ("scorecard", "logistic", "ebm", "baseline")
 BASELINE_FEATURE: Final = "report_concern__count_365d"
 
 Float = npt.NDArray[np.float64]
-
-
-class FamilyError(ValueError):
-    """An unknown family or parameter; says which."""
 
 
 DEFAULTS: Final[dict[str, dict[str, Any]]] = {

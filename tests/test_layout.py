@@ -100,3 +100,18 @@ def test_the_room_checker_sees_relative_imports() -> None:
         "serving.pages.render",
         "serving.api.errors",
     } <= names
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`riskflag db`, `users`, `validate`, `link`... load scikit-learn, pandas, MLflow and
+    the linker's text libraries only in the commands that use them: every command pays
+    the import of the whole CLI, and the demo runs twenty of them."""
+    import subprocess
+    import sys
+
+    heavy = ("sklearn", "pandas", "mlflow", "shap", "interpret", "opencc", "pypinyin", "splink")
+    probe = f"import sys, serving.cli; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""

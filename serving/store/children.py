@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 
 from features.contract import CaseHistories
 from features.deployment import Deployment
-from serving.explain import store_histories
 from serving.store.load import read_frames
 from serving.store.provenance import sourced_events
 from serving.store.tables import CHILDREN, EVENTS, LOADS
@@ -60,6 +59,10 @@ def household_histories(
     engine: Engine, child: ChildRef, deployment: Deployment, until: datetime
 ) -> CaseHistories:
     """The child's case history and its siblings' (association features read them)."""
+    # the explainer loads scikit-learn: only for the reads that score, not for every
+    # command that imports the store
+    from serving.explain import store_histories
+
     members = [child.child_id]
     if child.household_id:
         with engine.connect() as connection:
