@@ -15,49 +15,51 @@ policy, as-of dates, label, export), written last. ``read_table`` (features.tabl
 such a folder back to the very frame one machine writes.
 
 Spark has no unsigned integers and no enums, so columns travel as their nearest Spark type
-(UInt16 as int, Enum as string) and are cast back, strictly, on reading.
+(UInt16 as int, Enum as string) and are cast back, strictly, on reading
+(features.spark_types). Running the partitions with their figures and writing the result
+are features.spark_run's, shared with scoring on Spark (models.spark).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
 import polars as pl
 import pyarrow as pa
-from pyspark import Accumulator, AccumulatorParam
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
-from pyspark.sql import types as st
-from pyspark.sql.pandas.types import to_arrow_schema
 
 from features import schema as s
-from features.build import AS_OF, build_features
+from features.build import build_features
 from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories, ContractError, check_tables
 from features.contract.files import ReadError, parse_exported_at
 from features.deployment import Deployment
-from features.table import SIDECAR, empty_table, restore, sidecar_bytes, table_metadata
+from features.spark_run import (
+    ERROR_MARK,
+    PART,
+    PartitionFigures,
+    SparkJobError,
+    Tally,
+    first_line,
+    refuse_existing,
+    run_partitions,
+    write_partitioned,
+)
+from features.spark_types import arrow_schema_for, spark_schema, to_spark_arrow
+from features.table import table_metadata
 
-PART: Final = "__part"
 # children per Spark partition when not given: a partition's peak memory in its Python
 # worker is about 2.5 GB per 100,000 children with 24 as-of dates (docs/scale.md)
 CHILDREN_PER_PARTITION: Final = 50_000
-ERROR_MARK: Final = "riskflag-partition-error"
 HASH_SEED: Final = 20261129
-
-
-class SparkJobError(RuntimeError):
-    """A Spark job that cannot run or failed; ``str()`` is the one line (or report) to show."""
 
 
 # ---- the session ------------------------------------------------------------------------
@@ -91,7 +93,7 @@ def session(master: str | None = None, app: str = "riskflag") -> SparkSession:
     try:
         spark = builder.getOrCreate()
     except Exception as exc:  # a JVM that cannot start: no Java, a bad master URL
-        raise SparkJobError(f"Spark could not start ({_first_line(exc)})") from exc
+        raise SparkJobError(f"Spark could not start ({first_line(exc)})") from exc
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -162,7 +164,7 @@ def _read_parquet(spark: SparkSession, root: str, name: str) -> DataFrame:
         frame = spark.read.parquet(path)
     except AnalysisException as exc:
         raise SparkJobError(
-            f"{name}: cannot read {path} ({_first_line(exc)}); the Spark engine reads the "
+            f"{name}: cannot read {path} ({first_line(exc)}); the Spark engine reads the "
             "contract's Parquet files (a CSV folder: use the single-machine engine)"
         ) from exc
     expected = s.TABLE_COLUMNS[name]
@@ -268,211 +270,6 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.drop(PART, strict=False)
-
-
-# ---- types between polars and Spark ----------------------------------------------------
-
-
-def spark_schema(schema: pl.Schema) -> st.StructType:
-    """The Spark schema a polars frame travels as (unsigned widened, enums as strings)."""
-    return st.StructType(
-        [st.StructField(name, _spark_type(dtype)) for name, dtype in schema.items()]
-    )
-
-
-def _spark_type(dtype: pl.DataType) -> st.DataType:
-    simple: dict[type[pl.DataType], st.DataType] = {
-        pl.Boolean: st.BooleanType(),
-        pl.Int8: st.ByteType(),
-        pl.Int16: st.ShortType(),
-        pl.Int32: st.IntegerType(),
-        pl.Int64: st.LongType(),
-        pl.UInt8: st.ShortType(),
-        pl.UInt16: st.IntegerType(),
-        pl.UInt32: st.LongType(),
-        pl.Float32: st.FloatType(),
-        pl.Float64: st.DoubleType(),
-        pl.String: st.StringType(),
-        pl.Enum: st.StringType(),
-        pl.Categorical: st.StringType(),
-        pl.Date: st.DateType(),
-    }
-    if type(dtype) in simple:
-        return simple[type(dtype)]
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
-        return st.TimestampNTZType()
-    if isinstance(dtype, pl.List):
-        inner = dtype.inner if isinstance(dtype.inner, pl.DataType) else dtype.inner()
-        return st.ArrayType(_spark_type(inner))
-    raise SparkJobError(f"no Spark type for the polars type {dtype}")
-
-
-def arrow_schema_for(schema: st.StructType) -> pa.Schema:
-    """The Arrow schema Spark expects back from a partition."""
-    return to_arrow_schema(schema)
-
-
-def to_spark_arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
-    """A polars frame as the Arrow table Spark expects (columns by name, types cast)."""
-    widened = frame.select(
-        pl.col(name).cast(pl.String)
-        if isinstance(frame.schema[name], pl.Enum | pl.Categorical)
-        else pl.col(name)
-        for name in schema.names
-    )
-    return widened.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema)
-
-
-def from_spark_arrow(table: pa.Table, schema: pl.Schema) -> pl.DataFrame:
-    """Back from Spark: each column cast, strictly, to its single-machine type."""
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return restore(frame.lazy(), schema).collect(engine="in-memory")
-
-
-# ---- running a job ------------------------------------------------------------------------
-
-
-class _Max(AccumulatorParam[float]):
-    def zero(self, value: float) -> float:
-        return 0.0
-
-    def addInPlace(self, value1: float, value2: float) -> float:  # noqa: N802 (Spark's name)
-        return max(value1, value2)
-
-
-@dataclass(frozen=True)
-class Tally:
-    """What the partitions measured of themselves, for sizing a cluster (docs/scale.md):
-    time inside the polars code, children processed, and the peak memory of a Python
-    worker (VmHWM: the most any worker held at once, whatever it ran)."""
-
-    seconds: Accumulator[float]
-    children: Accumulator[int]
-    partitions: Accumulator[int]
-    worker_peak_mb: Accumulator[float]
-
-    @classmethod
-    def on(cls, spark: SparkSession) -> Tally:
-        context = spark.sparkContext
-        return cls(
-            context.accumulator(0.0),
-            context.accumulator(0),
-            context.accumulator(0),
-            context.accumulator(0.0, _Max()),
-        )
-
-    def record(self, started: float, children: int) -> None:
-        self.seconds.add(time.perf_counter() - started)
-        self.children.add(children)
-        self.partitions.add(1)
-        self.worker_peak_mb.add(_high_water_mb())
-
-    def figures(self) -> PartitionFigures:
-        return PartitionFigures(
-            float(self.seconds.value),
-            int(self.children.value),
-            int(self.partitions.value),
-            float(self.worker_peak_mb.value),
-        )
-
-
-@dataclass(frozen=True)
-class PartitionFigures:
-    seconds: float  # summed over partitions: task time in the polars code
-    children: int
-    partitions: int  # partition calls that ran (groups with any rows)
-    worker_peak_mb: float
-
-    @property
-    def children_per_second(self) -> float:
-        """Per partition task (one core): children through the polars code per second."""
-        return self.children / self.seconds if self.seconds else 0.0
-
-
-def _high_water_mb() -> float:
-    try:
-        status = Path("/proc/self/status").read_text(encoding="ascii")
-        return int(status.split("VmHWM:")[1].split()[0]) / 1024
-    except (OSError, IndexError, ValueError):  # not Linux: no figure rather than a wrong one
-        return 0.0
-
-
-def run_partitions(
-    data: SparkInput,
-    job: Callable[[pa.Table, pa.Table], pa.Table],
-    schema: st.StructType,
-    tally: Tally,
-) -> DataFrame:
-    """Each partition's children and events, together, through ``job`` (one call each)."""
-
-    def apply(key: tuple[Any, ...], children: pa.Table, events: pa.Table) -> pa.Table:
-        started = time.perf_counter()
-        out = job(children, events)
-        tally.record(started, children.num_rows)
-        return out
-
-    children = data.children.groupBy(PART)
-    events = data.events.groupBy(PART)
-    return children.cogroup(events).applyInArrow(apply, schema)
-
-
-def refuse_existing(spark: SparkSession, out: str) -> None:
-    """Stop before any work when ``out`` exists: a Spark job writes a new folder and
-    replaces nothing already stored."""
-    path, filesystem = _hadoop_path(spark, out)
-    if filesystem.exists(path):
-        raise SparkJobError(
-            f"{out} already exists: the Spark engine writes a new folder and replaces "
-            "nothing (remove it, or choose another --out)"
-        )
-
-
-def _hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
-    """A path and its file system as Spark's own writer sees them (any URI Spark writes:
-    local, HDFS, S3...). Through the JVM gateway: PySpark has no Python API for it."""
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-
-def _write_file(spark: SparkSession, uri: str, payload: bytes) -> None:
-    path, filesystem = _hadoop_path(spark, uri)
-    stream = filesystem.create(path, False)  # never over an existing file
-    try:
-        stream.write(bytearray(payload))
-    finally:
-        stream.close()
-
-
-def write_partitioned(
-    spark: SparkSession, frame: DataFrame, out: str, metadata: dict[str, str], schema: pl.Schema
-) -> None:
-    """Write ``frame`` partitioned by as_of (refusing an existing ``out``: nothing already
-    stored is replaced), then the sidecar with the exact schema and provenance."""
-    try:
-        frame.write.mode("errorifexists").partitionBy(AS_OF).parquet(out)
-    except AnalysisException as exc:
-        raise SparkJobError(f"{out}: {_first_line(exc)}") from exc
-    except Exception as exc:
-        raise _job_error(exc) from exc
-    _write_file(spark, f"{out.rstrip('/')}/{SIDECAR}", sidecar_bytes(empty_table(schema), metadata))
-
-
-def _job_error(exc: BaseException) -> SparkJobError:
-    """The report a partition raised, without Spark's stack traces; else the first line."""
-    text = str(exc)
-    found = re.search(f"{ERROR_MARK}\n(.*?)\n{ERROR_MARK}", text, re.DOTALL)
-    if found:
-        return SparkJobError(found.group(1))
-    raised = re.findall(r"^([\w.]+(?:Error|Exception): .+)$", text, re.MULTILINE)
-    return SparkJobError(f"the Spark job failed: {raised[-1] if raised else _first_line(exc)}")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def empty_histories(deployment: Deployment, exported_at: datetime) -> CaseHistories:

@@ -26,21 +26,16 @@ from pyspark.sql import functions as sf
 
 from features.build import AS_OF
 from features.deployment import Deployment
-from features.spark import (
+from features.spark import PartitionJob, empty_histories, read_input
+from features.spark_run import (
     PartitionFigures,
-    PartitionJob,
     SparkJobError,
     Tally,
-    arrow_schema_for,
-    empty_histories,
-    from_spark_arrow,
-    read_input,
     refuse_existing,
     run_partitions,
-    spark_schema,
-    to_spark_arrow,
     write_partitioned,
 )
+from features.spark_types import arrow_schema_for, from_spark_arrow, spark_schema, to_spark_arrow
 from features.table import META_PREFIX
 from models.batch import explained_rows
 from models.flagging import FlaggingPolicy, flag

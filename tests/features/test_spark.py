@@ -19,7 +19,8 @@ from features.config import load_feature_config, load_policy
 from features.contract import load_case_histories
 from features.deployment import Deployment
 from features.registry import build_registry
-from features.spark import SparkJobError, build_features_spark
+from features.spark import build_features_spark
+from features.spark_run import SparkJobError
 from features.table import SIDECAR, read_metadata, read_table, write_features
 from serving.cli import app
 

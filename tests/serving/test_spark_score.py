@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from features import schema as s
 from features.contract import load_case_histories
 from features.deployment import Deployment
-from features.spark import SparkJobError
+from features.spark_run import SparkJobError
 from features.table import read_metadata, read_table
 from models.batch import score_batch
 from models.flagging import FlaggingPolicy, load_flagging_policy
