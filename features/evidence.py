@@ -1,26 +1,30 @@
 """The records behind a feature value: for (child, as-of date, feature), the event_ids.
 
 A caseworker who sees "3 concern reports in the last 365 days" can open those three
-reports. The selection applies the same definitions as the engine (windows on
-``occurred_at``, knowledge by ``recorded_at``, the retention policy through the same
-expiry code), and a property test checks that counts equal the number of records.
+reports. The records are chosen from the very window bounds the kernels sum over
+(features.compute.Bounds: known by the date, still in the window, not expired), so a
+count always equals its number of records; a status or a recency's record is the event
+whose packed (occurrence, code) is the running maximum the value was read from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
 
 from features import schema as s
-from features.config import Policy
+from features.compute import Bounds
+from features.config import Policy, Window
 from features.contract import CaseHistories
-from features.engine import UNIT, Grid
+from features.events import Events, events_of
+from features.kernel import Bool, Grid, Int, expand, pack
+from features.plan import NOT_IN, PACK_SEVERITY, latest_row, matching
 from features.registry import AWAY_STATUSES, FeatureSpec
-from features.retention import EXPIRES_AT, with_expiry
-from features.statuses import LATEST_OF, match
+from features.statuses import LATEST_OF
 
 FOR = "for_child"  # whose feature value the record is behind (a sibling's, for association)
 FEATURE = "feature"
@@ -34,6 +38,7 @@ EVIDENCE_COLUMNS = (
     s.AMOUNT,
     s.DETAIL,
 )
+UNIT = "__unit"
 
 # status features decided by the latest event of a group, and by counts of events
 STATUS_GROUPS = {
@@ -44,55 +49,97 @@ STATUS_GROUPS = {
     "status__guardian": "__guardian",
     **{f"status__parent_{code}": f"__parent_{code}" for code in AWAY_STATUSES},
 }
+PARENT = "community.parent_status"
 STATUS_COUNTED = {
-    "status__unattended": ("community.unattended_registered", None),
-    "status__parents_deceased": ("community.parent_status", ("deceased",)),
-    "status__orphan": ("community.parent_status", ("deceased",)),
-    "status__parents_away": ("community.parent_status", (*AWAY_STATUSES, "returned")),
-    "status__disabled": ("health.disability_certified", None),
+    "status__unattended": matching("community.unattended_registered"),
+    "status__parents_deceased": matching(PARENT, "deceased"),
+    "status__orphan": matching(PARENT, "deceased"),
+    "status__parents_away": np.logical_or.reduce(
+        [matching(PARENT, code) for code in (*AWAY_STATUSES, "returned")]
+    ),
+    "status__disabled": matching("health.disability_certified"),
 }
 
 
-def _known(
-    histories: CaseHistories, child_ids: list[str], moment: datetime, policy: Policy
-) -> pl.DataFrame:
-    """Events of these children recorded by ``moment``, with when each stops counting."""
-    events = histories.events.filter(pl.col(s.CHILD_ID).is_in(child_ids)).with_columns(
-        pl.col(s.CHILD_ID).rank("dense").cast(pl.Int64).alias(UNIT)
-    )
-    grid = Grid.of([moment.date()])
-    expiring = with_expiry(events, policy, grid)
-    return expiring.filter(pl.col(s.RECORDED_AT) <= moment).collect()
+@dataclass(frozen=True)
+class Known:
+    """Events of some units with their bounds on one date (grid index 0), and each
+    unit's household (for siblings' records)."""
+
+    events: Events
+    bounds: Bounds
+    households: Int
+
+    def behind(self, spec: FeatureSpec, wanting: Int) -> tuple[Int, Int]:
+        """(unit, event index) pairs: the records behind ``spec``'s value for each unit
+        of ``wanting`` (a 0/1 mask over the units). Siblings' records for association."""
+        events = self.events
+        if spec.kind == "static":
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if spec.kind == "household":
+            return self._siblings(spec, wanting)
+        if spec.kind == "status" and spec.name in STATUS_COUNTED:
+            chosen = np.flatnonzero(STATUS_COUNTED[spec.name][events.code] & self.known)
+        elif spec.kind in {"status", "days_since"}:
+            chosen = self._latest(spec)
+        else:
+            chosen = np.flatnonzero(self.counted(spec))
+            if spec.kind == "max_severity":
+                chosen = _at_max(chosen, events.unit, events.severity[chosen], wanting.size)
+        chosen = chosen[wanting[events.unit[chosen]]]
+        return events.unit[chosen], chosen
+
+    @property
+    def known(self) -> Bool:
+        known: Bool = self.bounds.start <= 0
+        return known
+
+    def counted(self, spec: FeatureSpec) -> Bool:
+        """The events a count, amount, severity or "never" of ``spec`` sums."""
+        window = "all" if spec.kind in ("never", "days_since") else spec.window or "all"
+        codes = matching(spec.sources[0], spec.detail)
+        return codes[self.events.code] & self.known & (self.bounds.ends[window] > 0)
+
+    def _latest(self, spec: FeatureSpec) -> Int:
+        events = self.events
+        if spec.kind == "days_since":
+            row = np.where(matching(spec.sources[0], spec.detail), 0, NOT_IN)
+        elif spec.name == "status__disability_level":
+            row = np.where(matching("health.disability_certified"), PACK_SEVERITY, NOT_IN)
+        else:
+            row = latest_row(LATEST_OF[STATUS_GROUPS[spec.name]])
+        code = row[events.code]
+        chosen = np.flatnonzero((code != NOT_IN) & self.known)
+        code = np.where(code == PACK_SEVERITY, np.maximum(events.severity, 0), code)[chosen]
+        packed = pack(events.occurred[chosen], code)
+        units = int(events.unit.max(initial=-1)) + 1
+        chosen = _at_max(chosen, events.unit, packed, units)
+        if spec.kind == "days_since":  # a recency is "never" once every record expired
+            counted = np.zeros(units, bool)
+            counted[events.unit[self.counted(spec)]] = True
+            chosen = chosen[counted[events.unit[chosen]]]
+        return chosen
+
+    def _siblings(self, spec: FeatureSpec, wanting: Int) -> tuple[Int, Int]:
+        """Each counted event paired with every asking unit of its household but its own."""
+        chosen = np.flatnonzero(self.counted(spec))
+        asking = np.flatnonzero(wanting)
+        asking = asking[np.argsort(self.households[asking], kind="stable")]
+        sizes = int(self.households.max(initial=-1)) + 2
+        pointers = np.searchsorted(self.households[asking], np.arange(sizes))
+        event, entry = expand(pointers, self.households[self.events.unit[chosen]])
+        units, rows = asking[entry], chosen[event]
+        other = units != self.events.unit[rows]
+        return units[other], rows[other]
 
 
-def _matching(events: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
-    return events.filter(match(spec.sources[0], spec.detail))
-
-
-def _windowed(events: pl.DataFrame, spec: FeatureSpec, moment: datetime) -> pl.DataFrame:
-    counting = pl.col(EXPIRES_AT).is_null() | (pl.col(EXPIRES_AT) > moment)
-    if spec.window not in (None, "all"):
-        counting &= pl.col(s.OCCURRED_AT) > moment - timedelta(days=int(spec.window))
-    return events.filter(counting)
-
-
-def _latest(events: pl.DataFrame, *order: str) -> pl.DataFrame:
-    """Each child's last event in ``order``."""
-    ordered = events.sort(*order, maintain_order=True)
-    return ordered.group_by(s.CHILD_ID, maintain_order=True).tail(1)
-
-
-def _status_evidence(known: pl.DataFrame, spec: FeatureSpec) -> pl.DataFrame:
-    if spec.name in STATUS_GROUPS:
-        codes = LATEST_OF[STATUS_GROUPS[spec.name]]
-        member = pl.any_horizontal([match(event_type, detail) for event_type, detail in codes])
-        return _latest(known.filter(member), s.OCCURRED_AT)
-    if spec.name == "status__disability_level":
-        certified = known.filter(pl.col(s.EVENT_TYPE) == "health.disability_certified")
-        return _latest(certified, s.OCCURRED_AT, s.SEVERITY)
-    event_type, details = STATUS_COUNTED[spec.name]
-    selected = known.filter(pl.col(s.EVENT_TYPE) == event_type)
-    return selected if details is None else selected.filter(pl.col(s.DETAIL).is_in(details))
+def _at_max(chosen: Int, units: Int, value: Int, n_units: int) -> Int:
+    """The chosen events whose value is their unit's largest among the chosen."""
+    value = value.astype(np.int64)
+    best = np.full(n_units, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(best, units[chosen], value)
+    keep: Int = chosen[(value == best[units[chosen]]) & (value >= 0)]
+    return keep
 
 
 def evidence(
@@ -144,91 +191,61 @@ def evidence_table(
     as_of: date,
 ) -> pl.DataFrame:
     """The records behind each wanted (child, feature) as one table: ``for_child``,
-    ``feature`` and the record's columns, each pair's records oldest first. The children's
-    known events are read in one query and each feature's records selected for all of them
-    together; every child is judged on its own records (its own unit, so retention
-    applies per child as for one child alone). For association features the records are
-    the siblings' (never the child's own); static features have none."""
-    moment = datetime(as_of.year, as_of.month, as_of.day)
-    schema = histories.events.collect_schema()
-    columns = {FOR: pl.String(), FEATURE: pl.String(), **{c: schema[c] for c in EVIDENCE_COLUMNS}}
-    pairs = pl.DataFrame(
-        [(child, spec.name) for child, specs in wanted.items() for spec in specs],
-        schema={FOR: pl.String(), FEATURE: pl.String()},
-        orient="row",
+    ``feature`` and the record's columns, each pair's records oldest first. Each child
+    is judged on its own records (its siblings' for association features)."""
+    children, frame = _histories_of(histories, list(wanted))
+    events = events_of(frame, frame[UNIT].to_numpy().astype(np.int64), policy)
+    bounds = Bounds.of(events, Grid.of([as_of]), _windows(wanted))
+    known = Known(events, bounds, children["__household"].to_numpy().astype(np.int64))
+    ids = children[s.CHILD_ID]
+    parts = [
+        frame.clear()
+        .select(EVIDENCE_COLUMNS)
+        .with_columns(pl.lit(None, pl.String).alias(FOR), pl.lit(None, pl.String).alias(FEATURE))
+    ]
+    for spec in {spec.name: spec for specs in wanted.values() for spec in specs}.values():
+        asking = np.zeros(children.height, bool)
+        asking[ids.is_in([c for c, specs in wanted.items() if spec in specs]).to_numpy()] = True
+        units, rows = known.behind(spec, asking)
+        parts.append(
+            frame.select(EVIDENCE_COLUMNS)[rows].with_columns(
+                ids.gather(pl.Series(units)).alias(FOR), pl.lit(spec.name).alias(FEATURE)
+            )
+        )
+    table = pl.concat(parts).select(FOR, FEATURE, *EVIDENCE_COLUMNS)
+    return table.sort(FOR, FEATURE, s.OCCURRED_AT, s.EVENT_ID)
+
+
+def _windows(wanted: Mapping[str, Sequence[FeatureSpec]]) -> set[Window]:
+    windows: set[Window] = {"all"}
+    return windows | {spec.window or "all" for specs in wanted.values() for spec in specs}
+
+
+def _histories_of(
+    histories: CaseHistories, child_ids: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The children asked for and their households' members (sorted, numbered), and
+    their events (sorted by child)."""
+    children = histories.children.select(s.CHILD_ID, s.HOUSEHOLD_ID)
+    asked = children.filter(pl.col(s.CHILD_ID).is_in(child_ids))
+    households = asked.select(s.HOUSEHOLD_ID).drop_nulls()
+    members = children.join(households, on=s.HOUSEHOLD_ID, how="semi")
+    chosen = (
+        pl.concat([asked, members])
+        .unique(s.CHILD_ID)
+        .sort(s.CHILD_ID)
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias(UNIT),
+            pl.coalesce(s.HOUSEHOLD_ID, pl.lit("child:") + pl.col(s.CHILD_ID))
+            .rank("dense")
+            .cast(pl.Int64)
+            .alias("__household"),
+        )
+        .collect()
     )
-    specs = {spec.name: spec for specs in wanted.values() for spec in specs}
-    own = {n: spec for n, spec in specs.items() if spec.kind not in ("static", "household")}
-    shared = {n: spec for n, spec in specs.items() if spec.kind == "household"}
-    found = [pl.DataFrame(schema=columns)]
-    if own:
-        known = _known(histories, _wanting(wanted, own), moment, policy)
-        chosen = _tagged([_selected(known, spec, moment) for spec in own.values()], list(own))
-        found.append(chosen.with_columns(pl.col(s.CHILD_ID).alias(FOR)))
-    if shared:
-        siblings = _siblings(histories, _wanting(wanted, shared))
-        known = _known(histories, siblings[s.CHILD_ID].unique().to_list(), moment, policy)
-        records = [_windowed(_matching(known, spec), spec, moment) for spec in shared.values()]
-        found.append(siblings.join(_tagged(records, list(shared)), on=s.CHILD_ID))
-    table = pl.concat([part.select(list(columns)) for part in found])
-    return table.join(pairs, on=[FOR, FEATURE], how="semi").sort(
-        FOR, FEATURE, s.OCCURRED_AT, s.EVENT_ID
+    frame = (
+        histories.events.join(chosen.lazy().select(s.CHILD_ID, UNIT), on=s.CHILD_ID)
+        .sort(UNIT, maintain_order=True)
+        .collect()
     )
-
-
-def _wanting(wanted: Mapping[str, Sequence[FeatureSpec]], specs: Mapping[str, object]) -> list[str]:
-    return [child for child, asked in wanted.items() if any(a.name in specs for a in asked)]
-
-
-def _tagged(frames: list[pl.DataFrame], features: list[str]) -> pl.DataFrame:
-    """The frames one under another, each row tagged with its own frame's feature (one
-    concatenation, not one operation per feature)."""
-    rows = np.repeat(np.arange(len(frames)), [frame.height for frame in frames])
-    tags = pl.Series(FEATURE, features, pl.String).gather(rows)
-    return pl.concat(frames).with_columns(tags)
-
-
-def _siblings(histories: CaseHistories, child_ids: list[str]) -> pl.DataFrame:
-    """(for_child, child_id): each child's siblings, the children sharing its non-null
-    household_id."""
-    children = histories.children.select(s.CHILD_ID, s.HOUSEHOLD_ID).filter(
-        pl.col(s.HOUSEHOLD_ID).is_not_null()
-    )
-    asking = children.filter(pl.col(s.CHILD_ID).is_in(child_ids)).rename({s.CHILD_ID: FOR})
-    return (
-        asking.join(children, on=s.HOUSEHOLD_ID)
-        .filter(pl.col(s.CHILD_ID) != pl.col(FOR))
-        .select(FOR, s.CHILD_ID)
-        .collect(engine="in-memory")
-    )
-
-
-def event_ids_behind(
-    records: Mapping[str, pl.DataFrame], features: Sequence[str]
-) -> tuple[str, ...]:
-    """The event_ids behind a factor of several features: each feature's records in
-    order, each record once."""
-    ids: dict[str, None] = {}
-    for feature in features:
-        if feature in records:
-            ids.update(dict.fromkeys(records[feature][s.EVENT_ID].to_list()))
-    return tuple(ids)
-
-
-def _selected(known: pl.DataFrame, spec: FeatureSpec, moment: datetime) -> pl.DataFrame:
-    """The records behind ``spec`` for every child of ``known``, each on its own records."""
-    if spec.kind == "status":
-        chosen = _status_evidence(known, spec)
-    elif spec.kind == "days_since":
-        matching = _matching(known, spec)
-        counted = _windowed(matching, spec, moment).select(s.CHILD_ID).unique()
-        chosen = _latest(matching, s.OCCURRED_AT).join(counted, on=s.CHILD_ID, how="semi")
-    else:
-        chosen = _windowed(_matching(known, spec), spec, moment)
-        if spec.kind == "max_severity":
-            chosen = chosen.filter(pl.col(s.SEVERITY) == pl.col(s.SEVERITY).max().over(s.CHILD_ID))
-    return _ordered(chosen)
-
-
-def _ordered(chosen: pl.DataFrame) -> pl.DataFrame:
-    return chosen.sort(s.OCCURRED_AT, s.EVENT_ID).select(EVIDENCE_COLUMNS)
+    return chosen, frame

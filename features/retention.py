@@ -6,66 +6,72 @@ to occur on or after the report, within ``report_link_days``; a report behind an
 unsubstantiated finding stops counting N years after the report occurred, but never
 before the finding was recorded: until then nobody knew the finding was unsubstantiated,
 so the expiry itself cannot leak what was recorded later.
+
+Computed on arrays for any number of children at once: reports and findings are sorted
+together by (child, occurrence), and each report looks forward to the next finding.
 """
 
 from __future__ import annotations
 
-import polars as pl
+import numpy as np
 
 from features import schema as s
 from features.config import Policy
-from features.engine import EXPIRES_IDX, UNIT, Grid
+from features.kernel import DAY_US, NEVER, Int
+from features.plan import STRIDE
 
-EXPIRES_AT = "__expires_at"
+FINDING = s.EVENT_TYPES.index("welfare.finding")
+REPORT = s.EVENT_TYPES.index("report.concern")
+UNSUBSTANTIATED = FINDING * STRIDE + s.DETAIL_CODES.index("unsubstantiated") + 1
 
 
-def with_expiry(events: pl.LazyFrame, policy: Policy, grid: Grid) -> pl.LazyFrame:
-    """Add when each event stops counting (null: never) and its grid index (G: never)."""
-    years = f"{policy.unsubstantiated_retention_years}y"
-    finding = pl.col(s.EVENT_TYPE) == "welfare.finding"
-    findings = (
-        events.filter(finding)
-        .select(
-            pl.col(UNIT),
-            pl.col(s.OCCURRED_AT).alias("__f_occ"),
-            pl.col(s.RECORDED_AT).alias("__f_rec"),
-            pl.col(s.DETAIL).alias("__f_detail"),
-        )
-        .sort("__f_occ")
+def add_years(instants_us: Int, years: int) -> Int:
+    """The same day and time ``years`` later (29 February becomes 28 February)."""
+    days = instants_us // DAY_US
+    rest = instants_us - days * DAY_US
+    day = days.astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    year = day.astype("datetime64[Y]")
+    month_of_year = (month - year.astype("datetime64[M]")).astype(np.int64)
+    day_of_month = (day - month.astype("datetime64[D]")).astype(np.int64)
+    moved = (year + years).astype("datetime64[M]") + month_of_year
+    last_day = (moved + 1).astype("datetime64[D]") - 1
+    shifted = np.minimum(moved.astype("datetime64[D]") + day_of_month, last_day)
+    moved_us: Int = shifted.astype(np.int64) * DAY_US + rest
+    return moved_us
+
+
+def expiries(unit: Int, code: Int, occurred: Int, recorded: Int, policy: Policy) -> Int:
+    """When each event stops counting, in µs (NEVER: it never does)."""
+    years = policy.unsubstantiated_retention_years
+    expires = np.full(code.shape, NEVER, dtype=np.int64)
+    unsubstantiated = code == UNSUBSTANTIATED
+    expires[unsubstantiated] = add_years(occurred[unsubstantiated], years)
+    reports, findings = _linked(unit, code, occurred, policy.report_link_days)
+    behind = code[findings] == UNSUBSTANTIATED
+    reports, findings = reports[behind], findings[behind]
+    expires[reports] = np.maximum(add_years(occurred[reports], years), recorded[findings])
+    return expires
+
+
+def _linked(unit: Int, code: Int, occurred: Int, link_days: int) -> tuple[Int, Int]:
+    """(report, finding) pairs: each report's child's first finding occurring on or
+    after it, within ``link_days`` (ties: the earlier row)."""
+    kind = code // STRIDE
+    reports = np.flatnonzero(kind == REPORT)
+    findings = np.flatnonzero(kind == FINDING)
+    rows = np.concatenate([reports, findings])
+    is_finding = np.concatenate([np.zeros(reports.size, bool), np.ones(findings.size, bool)])
+    order = np.lexsort((rows, is_finding, occurred[rows], unit[rows]))
+    rows, is_finding = rows[order], is_finding[order]
+    position = np.where(is_finding, np.arange(rows.size), rows.size)
+    following = np.minimum.accumulate(position[::-1])[::-1]
+    report_at = np.flatnonzero(~is_finding)
+    found = following[report_at]
+    has = found < rows.size
+    report_rows = rows[report_at[has]]
+    finding_rows = rows[found[has]]
+    near = (unit[finding_rows] == unit[report_rows]) & (
+        occurred[finding_rows] - occurred[report_rows] <= link_days * DAY_US
     )
-    reports = (
-        events.filter(pl.col(s.EVENT_TYPE) == "report.concern")
-        .select(pl.col(s.EVENT_ID), pl.col(UNIT), pl.col(s.OCCURRED_AT))
-        .sort(s.OCCURRED_AT)
-    )
-    linked = reports.join_asof(
-        findings,
-        left_on=s.OCCURRED_AT,
-        right_on="__f_occ",
-        by=UNIT,
-        strategy="forward",
-        tolerance=f"{policy.report_link_days}d",
-        check_sortedness=False,
-    ).select(
-        pl.col(s.EVENT_ID),
-        pl.when(pl.col("__f_detail") == "unsubstantiated")
-        .then(pl.max_horizontal(pl.col(s.OCCURRED_AT).dt.offset_by(years), pl.col("__f_rec")))
-        .alias("__report_expiry"),
-    )
-    unsubstantiated = finding & (pl.col(s.DETAIL) == "unsubstantiated")
-    expires = (
-        pl.when(unsubstantiated)
-        .then(pl.col(s.OCCURRED_AT).dt.offset_by(years))
-        .otherwise(pl.col("__report_expiry"))
-    )
-    return (
-        events.join(linked, on=s.EVENT_ID, how="left", maintain_order="left")
-        .with_columns(expires.alias(EXPIRES_AT))
-        .with_columns(
-            pl.when(pl.col(EXPIRES_AT).is_null())
-            .then(pl.lit(grid.size, pl.Int64))
-            .otherwise(grid.index_of(pl.col(EXPIRES_AT)))
-            .alias(EXPIRES_IDX)
-        )
-        .drop("__report_expiry")
-    )
+    return report_rows[near], finding_rows[near]

@@ -2,25 +2,22 @@
 
 A status decided by "the latest of" some events (left-behind registered vs. ended, dibao
 started vs. ended, ...) is a running maximum of ``(occurrence, code)`` packed into one
-integer over the events of its group; the others come from counts (parents deceased,
-away and returned). See docs/features.md for each definition.
+integer over the events of its group (features.kernel); the others come from counts
+(parents deceased, away and returned). See docs/features.md for each definition.
 """
 
 from __future__ import annotations
 
-import polars as pl
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from features import schema as s
-from features.engine import CODE_BITS, NONE, OCC_US, pack
+from features.kernel import NONE, Int, packed_code
 from features.registry import AWAY_STATUSES
 
-
-def match(event_type: str, detail: str | None = None) -> pl.Expr:
-    expr = pl.col(s.EVENT_TYPE) == event_type
-    return expr & (pl.col(s.DETAIL) == detail) if detail else expr
-
-
-# status groups for running maxima: name -> {event_type or (event_type, detail): code}
+# status groups for running maxima: name -> {(event_type, detail or None): code}
 LATEST_OF: dict[str, dict[tuple[str, str | None], int]] = {
     "__left_behind": {
         ("community.left_behind_registered", None): 1,
@@ -47,54 +44,41 @@ LATEST_OF: dict[str, dict[tuple[str, str | None], int]] = {
         for code in AWAY_STATUSES
     },
 }
+SCHOOL: tuple[str, ...] = ("none", "enrolled", "dropped_out")
 
 
-def latest_values_of(codes: dict[tuple[str, str | None], int]) -> pl.Expr:
-    """(occurrence, code) packed for events of a status group, NONE for other events."""
-    packed = pl.lit(NONE, pl.Int64)
-    for (event_type, detail), code in codes.items():
-        packed = (
-            pl.when(match(event_type, detail)).then(pack(pl.col(OCC_US), code)).otherwise(packed)
-        )
-    return packed
+class Categorical(NamedTuple):
+    """Category indices into ``categories``."""
+
+    codes: Int
+    categories: tuple[str, ...]
 
 
-def status_code(group: str) -> pl.Expr:
-    packed = pl.col(group)
-    return pl.when(packed == NONE).then(None).otherwise(packed % CODE_BITS)
+def status_code(packed: Int, none: int = -1) -> Int:
+    """The code of the latest event of a group, or ``none`` where there is none."""
+    return np.where(packed == NONE, none, packed_code(packed))
 
 
-def latest_is(group: str, code: int) -> pl.Expr:
-    return (status_code(group) == code).fill_null(False)
+def latest_is(packed: Int, code: int) -> Any:
+    return (packed != NONE) & (packed_code(packed) == code)
 
 
-def status_columns() -> dict[str, pl.Expr]:
-    # counts arrive as UInt16: subtract in signed integers, or 0 - 1 wraps to 65,535
-    def count(name: str) -> pl.Expr:
-        return pl.col(name).cast(pl.Int32)
-
-    deceased = pl.min_horizontal(count("__parents_deceased"), 2)
-    away = (count("__parents_left") - count("__parents_returned")).clip(0, None)
-    columns = {
-        "status__left_behind": latest_is("__left_behind", 1),
-        "status__unattended": pl.col("__unattended") > 0,
-        "status__parents_deceased": deceased.cast(pl.Int8),
+def status_columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every status feature from the kernels' columns (counts and packed maxima)."""
+    deceased = np.minimum(values["__parents_deceased"], 2)
+    away = np.maximum(values["__parents_left"] - values["__parents_returned"], 0)
+    guardian = status_code(values["__guardian"], 0)  # 0: no change recorded: "parent"
+    return {
+        "status__left_behind": latest_is(values["__left_behind"], 1),
+        "status__unattended": values["__unattended"] > 0,
+        "status__parents_deceased": deceased.astype(np.int8),
         "status__orphan": deceased >= 2,
-        "status__parents_away": pl.min_horizontal(away, 2 - deceased).cast(pl.Int8),
-        **{f"status__parent_{c}": latest_is(f"__parent_{c}", 1) for c in AWAY_STATUSES},
-        "status__dibao": latest_is("__dibao", 1),
-        "status__disabled": pl.col("__disabled") > 0,
-        "status__disability_level": status_code("__disability_level").fill_null(0),
-        "status__school": status_code("__school")
-        .replace_strict({1: "enrolled", 2: "dropped_out"}, default="none", return_dtype=pl.String)
-        .cast(pl.Enum(["none", "enrolled", "dropped_out"])),
-        "status__open_case": latest_is("__open_case", 1),
-        "status__guardian": status_code("__guardian")
-        .replace_strict(
-            {i + 1: code for i, code in enumerate(s.GUARDIANS)},
-            default="parent",
-            return_dtype=pl.String,
-        )
-        .cast(pl.Enum(list(s.GUARDIANS))),
+        "status__parents_away": np.minimum(away, 2 - deceased).astype(np.int8),
+        **{f"status__parent_{c}": latest_is(values[f"__parent_{c}"], 1) for c in AWAY_STATUSES},
+        "status__dibao": latest_is(values["__dibao"], 1),
+        "status__disabled": values["__disabled"] > 0,
+        "status__disability_level": status_code(values["__disability_level"], 0),
+        "status__school": Categorical(status_code(values["__school"], 0), SCHOOL),
+        "status__open_case": latest_is(values["__open_case"], 1),
+        "status__guardian": Categorical(np.maximum(guardian - 1, 0), s.GUARDIANS),
     }
-    return columns

@@ -1,0 +1,157 @@
+"""From the kernels' internal columns to the feature values of each (child, as-of) row.
+
+The one place each feature kind's value is defined from the kernels' sums and maxima
+(docs/features.md says the same in words): counts, highest severities, amounts, "never",
+days since the last, siblings' counts, statuses and the child's own attributes. Values
+come out as numpy arrays, one per feature, for the rows the cohort keeps; the batch turns
+them into a polars table (features.build), a request feeds them to the model directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from features import schema as s
+from features.config import FeatureConfig
+from features.deployment import AREAS
+from features.kernel import DAY_US, NONE, Grid, Int, unpack_us
+from features.plan import Plan, count_name, severity_name
+from features.registry import FeatureSpec
+from features.statuses import Categorical, latest_is, status_columns
+
+UINT16_MAX = 65_535
+
+
+class ValueOutOfRangeError(ValueError):
+    """A computed value does not fit its column's type (never wrapped silently)."""
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The cohort's rows of a chunk: unit and grid index of each, in (unit, date) order."""
+
+    unit: Int
+    index: Int
+
+    def of(self, values: Int) -> Int:
+        """A (units, grid size) array's values at these rows."""
+        return values[self.unit, self.index]
+
+
+@dataclass(frozen=True)
+class People:
+    """What the features read of each unit's child: birth date (days since 1970) and the
+    physical codes of sex, area and hukou."""
+
+    birth_days: Int
+    sex: Int
+    area: Int
+    hukou: Int
+
+
+def cohort(values: Mapping[str, Int], people: People, grid: Grid, config: FeatureConfig) -> Rows:
+    """The (unit, date) pairs in the model's population: born by the date, of an age in
+    the configured range, with a record known by then and not placed, as configured."""
+    as_of_days = grid.instants // DAY_US
+    age = ages(people.birth_days[:, None], as_of_days[None, :])
+    eligible = (people.birth_days[:, None] <= as_of_days[None, :]) & (
+        (age >= config.cohort.min_age) & (age <= config.cohort.max_age)
+    )
+    if config.cohort.require_event:
+        eligible &= values["__any_event"] > 0
+    if config.cohort.exclude_out_of_home:
+        eligible &= ~latest_is(values["__placed"], 1)
+    unit, index = np.nonzero(eligible)
+    return Rows(unit.astype(np.int64), index.astype(np.int64))
+
+
+def ages(birth_days: Int, as_of_days: Int) -> Int:
+    """Age in whole years on the as-of days (both days since 1970; broadcasts)."""
+    as_of = as_of_days.astype("datetime64[D]")
+    birth = birth_days.astype("datetime64[D]")
+    years = _year(as_of) - _year(birth)
+    return years - (_month_day(as_of) < _month_day(birth))
+
+
+def _year(days: npt.NDArray[np.datetime64]) -> Int:
+    return days.astype("datetime64[Y]").astype(np.int64)
+
+
+def _month_day(days: npt.NDArray[np.datetime64]) -> Int:
+    month = days.astype("datetime64[M]")
+    in_year: Int = (month - days.astype("datetime64[Y]").astype("datetime64[M]")).astype(np.int64)
+    day: Int = (days - month.astype("datetime64[D]")).astype(np.int64)
+    month_day: Int = in_year * 100 + day
+    return month_day
+
+
+def feature_values(
+    plan: Plan,
+    values: Mapping[str, Int],
+    household: Mapping[str, Int],
+    people: People,
+    rows: Rows,
+    grid: Grid,
+) -> dict[str, Any]:
+    """Every registry feature's values at ``rows``, plus the label's outcome count
+    (``__outcomes``). Categoricals are ``Categorical``; a highest severity with nothing
+    recorded is NaN (a float column)."""
+    at = {name: rows.of(column) for name, column in values.items()}
+    at.update({name: rows.of(column) for name, column in household.items()})
+    statuses = status_columns(at)
+    as_of_days = grid.instants[rows.index] // DAY_US
+    static = {
+        "age_years": ages(people.birth_days[rows.unit], as_of_days).astype(np.int8),
+        "sex": Categorical(people.sex[rows.unit], s.SEX_VALUES),
+        "area": Categorical(people.area[rows.unit], AREAS),
+        "hukou": Categorical(people.hukou[rows.unit], s.HUKOU_VALUES),
+    }
+    out: dict[str, Any] = {}
+    for spec in plan.registry.specs:
+        if spec.kind == "static":
+            out[spec.name] = static[spec.name]
+        elif spec.kind == "status":
+            out[spec.name] = statuses[spec.name]
+        else:
+            out[spec.name] = aggregate(spec, at, grid.instants[rows.index], plan.config)
+    out["__outcomes"] = at["__outcomes"]
+    return out
+
+
+def aggregate(
+    spec: FeatureSpec, at: Mapping[str, Int], as_of_us: Int, config: FeatureConfig
+) -> Any:
+    """One count, severity, amount, "never", recency or siblings' feature."""
+    event_type = spec.sources[0]
+    if spec.kind == "count":
+        return _uint16(at[count_name(event_type, spec.detail, spec.window or "all")], spec)
+    if spec.kind == "max_severity":
+        low, high = s.CATALOGUE[event_type].severity or (0, 0)
+        level = np.full(as_of_us.size, np.nan)
+        for value in range(low, high + 1):
+            level[at[severity_name(spec, value)] > 0] = value
+        return level
+    if spec.kind == "sum_amount":
+        return at[f"__milli__{spec.name}"] / 1000
+    never = at[count_name(event_type, spec.detail, "all")] == 0
+    if spec.kind == "never":
+        return never
+    if spec.kind == "days_since":
+        last = at[f"__last__{spec.name}"]
+        days = np.clip((as_of_us - unpack_us(last)) // DAY_US, 0, config.days_since_cap)
+        return np.where(never | (last == NONE), config.days_since_cap, days).astype(np.int32)
+    name = count_name(event_type, spec.detail, spec.window or "all")
+    return _uint16(at[f"__hh__{name}"] - at[name], spec)
+
+
+def _uint16(values: Int, spec: FeatureSpec) -> npt.NDArray[np.uint16]:
+    if values.size and (values.min() < 0 or values.max() > UINT16_MAX):
+        raise ValueOutOfRangeError(
+            f"{spec.name}: a value outside 0-{UINT16_MAX:,} ({values.min()}..{values.max()})"
+        )
+    return values.astype(np.uint16)

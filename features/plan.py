@@ -1,0 +1,221 @@
+"""The feature specification compiled once into arrays: what each event adds to which column.
+
+The registry says what each feature means; this module turns it, with the configuration
+and the policy, into tables over event *codes* (an event's type and detail as one small
+integer), so that the kernels (features.kernel) never look at a string. Each window
+group is a table grouped by code: for code c, the columns it adds to and what it adds
+(1, whether its severity reaches a level, or its amount in thousandths). Each running
+status or recency is a row over the codes: the code packed with the occurrence, or none.
+A plan is made once per (registry, configuration, policy) and shared by the batch, the
+Spark partitions and every request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from features import schema as s
+from features.config import FeatureConfig, Policy, Window
+from features.kernel import Bool, Int
+from features.registry import (
+    AWAY_STATUSES,
+    HOUSEHOLD_SOURCES,
+    FeatureSpec,
+    Registry,
+    build_registry,
+    stem,
+    window_suffix,
+)
+from features.statuses import LATEST_OF
+
+STRIDE: Final = len(s.DETAIL_CODES) + 1  # detail index + 1; 0: no detail
+N_CODES: Final = len(s.EVENT_TYPES) * STRIDE
+ONE, SEVERITY_AT_LEAST, AMOUNT = 0, 1, 2  # what an event adds to a summed column
+PACK_SEVERITY: Final = -2  # in a running column's row: pack the event's severity (0 if none)
+NOT_IN: Final = -1  # in a running column's row: the code does not take part
+ALWAYS: Final = -2  # label threshold: an outcome whatever its severity
+NO_OUTCOME: Final = 1 << 30
+
+
+def code_of(type_index: Int, detail_index: Int) -> Int:
+    """Event codes from the physical codes of the type and detail enums (detail -1: none)."""
+    return type_index * STRIDE + detail_index + 1
+
+
+def matching(event_type: str, detail: str | None = None) -> Bool:
+    """Which codes are events of ``event_type`` (and of ``detail``, when given)."""
+    codes = np.zeros(N_CODES, dtype=bool)
+    base = s.EVENT_TYPES.index(event_type) * STRIDE
+    if detail is None:
+        codes[base : base + STRIDE] = True
+    else:
+        codes[base + s.DETAIL_CODES.index(detail) + 1] = True
+    return codes
+
+
+def count_name(event_type: str, detail: str | None, window: Window) -> str:
+    return f"{stem(event_type, detail)}__count_{window_suffix(window)}"
+
+
+def severity_name(spec: FeatureSpec, level: int) -> str:
+    return f"__sev_ge{level}__{spec.name}"
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Columns summed over one window: entries grouped by code (``pointers``)."""
+
+    window: Window
+    names: tuple[str, ...]
+    pointers: Int
+    column: Int
+    kind: Int
+    level: Int
+
+    @classmethod
+    def of(cls, window: Window, entries: dict[str, tuple[Bool, int, int]]) -> Sums:
+        """From name -> (codes, what is added, level) in column order."""
+        rows = [
+            (int(code), column, kind, level)
+            for column, (codes, kind, level) in enumerate(entries.values())
+            for code in np.flatnonzero(codes)
+        ]
+        rows.sort(key=lambda row: row[0])
+        table = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        pointers = np.searchsorted(table[:, 0], np.arange(N_CODES + 1), side="left")
+        return cls(
+            window, tuple(entries), pointers.astype(np.int64), table[:, 1], table[:, 2], table[:, 3]
+        )
+
+
+@dataclass(frozen=True)
+class Running:
+    """Columns of running maxima: per column, per code, the code packed (or NOT_IN)."""
+
+    names: tuple[str, ...]
+    table: Int  # (columns, N_CODES)
+
+    @classmethod
+    def of(cls, rows: dict[str, Int]) -> Running:
+        table = np.stack(list(rows.values())) if rows else np.zeros((0, N_CODES), np.int64)
+        return cls(tuple(rows), table)
+
+
+def latest_row(codes: dict[tuple[str, str | None], int]) -> Int:
+    """A status group's row: each of its (type, detail)'s code (later entries win)."""
+    row = np.full(N_CODES, NOT_IN, dtype=np.int64)
+    for (event_type, detail), code in codes.items():
+        row[matching(event_type, detail)] = code
+    return row
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the kernels need for one registry, configuration and policy."""
+
+    registry: Registry
+    config: FeatureConfig
+    policy: Policy
+    sums: tuple[Sums, ...]
+    running: Running
+    household: tuple[Sums, ...]
+    placed: Running
+    outcome_threshold: Int  # per code: severity an outcome needs (ALWAYS, NO_OUTCOME)
+
+
+_PLANS: dict[tuple[str, str], Plan] = {}
+
+
+def compile_plan(config: FeatureConfig, policy: Policy) -> Plan:
+    """The plan of the registry that ``config`` and ``policy`` give (made once for each
+    pair of digests, then shared)."""
+    key = (config.digest(), policy.digest())
+    if key not in _PLANS:
+        _PLANS[key] = _compile(config, policy)
+    return _PLANS[key]
+
+
+def _compile(config: FeatureConfig, policy: Policy) -> Plan:
+    registry = build_registry(config, policy)
+    household = tuple(
+        Sums.of(
+            window,
+            {
+                f"__hh__{count_name(t, d, window)}": (matching(t, d), ONE, 0)
+                for t, d in HOUSEHOLD_SOURCES
+            },
+        )
+        for window in config.household_windows
+    )
+    return Plan(
+        registry=registry,
+        config=config,
+        policy=policy,
+        sums=tuple(Sums.of(w, entries) for w, entries in _summed(registry).items()),
+        running=Running.of(_running(registry)),
+        household=household if any(sp.kind == "household" for sp in registry.specs) else (),
+        placed=Running.of({"__placed": latest_row(LATEST_OF["__placed"])}),
+        outcome_threshold=_outcomes(config),
+    )
+
+
+def _summed(registry: Registry) -> dict[Window, dict[str, tuple[Bool, int, int]]]:
+    """Per window: each summed column's codes, what an event adds, and the level."""
+    groups: dict[Window, dict[str, tuple[Bool, int, int]]] = {}
+    for spec in registry.specs:
+        if spec.window is None or not spec.sources:
+            continue
+        event_type, codes = spec.sources[0], matching(spec.sources[0], spec.detail)
+        if spec.kind in ("count", "never", "household", "days_since"):
+            window = "all" if spec.kind in ("never", "days_since") else spec.window
+            name = count_name(event_type, spec.detail, window)
+            groups.setdefault(window, {})[name] = (codes, ONE, 0)
+        elif spec.kind == "max_severity":
+            low, high = s.CATALOGUE[event_type].severity or (0, 0)
+            for level in range(low, high + 1):
+                entry = (codes, SEVERITY_AT_LEAST, level)
+                groups.setdefault(spec.window, {})[severity_name(spec, level)] = entry
+        elif spec.kind == "sum_amount":
+            groups.setdefault(spec.window, {})[f"__milli__{spec.name}"] = (codes, AMOUNT, 0)
+    parent = "community.parent_status"
+    statuses = {
+        "__parents_deceased": matching(parent, "deceased"),
+        "__parents_left": np.logical_or.reduce([matching(parent, c) for c in AWAY_STATUSES]),
+        "__parents_returned": matching(parent, "returned"),
+        "__unattended": matching("community.unattended_registered"),
+        "__disabled": matching("health.disability_certified"),
+    }
+    for name, codes in statuses.items():
+        groups.setdefault("all", {})[name] = (codes, ONE, 0)
+    return groups
+
+
+def _running(registry: Registry) -> dict[str, Int]:
+    """Running-maximum rows: latest occurrence per recency feature, (occurrence, code)
+    per status group, and the latest disability level."""
+    rows: dict[str, Int] = {}
+    for spec in registry.specs:
+        if spec.kind == "days_since":
+            row = np.full(N_CODES, NOT_IN, dtype=np.int64)
+            row[matching(spec.sources[0], spec.detail)] = 0
+            rows[f"__last__{spec.name}"] = row
+    for group, codes in LATEST_OF.items():
+        if group != "__placed":  # the cohort's, computed before the other features
+            rows[group] = latest_row(codes)
+    level = np.full(N_CODES, NOT_IN, dtype=np.int64)
+    level[matching("health.disability_certified")] = PACK_SEVERITY
+    rows["__disability_level"] = level
+    return rows
+
+
+def _outcomes(config: FeatureConfig) -> Int:
+    """Per code, the severity an event needs to be an outcome of the label."""
+    threshold = np.full(N_CODES, NO_OUTCOME, dtype=np.int64)
+    for item in config.label.outcomes:
+        need = ALWAYS if item.min_severity is None else item.min_severity
+        codes = matching(item.event_type, item.detail)
+        threshold[codes] = np.minimum(threshold[codes], need)
+    return threshold
