@@ -13,7 +13,7 @@ chunks of children, so memory follows a chunk, and a household costs what its ro
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
@@ -25,9 +25,9 @@ from features.columns import People, Rows, cohort, feature_values
 from features.compute import compute, household_totals
 from features.config import ConfigError, FeatureConfig, Policy
 from features.contract import CaseHistories
-from features.deployment import AREAS
+from features.deployment import AREAS, Deployment
 from features.events import Events, enum_codes, events_of
-from features.kernel import Grid, Int
+from features.kernel import Float, Grid, Int
 from features.plan import Plan, compile_plan
 from features.registry import Registry
 from features.statuses import Categorical
@@ -73,8 +73,7 @@ def build_features(
         .collect()
     )
     events = events_of(frame, frame[UNIT].to_numpy().astype(np.int64), policy)
-    parts = list(_chunks(plan, children, events, grid, histories))
-    table = pl.concat(parts) if parts else _empty(plan, children, grid, histories)
+    table = pl.concat(list(_chunks(plan, children, events, grid, histories)))
     return FeatureTable(table.lazy(), plan.registry, config, policy, grid, config.label.name)
 
 
@@ -92,37 +91,35 @@ def _units(histories: CaseHistories, shard: tuple[int, int] | None) -> pl.LazyFr
     )
 
 
-def people_of(children: pl.DataFrame, histories: CaseHistories) -> People:
+def people_of(children: pl.DataFrame, deployment: Deployment) -> People:
     """The kernels' view of the children (sorted by unit)."""
-    areas = dict(histories.deployment.districts)
-    area = children[s.DISTRICT].replace_strict(areas, return_dtype=pl.String)
+    area_of = {name: AREAS.index(area) for name, area in deployment.districts.items()}
+    births = children[s.BIRTH_DATE].to_numpy().astype("datetime64[D]")
     return People(
-        birth_days=children[s.BIRTH_DATE].to_physical().to_numpy().astype(np.int64),
-        sex=enum_codes(children[s.SEX], s.SEX_DTYPE),
-        area=enum_codes(area, pl.Enum(AREAS)),
-        hukou=enum_codes(children[s.HUKOU], s.HUKOU_DTYPE),
+        birth_days=births.astype(np.int64),
+        sex=enum_codes(children[s.SEX], s.SEX_VALUES),
+        area=np.array([area_of[d] for d in children[s.DISTRICT].to_list()], dtype=np.int64),
+        hukou=enum_codes(children[s.HUKOU], s.HUKOU_VALUES),
     )
 
 
 def _chunks(
     plan: Plan, children: pl.DataFrame, events: Events, grid: Grid, histories: CaseHistories
 ) -> Iterator[pl.DataFrame]:
-    people = people_of(children, histories)
+    people = people_of(children, histories.deployment)
     households = children[HOUSEHOLD].to_numpy().astype(np.int64)
     by_household = _HouseholdIndex.of(events, households) if plan.household else None
     step = max(1, CHUNK_CELLS // grid.size)
-    bounds = np.searchsorted(events.unit, np.arange(0, children.height + step, step))
-    for number, first in enumerate(range(0, children.height, step)):
+    firsts = list(range(0, children.height, step)) or [0]  # no children: one empty chunk
+    for first in firsts:
         last = min(first + step, children.height)
-        mine = events.take(np.arange(bounds[number], bounds[number + 1]))
-        local = replace(mine, unit=mine.unit - first)
-        values = compute(plan, local, last - first, grid)
-        chunk_people = People(
-            *(getattr(people, f)[first:last] for f in People.__dataclass_fields__)
-        )
-        rows = cohort(values, chunk_people, grid, plan.config)
+        begin, end = np.searchsorted(events.unit, [first, last])
+        mine = events.take(np.arange(begin, end))
+        internal = compute(plan, mine.with_units(mine.unit - first), last - first, grid)
+        chunk = People(*(getattr(people, f)[first:last] for f in People.__dataclass_fields__))
+        rows = cohort(internal, chunk, grid, plan.config)
         totals = _household_values(plan, by_household, households[first:last], grid)
-        found = feature_values(plan, values, totals, chunk_people, rows, grid)
+        found = feature_values(plan, internal, totals, chunk, rows, grid)
         yield _frame(plan, found, children.slice(first, last - first), rows, grid, histories)
 
 
@@ -137,7 +134,7 @@ class _HouseholdIndex:
     def of(cls, events: Events, households: Int) -> _HouseholdIndex:
         of_event = households[events.unit]
         order = np.argsort(of_event, kind="stable")
-        grouped = replace(events.take(order), unit=of_event[order])
+        grouped = events.take(order).with_units(of_event[order])
         pointers = np.searchsorted(grouped.unit, np.arange(int(households.max(initial=-1)) + 2))
         return cls(grouped, pointers)
 
@@ -147,18 +144,19 @@ class _HouseholdIndex:
         counts = stop - first
         index = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         chosen = self.events.take(index)
-        return replace(chosen, unit=np.searchsorted(wanted, chosen.unit))
+        return chosen.with_units(np.searchsorted(wanted, chosen.unit))
 
 
 def _household_values(
     plan: Plan, index: _HouseholdIndex | None, households: Int, grid: Grid
-) -> dict[str, Int]:
-    """Each unit's household totals of the association sources, (units, grid size)."""
+) -> Float | None:
+    """Each unit's household totals of the association sources, (columns, grid size,
+    units); None without association features."""
     if index is None:
-        return {}
+        return None
     wanted, local = np.unique(households, return_inverse=True)
     totals = household_totals(plan, index.of_households(wanted), wanted.size, grid)
-    return {name: values[local] for name, values in totals.items()}
+    return totals[:, :, local]
 
 
 def _frame(
@@ -203,27 +201,6 @@ def _label(
     )
     value = np.where(known[rows.index], (outcomes > 0).astype(np.float64), np.nan)
     return pl.Series(config.label.name, value).fill_nan(None).cast(pl.Int8)
-
-
-def _empty(
-    plan: Plan, children: pl.DataFrame, grid: Grid, histories: CaseHistories
-) -> pl.DataFrame:
-    """No rows, the table's schema (a build over no children)."""
-    rows = Rows(np.zeros(0, np.int64), np.zeros(0, np.int64))
-    nobody = People(*(np.zeros(0, np.int64) for _ in range(4)))
-    values: dict[str, Int] = {}
-    found = feature_values(
-        plan, _zeros(plan, values), _zeros(plan, values, True), nobody, rows, grid
-    )
-    return _frame(plan, found, children.clear(), rows, grid, histories)
-
-
-def _zeros(plan: Plan, values: dict[str, Int], household: bool = False) -> dict[str, Int]:
-    groups = plan.household if household else plan.sums
-    names = [n for group in groups for n in group.names]
-    if not household:
-        names += [*plan.running.names, "__placed", "__any_event", "__outcomes"]
-    return {name: np.zeros((0, 1), np.int64) for name in names}
 
 
 def check_compatible(config: FeatureConfig, policy: Policy) -> None:

@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from features import schema as s
+from features.compute import Internal
 from features.config import FeatureConfig
 from features.deployment import AREAS
-from features.kernel import DAY_US, NONE, Grid, Int, unpack_us
+from features.kernel import DAY_US, NONE, Grid, Int, Values, unpack_us
 from features.plan import Plan, count_name, severity_name
 from features.registry import FeatureSpec
 from features.statuses import Categorical, latest_is, status_columns
@@ -33,14 +34,23 @@ class ValueOutOfRangeError(ValueError):
 
 @dataclass(frozen=True)
 class Rows:
-    """The cohort's rows of a chunk: unit and grid index of each, in (unit, date) order."""
+    """The cohort's rows of a chunk: unit and grid index of each, in (unit, date) order,
+    and each one's place in a flattened (grid index, unit) column."""
 
     unit: Int
     index: Int
+    cell: Int
 
-    def of(self, values: Int) -> Int:
-        """A (units, grid size) array's values at these rows."""
-        return values[self.unit, self.index]
+    @classmethod
+    def at(cls, unit: Int, index: Int, units: int) -> Rows:
+        return cls(unit, index, index * units + unit)
+
+    def of(self, values: Values) -> Values:
+        """The values at these rows of a (grid size, units) column, or of each column
+        of a (columns, grid size, units) block."""
+        if values.ndim == 2:
+            return values.reshape(-1)[self.cell]
+        return values.reshape(values.shape[0], -1)[:, self.cell]
 
 
 @dataclass(frozen=True)
@@ -54,20 +64,20 @@ class People:
     hukou: Int
 
 
-def cohort(values: Mapping[str, Int], people: People, grid: Grid, config: FeatureConfig) -> Rows:
+def cohort(internal: Internal, people: People, grid: Grid, config: FeatureConfig) -> Rows:
     """The (unit, date) pairs in the model's population: born by the date, of an age in
     the configured range, with a record known by then and not placed, as configured."""
     as_of_days = grid.instants // DAY_US
-    age = ages(people.birth_days[:, None], as_of_days[None, :])
-    eligible = (people.birth_days[:, None] <= as_of_days[None, :]) & (
+    age = ages(people.birth_days[None, :], as_of_days[:, None])
+    eligible = (people.birth_days[None, :] <= as_of_days[:, None]) & (
         (age >= config.cohort.min_age) & (age <= config.cohort.max_age)
     )
     if config.cohort.require_event:
-        eligible &= values["__any_event"] > 0
+        eligible &= internal.any_event > 0
     if config.cohort.exclude_out_of_home:
-        eligible &= ~latest_is(values["__placed"], 1)
-    unit, index = np.nonzero(eligible)
-    return Rows(unit.astype(np.int64), index.astype(np.int64))
+        eligible &= ~latest_is(internal.placed, 1)
+    unit, index = np.nonzero(eligible.T)  # (unit, date) order
+    return Rows.at(unit.astype(np.int64), index.astype(np.int64), people.birth_days.size)
 
 
 def ages(birth_days: Int, as_of_days: Int) -> Int:
@@ -92,17 +102,20 @@ def _month_day(days: npt.NDArray[np.datetime64]) -> Int:
 
 def feature_values(
     plan: Plan,
-    values: Mapping[str, Int],
-    household: Mapping[str, Int],
+    internal: Internal,
+    household: Values | None,
     people: People,
     rows: Rows,
     grid: Grid,
 ) -> dict[str, Any]:
     """Every registry feature's values at ``rows``, plus the label's outcome count
     (``__outcomes``). Categoricals are ``Categorical``; a highest severity with nothing
-    recorded is NaN (a float column)."""
-    at = {name: rows.of(column) for name, column in values.items()}
-    at.update({name: rows.of(column) for name, column in household.items()})
+    recorded is NaN (a float column). ``household``: each unit's household totals,
+    (``plan.household.names``, grid size, units)."""
+    at: dict[str, Values] = dict(zip(plan.sums.names, rows.of(internal.sums), strict=True))
+    at.update(zip(plan.running.names, rows.of(internal.running), strict=True))
+    if household is not None and plan.household is not None:
+        at.update(zip(plan.household.names, rows.of(household), strict=True))
     statuses = status_columns(at)
     as_of_days = grid.instants[rows.index] // DAY_US
     static = {
@@ -111,20 +124,38 @@ def feature_values(
         "area": Categorical(people.area[rows.unit], AREAS),
         "hukou": Categorical(people.hukou[rows.unit], s.HUKOU_VALUES),
     }
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = _counts(plan, at)
     for spec in plan.registry.specs:
+        if spec.name in out:
+            continue
         if spec.kind == "static":
             out[spec.name] = static[spec.name]
         elif spec.kind == "status":
             out[spec.name] = statuses[spec.name]
         else:
             out[spec.name] = aggregate(spec, at, grid.instants[rows.index], plan.config)
-    out["__outcomes"] = at["__outcomes"]
-    return out
+    out["__outcomes"] = rows.of(internal.outcomes)
+    return {spec.name: out[spec.name] for spec in plan.registry.specs} | {
+        "__outcomes": out["__outcomes"]
+    }
+
+
+def _counts(plan: Plan, at: Mapping[str, Values]) -> dict[str, Any]:
+    """Every count feature at once (one range check, one conversion)."""
+    specs = [spec for spec in plan.registry.specs if spec.kind == "count"]
+    names = [count_name(spec.sources[0], spec.detail, spec.window or "all") for spec in specs]
+    if not specs:
+        return {}
+    block = np.stack([at[name] for name in names])
+    if block.size and (block.min() < 0 or block.max() > UINT16_MAX):
+        worst = int(np.argmax((block < 0).any(axis=1) | (block > UINT16_MAX).any(axis=1)))
+        raise ValueOutOfRangeError(f"{specs[worst].name}: a value outside 0-{UINT16_MAX:,}")
+    counts = block.astype(np.uint16)
+    return {spec.name: counts[i] for i, spec in enumerate(specs)}
 
 
 def aggregate(
-    spec: FeatureSpec, at: Mapping[str, Int], as_of_us: Int, config: FeatureConfig
+    spec: FeatureSpec, at: Mapping[str, Values], as_of_us: Int, config: FeatureConfig
 ) -> Any:
     """One count, severity, amount, "never", recency or siblings' feature."""
     event_type = spec.sources[0]
@@ -149,7 +180,7 @@ def aggregate(
     return _uint16(at[f"__hh__{name}"] - at[name], spec)
 
 
-def _uint16(values: Int, spec: FeatureSpec) -> npt.NDArray[np.uint16]:
+def _uint16(values: Values, spec: FeatureSpec) -> npt.NDArray[np.uint16]:
     if values.size and (values.min() < 0 or values.max() > UINT16_MAX):
         raise ValueOutOfRangeError(
             f"{spec.name}: a value outside 0-{UINT16_MAX:,} ({values.min()}..{values.max()})"

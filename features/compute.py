@@ -14,7 +14,17 @@ import numpy as np
 
 from features.config import Window
 from features.events import Events
-from features.kernel import DAY_US, Grid, Int, expand, interval_sums, pack, running_max, window_end
+from features.kernel import (
+    DAY_US,
+    Float,
+    Grid,
+    Int,
+    expand,
+    interval_sums,
+    pack,
+    running_max,
+    window_end,
+)
 from features.plan import AMOUNT, NOT_IN, PACK_SEVERITY, SEVERITY_AT_LEAST, Plan, Running, Sums
 
 
@@ -33,64 +43,70 @@ class Bounds:
         return cls(grid.index_of(events.recorded), ends)
 
 
-def compute(plan: Plan, events: Events, units: int, grid: Grid) -> dict[str, Int]:
-    """Every internal column of ``plan`` for units 0..units-1, each (units, grid size)."""
-    bounds = Bounds.of(events, grid, (group.window for group in plan.sums))
-    values: dict[str, Int] = {}
-    for group in plan.sums:
-        values.update(
-            zip(group.names, summed(group, events, bounds, units, grid.size), strict=True)
-        )
-    values.update(
-        zip(plan.running.names, running(plan.running, events, bounds, units, grid), strict=True)
-    )
-    values["__placed"] = running(plan.placed, events, bounds, units, grid)[0]
+@dataclass(frozen=True)
+class Internal:
+    """The kernels' columns over (grid index, unit): ``sums`` in ``plan.sums.names``
+    order, ``running`` in ``plan.running.names`` order, and the cohort's and label's."""
+
+    sums: Float
+    running: Int
+    placed: Int
+    any_event: Float
+    outcomes: Float
+
+
+def compute(
+    plan: Plan, events: Events, units: int, grid: Grid, bounds: Bounds | None = None
+) -> Internal:
+    """Every internal column of ``plan`` for units 0..units-1; ``bounds``: the events'
+    (``Bounds.of(events, grid, plan.windows)`` when not given)."""
+    bounds = bounds or Bounds.of(events, grid, plan.windows)
     everything = np.zeros(events.size, np.int64)
-    values["__any_event"] = _sums(
-        everything, events.unit, bounds.start, np.full(events.size, grid.size), 1, units, grid
+    never = np.full(events.size, grid.size)
+    return Internal(
+        sums=summed(plan.sums, events, bounds, units, grid.size),
+        running=running(plan.running, events, bounds, units, grid),
+        placed=running(plan.placed, events, bounds, units, grid)[0],
+        any_event=_sums(everything, events.unit, bounds.start, never, 1, units, grid),
+        outcomes=outcomes(plan, events, units, grid),
     )
-    values["__outcomes"] = outcomes(plan, events, units, grid)
-    return values
 
 
-def household_totals(plan: Plan, events: Events, households: int, grid: Grid) -> dict[str, Int]:
-    """The association sources' sums per household (``events.unit``: the household)."""
-    bounds = Bounds.of(events, grid, (group.window for group in plan.household))
-    totals: dict[str, Int] = {}
-    for group in plan.household:
-        totals.update(
-            zip(group.names, summed(group, events, bounds, households, grid.size), strict=True)
-        )
-    return totals
+def household_totals(plan: Plan, events: Events, households: int, grid: Grid) -> Float:
+    """The association sources' sums per household (``events.unit``: the household), in
+    ``plan.household.names`` order."""
+    assert plan.household is not None
+    bounds = Bounds.of(events, grid, plan.household.windows)
+    return summed(plan.household, events, bounds, households, grid.size)
 
 
-def summed(sums: Sums, events: Events, bounds: Bounds, units: int, size: int) -> Int:
-    """The group's columns, (columns, units, grid size), as exact integers."""
+def summed(sums: Sums, events: Events, bounds: Bounds, units: int, size: int) -> Float:
+    """The summed columns, (columns, grid size, units): integers, held as floats."""
     event, entry = expand(sums.pointers, events.code)
     kind = sums.kind[entry]
     at_least = events.severity[event] >= sums.level[entry]
     value = np.where(kind == AMOUNT, events.amount[event], 1)
     value = np.where(kind == SEVERITY_AT_LEAST, at_least, value)
-    shape = (len(sums.names), units, size)
-    end = bounds.ends[sums.window][event]
+    shape = (len(sums.names), size, units)
+    ends = np.stack([bounds.ends[window] for window in sums.windows])
+    end = ends[sums.window[entry], event]
     column, unit = sums.column[entry], events.unit[event]
-    totals = interval_sums(column, unit, bounds.start[event], end, value, shape)
-    return totals.astype(np.int64)
+    return interval_sums(column, unit, bounds.start[event], end, value, shape)
 
 
 def running(columns: Running, events: Events, bounds: Bounds, units: int, grid: Grid) -> Int:
-    """The running maxima, (columns, units, grid size), NONE before any event."""
+    """The running maxima, (columns, grid size, units), NONE before any event."""
     code = columns.table[:, events.code]  # (columns, events)
     column, event = np.nonzero(code != NOT_IN)
     code = code[column, event]
     code = np.where(code == PACK_SEVERITY, np.maximum(events.severity[event], 0), code)
     values = pack(events.occurred[event], code)
-    shape = (len(columns.names), units, grid.size)
+    shape = (len(columns.names), grid.size, units)
     return running_max(column, events.unit[event], bounds.start[event], values, shape)
 
 
-def outcomes(plan: Plan, events: Events, units: int, grid: Grid) -> Int:
-    """Outcomes in the label's window after each date, (units, grid size): an outcome
+def outcomes(plan: Plan, events: Events, units: int, grid: Grid) -> Float:
+    """Outcomes in the label's window after each date, (grid size, units): an outcome
     occurring at t counts for the dates D with D < t <= D + horizon."""
     chosen = np.flatnonzero(events.severity >= plan.outcome_threshold[events.code])
     occurred = events.occurred[chosen]
@@ -100,8 +116,9 @@ def outcomes(plan: Plan, events: Events, units: int, grid: Grid) -> Int:
     return _sums(zeros, events.unit[chosen], begin, end, 1, units, grid)
 
 
-def _sums(column: Int, unit: Int, begin: Int, end: Int, value: int, units: int, grid: Grid) -> Int:
+def _sums(
+    column: Int, unit: Int, begin: Int, end: Int, value: int, units: int, grid: Grid
+) -> Float:
     ones = np.full(column.size, value, dtype=np.int64)
-    sums = interval_sums(column, unit, begin, end, ones, (1, units, grid.size))
-    counts: Int = sums[0].astype(np.int64)
-    return counts
+    sums: Float = interval_sums(column, unit, begin, end, ones, (1, grid.size, units))[0]
+    return sums

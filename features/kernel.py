@@ -14,7 +14,8 @@ dense (unit, grid index) cells of each column by one ``bincount`` and cumulated 
 grid (difference arrays). A running status or a recency is the largest packed
 ``(occurrence, code)`` of the events known by each date: a maximum per cell, cumulated.
 Labels are the same sums over a forward window. Every array is indexed
-``column, unit, grid index``, so each column's values for a unit are contiguous.
+``column, grid index, unit``: cumulating along the grid then runs over long contiguous
+rows of units (numpy is slow along a short last axis).
 
 Units are integer codes 0..U-1 (children, or households for association features); the
 caller chunks units to bound memory (cells = columns x units x dates).
@@ -25,12 +26,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Final
+from functools import cached_property
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 Int = npt.NDArray[np.int64]
+Float = npt.NDArray[np.float64]
+Values = npt.NDArray[Any]  # a column over (grid index, unit): sums as floats, maxima as ints
 Bool = npt.NDArray[np.bool_]
 
 DAY_US: Final = 86_400_000_000
@@ -57,7 +61,7 @@ class Grid:
     def size(self) -> int:
         return len(self.dates)
 
-    @property
+    @cached_property
     def instants(self) -> Int:
         """Each date's midnight in µs since 1970 (naive local time, as events are)."""
         epoch = datetime(1970, 1, 1)
@@ -95,25 +99,26 @@ def interval_sums(
     units: Int,
     begin: Int,
     end: Int,
-    values: npt.NDArray[np.float64] | Int,
+    values: Values,
     shape: tuple[int, int, int],
-) -> npt.NDArray[np.float64]:
+) -> Float:
     """Sums of ``values`` over the events whose [begin, end) holds each grid index.
 
     Event i adds ``values[i]`` to column ``columns[i]`` of unit ``units[i]`` at every grid
-    index g with begin[i] <= g < end[i]. ``shape`` is (columns, units, grid size); the
-    result has that shape. Exact for integer values below 2**53.
+    index g with begin[i] <= g < end[i]. ``shape`` is (columns, grid size, units); the
+    result has that shape, as floats, exact for integer values below 2**53.
     """
-    n_columns, n_units, size = shape
+    n_columns, size, n_units = shape
     valid = (begin < end) & (begin < size) & (values != 0)
-    base = (columns[valid] * n_units + units[valid]) * size
-    starts, stops, weights = base + begin[valid], base + end[valid], values[valid]
+    base = columns[valid] * size
+    starts = (base + begin[valid]) * n_units + units[valid]
+    stops = (base + end[valid]) * n_units + units[valid]
+    weights = values[valid]
     inside = end[valid] < size
     index = np.concatenate([starts, stops[inside]])
     weight = np.concatenate([weights, -weights[inside]]).astype(np.float64)
-    cells = n_columns * n_units * size
-    summed = np.bincount(index, weights=weight, minlength=cells)
-    return np.cumsum(summed.reshape(shape), axis=2)
+    summed = np.bincount(index, weights=weight, minlength=n_columns * size * n_units)
+    return _cumulate(summed.reshape(shape), np.add)
 
 
 def running_max(
@@ -121,12 +126,21 @@ def running_max(
 ) -> Int:
     """Per column and unit, the largest value among the events known at each grid index
     (begin <= g), or NONE. ``shape`` as for ``interval_sums``."""
-    n_columns, n_units, size = shape
+    n_columns, size, n_units = shape
     known = begin < size
-    cells = np.full(n_columns * n_units * size, NONE, dtype=np.int64)
-    index = (columns[known] * n_units + units[known]) * size + begin[known]
+    cells = np.full(n_columns * size * n_units, NONE, dtype=np.int64)
+    index = (columns[known] * size + begin[known]) * n_units + units[known]
     np.maximum.at(cells, index, values[known])
-    return np.maximum.accumulate(cells.reshape(shape), axis=2)
+    return _cumulate(cells.reshape(shape), np.maximum)
+
+
+def _cumulate(cells: Values, ufunc: np.ufunc) -> Values:
+    """Cumulate along the grid (axis 1) in place, one date at a time: each step is one
+    vectorised operation over every column's units (numpy's own accumulate along a
+    middle axis runs one short loop per unit, several times slower)."""
+    for index in range(1, cells.shape[1]):
+        ufunc(cells[:, index - 1], cells[:, index], out=cells[:, index])
+    return cells
 
 
 def window_end(grid: Grid, occurred: Int, window: int | str, expires_index: Int | None) -> Int:

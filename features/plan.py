@@ -13,6 +13,7 @@ Spark partitions and every request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -66,29 +67,37 @@ def severity_name(spec: FeatureSpec, level: int) -> str:
 
 @dataclass(frozen=True)
 class Sums:
-    """Columns summed over one window: entries grouped by code (``pointers``)."""
+    """Summed columns, each over its window: entries grouped by code (``pointers``);
+    entry i adds to ``column[i]`` over ``windows[window[i]]``."""
 
-    window: Window
     names: tuple[str, ...]
+    windows: tuple[Window, ...]
     pointers: Int
     column: Int
     kind: Int
     level: Int
+    window: Int
 
     @classmethod
-    def of(cls, window: Window, entries: dict[str, tuple[Bool, int, int]]) -> Sums:
-        """From name -> (codes, what is added, level) in column order."""
+    def of(cls, groups: dict[Window, dict[str, tuple[Bool, int, int]]]) -> Sums:
+        """From window -> name -> (codes, what is added, level), in column order."""
+        names = [name for entries in groups.values() for name in entries]
         rows = [
-            (int(code), column, kind, level)
-            for column, (codes, kind, level) in enumerate(entries.values())
+            (int(code), names.index(name), kind, level, w)
+            for w, entries in enumerate(groups.values())
+            for name, (codes, kind, level) in entries.items()
             for code in np.flatnonzero(codes)
         ]
         rows.sort(key=lambda row: row[0])
-        table = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        table = np.array(rows, dtype=np.int64).reshape(-1, 5)
         pointers = np.searchsorted(table[:, 0], np.arange(N_CODES + 1), side="left")
-        return cls(
-            window, tuple(entries), pointers.astype(np.int64), table[:, 1], table[:, 2], table[:, 3]
-        )
+        columns = (table[:, i] for i in range(1, 5))
+        return cls(tuple(names), tuple(groups), pointers.astype(np.int64), *columns)
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Each column's index."""
+        return {name: i for i, name in enumerate(self.names)}
 
 
 @dataclass(frozen=True)
@@ -119,11 +128,16 @@ class Plan:
     registry: Registry
     config: FeatureConfig
     policy: Policy
-    sums: tuple[Sums, ...]
+    sums: Sums
     running: Running
-    household: tuple[Sums, ...]
+    household: Sums | None
     placed: Running
     outcome_threshold: Int  # per code: severity an outcome needs (ALWAYS, NO_OUTCOME)
+
+    @property
+    def windows(self) -> frozenset[Window]:
+        """Every window a value or its evidence is summed over ("all" included)."""
+        return frozenset({*self.sums.windows, "all"})
 
 
 _PLANS: dict[tuple[str, str], Plan] = {}
@@ -140,23 +154,22 @@ def compile_plan(config: FeatureConfig, policy: Policy) -> Plan:
 
 def _compile(config: FeatureConfig, policy: Policy) -> Plan:
     registry = build_registry(config, policy)
-    household = tuple(
-        Sums.of(
-            window,
-            {
+    household = Sums.of(
+        {
+            window: {
                 f"__hh__{count_name(t, d, window)}": (matching(t, d), ONE, 0)
                 for t, d in HOUSEHOLD_SOURCES
-            },
-        )
-        for window in config.household_windows
+            }
+            for window in config.household_windows
+        }
     )
     return Plan(
         registry=registry,
         config=config,
         policy=policy,
-        sums=tuple(Sums.of(w, entries) for w, entries in _summed(registry).items()),
+        sums=Sums.of(_summed(registry)),
         running=Running.of(_running(registry)),
-        household=household if any(sp.kind == "household" for sp in registry.specs) else (),
+        household=household if any(sp.kind == "household" for sp in registry.specs) else None,
         placed=Running.of({"__placed": latest_row(LATEST_OF["__placed"])}),
         outcome_threshold=_outcomes(config),
     )
