@@ -1,9 +1,9 @@
 """The application: ``create_app`` puts together the API (serving.api), the pages
 (serving.pages), their error handlers and the middleware, around one Service.
 
-At start-up (the lifespan) the store is migrated to the latest schema, the coalescer
-starts and the champion is loaded; a poller then follows the registry's alias. At
-shutdown the poller stops, the engine is disposed and the coalescer closed.
+At start-up (the lifespan) the store is migrated to the latest schema and the champion
+is loaded; a poller then follows the registry's alias. At shutdown the poller stops and
+the engine is disposed.
 """
 
 from __future__ import annotations
@@ -107,7 +107,6 @@ def _lifespan(service: Service):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade, service.engine)
-        service.coalescer.start()
         if not service.champion.ready:
             await asyncio.to_thread(service.champion.refresh)
         poller = None
@@ -122,7 +121,6 @@ def _lifespan(service: Service):  # type: ignore[no-untyped-def]
                 with suppress(asyncio.CancelledError):
                     await poller
             service.engine.dispose()
-            service.coalescer.close()
 
     return lifespan
 

@@ -2,9 +2,10 @@
 behind each factor. The API and the pages both call ``explain_child``; there is no second
 path from a case history to a score.
 
-Features come from the one feature pipeline (features.build), the explanation from the
-model's exact additive decomposition (models.riskmodel), the records from
-features.evidence, which applies the same windows and retention policy as the features.
+Features come from the batch's own kernels run on the household (features.household),
+the explanation from the model's exact additive decomposition, compiled to arrays
+(models.compiled), the records from the window bounds each value was summed over
+(features.evidence). Nothing here plans a polars query or builds a pandas frame.
 """
 
 from __future__ import annotations
@@ -14,25 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from features import schema as s
-from features.build import build_features
 from features.contract import CaseHistories, ValidationReport
 from features.deployment import Deployment
-from features.evidence import event_ids_behind, evidence_for
+from features.household import Household, HouseholdFeatures, household_features
+from features.plan import compile_plan
+from features.statuses import Categorical
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS, FlaggingPolicy
 from models.riskmodel import Explanation, RiskModel
 from serving.errors import NotScorableError
 from serving.i18n import Language
-
-POLARS_IN_MEMORY: Final = (
-    "in-memory"  # polars' collect: for one household, far faster than streaming
-)
 
 
 @dataclass(frozen=True)
@@ -128,15 +125,15 @@ class Ask:
 
 def explain_child(
     model: RiskModel,
-    histories: CaseHistories,
+    household: Household,
     child_id: str,
     as_of: date,
     policy: FlaggingPolicy,
     lang: Language = "en",
     top: int | None = 10,
 ) -> RiskView:
-    """Score one child on ``as_of`` from ``histories`` (the child and its household)."""
-    (view,) = explain_children(model, histories, [Ask(child_id, lang, top)], as_of, policy)
+    """Score one child of ``household`` on ``as_of`` and explain the score."""
+    (view,) = explain_children(model, household, [Ask(child_id, lang, top)], as_of, policy)
     if isinstance(view, NotScorableError):
         raise view
     return view
@@ -144,42 +141,22 @@ def explain_child(
 
 def explain_children(
     model: RiskModel,
-    histories: CaseHistories,
+    household: Household,
     asks: Sequence[Ask],
     as_of: date,
     policy: FlaggingPolicy,
 ) -> list[RiskView | NotScorableError]:
-    """Score and explain several children of ``histories`` on one date with one feature
-    build, one explanation and one evidence query: per child, the view or why not."""
-    ids = [ask.child_id for ask in asks]
-    table = build_features(histories, model.config, model.policy, [as_of])
-    frame = table.frame.filter(pl.col(s.CHILD_ID).is_in(ids)).collect(engine=POLARS_IN_MEMORY)
-    row_of = {child: index for index, child in enumerate(frame[s.CHILD_ID].to_list())}
-    explanation = model.explain(model.matrix(frame)) if frame.height else None
-    specs = {spec.name: spec for spec in model.specs}
-    chosen: dict[str, tuple[list[int], list[int]]] = {}
-    for ask in asks:
-        if explanation is None or ask.child_id not in row_of:
-            continue
-        log_odds = explanation.log_odds[row_of[ask.child_id]]
-        order = np.argsort(-np.abs(log_odds), kind="stable")
-        active = [int(i) for i in order if abs(log_odds[i]) > 1e-12]
-        chosen[ask.child_id] = (active, active if ask.top is None else active[: ask.top])
-    wanted = {
-        child: list(
-            {
-                f: specs[f]
-                for i in picked
-                for f in explanation.factors[i].features  # type: ignore[union-attr]
-                if f in specs
-            }.values()
-        )
-        for child, (_, picked) in chosen.items()
-    }
-    records = evidence_for(histories, model.policy, wanted, as_of)
+    """Score and explain children of one household on one date: the household's features
+    by the batch's kernels (features.household), the explanation from the model's
+    compiled terms, each factor's records from the bounds its value was summed over."""
+    found = household_features(compile_plan(model.config, model.policy), household, as_of)
+    rows = {ask.child_id: found.row_of(ask.child_id) for ask in asks}
+    scored = sorted({row for row in rows.values() if row is not None})
+    explanation = model.explain(model.matrix_of(_values(found, scored))) if scored else None
     views: list[RiskView | NotScorableError] = []
     for ask in asks:
-        if explanation is None or ask.child_id not in chosen:
+        row = rows[ask.child_id]
+        if explanation is None or row is None:
             views.append(
                 NotScorableError(
                     f"child {ask.child_id} is not in the model's population on {as_of} (the "
@@ -187,54 +164,60 @@ def explain_children(
                 )
             )
             continue
-        views.append(
-            _view(
-                model, explanation, frame, row_of[ask.child_id], ask, chosen, records, as_of, policy
-            )
-        )
+        views.append(_view(model, explanation, found, scored.index(row), row, ask, policy))
     return views
+
+
+def _values(found: HouseholdFeatures, rows: list[int]) -> dict[str, Any]:
+    """The features at ``rows`` as the compiled design reads them (categories as text)."""
+    return {
+        name: value.categories_at(rows) if isinstance(value, Categorical) else value[rows]
+        for name, value in found.values.items()
+    }
 
 
 def _view(
     model: RiskModel,
     explanation: Explanation,
-    frame: pl.DataFrame,
+    found: HouseholdFeatures,
+    index: int,
     row: int,
     ask: Ask,
-    chosen: dict[str, tuple[list[int], list[int]]],
-    records: dict[str, dict[str, pl.DataFrame]],
-    as_of: date,
     policy: FlaggingPolicy,
 ) -> RiskView:
-    log_odds = explanation.log_odds[row]
+    log_odds = explanation.log_odds[index]
     total = float(log_odds.sum() + explanation.intercept)
     probability = 1.0 / (1.0 + math.exp(-total))
     score = int(model.ventiles.score(np.array([probability]))[0])
-    active, picked = chosen[ask.child_id]
-    values = frame.row(row, named=True)
-    evidence = records.get(ask.child_id, {})
+    order = np.argsort(-np.abs(log_odds), kind="stable")
+    active = [int(i) for i in order if abs(log_odds[i]) > 1e-12]
+    picked = active if ask.top is None else active[: ask.top]
+    specs = {spec.name: spec for spec in model.specs}
     factors = []
     for i in picked:
         factor = explanation.factors[i]
-        value = [_plain(values.get(f)) for f in factor.features]
+        value = [found.value(f, row) for f in factor.features]
+        one = value[0] if len(value) == 1 else value
+        ids: dict[str, None] = {}
+        for feature in factor.features:
+            if feature in specs:
+                ids.update(dict.fromkeys(found.records(ask.child_id, specs[feature])))
         factors.append(
             FactorView(
                 factor=factor.name,
                 features=factor.features,
-                label=factor_label(
-                    model, factor.features, ask.lang, value[0] if len(value) == 1 else value
-                ),
-                value=value[0] if len(value) == 1 else value,
+                label=factor_label(model, factor.features, ask.lang, one),
+                value=one,
                 log_odds=float(log_odds[i]),
-                points=float(explanation.points[row, i]),
+                points=float(explanation.points[index, i]),
                 direction="raises" if log_odds[i] > 0 else "lowers",
-                event_ids=event_ids_behind(evidence, factor.features),
+                event_ids=tuple(ids),
             )
         )
     return RiskView(
         child_id=ask.child_id,
-        district=str(values[s.DISTRICT]),
-        as_of=as_of,
+        district=found.district_of(ask.child_id),
+        as_of=found.as_of,
         probability=probability,
         score_1_20=score,
         tier=tier_for(score, policy),

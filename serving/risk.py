@@ -18,7 +18,8 @@ import polars as pl
 from sqlalchemy.engine import Connection
 
 from features import schema as s
-from features.contract import CaseHistories, ContractError, check_tables
+from features.contract import ContractError, check_tables
+from features.household import Household
 from models.flagging import TIERS
 from serving.access import Caller, reach_child
 from serving.audit import Action
@@ -30,7 +31,7 @@ from serving.errors import (
     NotScorableError,
     Problem,
 )
-from serving.explain import RiskView
+from serving.explain import RiskView, explain_child
 from serving.i18n import Language
 from serving.service import Service
 from serving.store import children as stored
@@ -78,10 +79,10 @@ def stored_risk(
             where="query",
         )
     served = service.served()
-    histories = stored.household_histories(service.engine, child, service.deployment, until)
+    household = stored.household(service.engine, child, service.deployment)
     try:
-        view = service.coalescer.explain(
-            served.model, histories, child.child_id, day, service.flagging, language, top
+        view = explain_child(
+            served.model, household, child.child_id, day, service.flagging, language, top
         )
     except NotScorableError:  # outside the population: read all the same
         with service.engine.begin() as connection:
@@ -122,10 +123,10 @@ def posted_risk(
         )
     _within_bounds(service, posted)
     with service.budget.take(posted.events.height):
-        histories = _checked(service, posted)
+        household = _checked(service, posted)
         served = service.served()
-        view = service.coalescer.explain(
-            served.model, histories, posted.child_id, posted.as_of, service.flagging, language, top
+        view = explain_child(
+            served.model, household, posted.child_id, posted.as_of, service.flagging, language, top
         )
     same = _stored_as(service, view.child_id, view.district)
     with service.engine.begin() as connection:
@@ -144,11 +145,11 @@ def _within_bounds(service: Service, posted: Posted) -> None:
         raise InvalidError("as_of", "not_future", message, "body")
 
 
-def _checked(service: Service, posted: Posted) -> CaseHistories:
+def _checked(service: Service, posted: Posted) -> Household:
     """The posted tables as case histories, by the data contract's own rules (a request
     is held to exactly what an agency export is); every problem named by its field."""
     try:
-        return check_tables(posted.children, posted.events, service.deployment, source="request")
+        checked = check_tables(posted.children, posted.events, service.deployment, source="request")
     except ContractError as exc:
         problems = _contract_problems(exc)
         raise ContractViolationError(
@@ -156,6 +157,8 @@ def _checked(service: Service, posted: Posted) -> CaseHistories:
             + "; ".join(f"{p.field or ''} {p.rule}".strip() for p in problems[:5]),
             problems,
         ) from exc
+    children, events = checked.children.collect(), checked.events.collect()
+    return Household(children, events, service.deployment)
 
 
 def _contract_problems(exc: ContractError) -> list[Problem]:

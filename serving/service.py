@@ -1,7 +1,7 @@
 """What every route and page works with: the settings, the store, the model being
 served, the policies (flagging; linkage, whose thresholds the pages judge a record's
-link by), and the two shared bounds on scoring work (the coalescer that
-batches explanations, the budget of events in flight). One ``Service`` per app, made by
+link by), and the bound on scoring work (the budget of events in flight). One
+``Service`` per app, made by
 serving.app.create_app; routes and pages reach it through their own dependencies."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from features.linkage.policy import LinkagePolicy, load_linkage_policy
 from models.flagging import FlaggingPolicy
 from serving.budget import EventBudget
 from serving.champion import Champion, Served
-from serving.coalesce import Coalescer
 from serving.settings import Settings
 
 
@@ -33,7 +32,6 @@ class Service:
         self.settings, self.engine, self.champion = settings, engine, champion
         self.flagging, self.deployment = flagging, deployment
         self.linkage = linkage or load_linkage_policy(None)
-        self.coalescer = Coalescer(settings.scoring_batch_max)
         self.budget = EventBudget(settings.max_events_in_flight)
 
     def served(self) -> Served:

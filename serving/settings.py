@@ -68,7 +68,6 @@ class Settings(Locations):
     failure_window_seconds: int = Field(900, ge=1, le=86_400)
     model_poll_seconds: float = Field(30.0, ge=0.0, le=86_400.0)
     page_size_max: int = Field(200, ge=1, le=10_000)
-    scoring_batch_max: int = Field(32, ge=1, le=1024)
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Connection
 
-from features.contract import CaseHistories
 from features.deployment import Deployment
+from features.household import Household
 from serving.store.load import read_frames
 from serving.store.provenance import sourced_events
 from serving.store.tables import CHILDREN, EVENTS, LOADS
@@ -55,14 +55,8 @@ def exported_at(connection: Connection) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def household_histories(
-    engine: Engine, child: ChildRef, deployment: Deployment, until: datetime
-) -> CaseHistories:
+def household(engine: Engine, child: ChildRef, deployment: Deployment) -> Household:
     """The child's case history and its siblings' (association features read them)."""
-    # the explainer loads scikit-learn: only for the reads that score, not for every
-    # command that imports the store
-    from serving.explain import store_histories
-
     members = [child.child_id]
     if child.household_id:
         with engine.connect() as connection:
@@ -75,7 +69,7 @@ def household_histories(
                 ).scalars()
             )
     children, events = read_frames(engine, members)
-    return store_histories(children, events, until, deployment)
+    return Household(children, events, deployment)
 
 
 def history(connection: Connection, child_id: str) -> dict[str, list[dict[str, Any]]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from serving import risk
 from serving.budget import EventBudget, OverBudgetError
 from tests.serving.attacks.common import child_of
 from tests.serving.conftest import OWN, Api, Trained, served
@@ -51,14 +52,14 @@ def test_a_burst_past_the_budget_answers_503_then_is_served(
         event["event_id"] = f"E{i}"
     service = bounded.client.app.state.service  # type: ignore[attr-defined]
     entered, release = threading.Event(), threading.Event()
-    explain = service.coalescer.explain
+    explain = risk.explain_child
 
     def held(*args: Any, **kwargs: Any) -> Any:
         entered.set()
         release.wait(30)
         return explain(*args, **kwargs)
 
-    monkeypatch.setattr(service.coalescer, "explain", held)
+    monkeypatch.setattr(risk, "explain_child", held)
     first: dict[str, Any] = {}
     worker = threading.Thread(
         target=lambda: first.update(
