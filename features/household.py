@@ -10,6 +10,7 @@ from the bounds the value was summed over (features.evidence.Known).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -27,13 +28,16 @@ from features.events import events_of
 from features.evidence import Known
 from features.kernel import Grid, Int
 from features.plan import Plan
-from features.registry import FeatureSpec
+from features.registry import FeatureSpec, Registry
+from features.statuses import Categorical
 
 
 @dataclass(frozen=True)
 class HouseholdFeatures:
     """One household's feature values on one date and the records behind them."""
 
+    as_of: date
+    registry: Registry
     child_ids: tuple[str, ...]  # by unit (sorted)
     districts: tuple[str, ...]
     rows: Rows  # the units in the model's population on the date
@@ -47,6 +51,20 @@ class HouseholdFeatures:
             return None
         found = np.flatnonzero(self.rows.unit == self.child_ids.index(child_id))
         return int(found[0]) if found.size else None
+
+    def district_of(self, child_id: str) -> str:
+        return self.districts[self.child_ids.index(child_id)]
+
+    def value(self, name: str, row: int) -> Any:
+        """A feature's value at a row as the batch's table holds it, in Python terms (a
+        category as text; a highest severity with nothing recorded as None)."""
+        values = self.values[name]
+        if isinstance(values, Categorical):
+            return values.categories[values.codes[row]]
+        value = values[row].item()
+        if self.registry[name].kind == "max_severity":
+            return None if math.isnan(value) else int(value)
+        return value
 
     def records(self, child_id: str, spec: FeatureSpec) -> tuple[str, ...]:
         """The event ids behind ``spec``'s value for the child, oldest first."""
@@ -92,6 +110,8 @@ def household_features(plan: Plan, household: Household, as_of: date) -> Househo
         sums = household_totals(plan, mine, int(households.max()) + 1, grid)
         totals = sums[:, :, households]
     return HouseholdFeatures(
+        as_of=as_of,
+        registry=plan.registry,
         child_ids=tuple(ids),
         districts=tuple(children[s.DISTRICT].to_list()),
         rows=rows,

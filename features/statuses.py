@@ -8,10 +8,11 @@ integer over the events of its group (features.kernel); the others come from cou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from features import schema as s
 from features.kernel import NONE, Int, packed_code
@@ -52,6 +53,10 @@ class Categorical(NamedTuple):
 
     codes: Int
     categories: tuple[str, ...]
+
+    def categories_at(self, rows: Sequence[int]) -> npt.NDArray[np.object_]:
+        """The categories at ``rows`` as text (an object array)."""
+        return np.array(self.categories, dtype=object)[self.codes[list(rows)]]
 
 
 def status_code(packed: Int, none: int = -1) -> Int:
