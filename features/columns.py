@@ -20,7 +20,7 @@ from features import schema as s
 from features.compute import Internal
 from features.config import FeatureConfig
 from features.deployment import AREAS
-from features.kernel import DAY_US, NONE, Grid, Int, Values, unpack_us
+from features.kernel import DAY_US, NONE, Bool, Grid, Int, Values, unpack_us
 from features.plan import Plan, count_name, severity_name
 from features.registry import FeatureSpec
 from features.statuses import Categorical, latest_is, status_columns
@@ -34,23 +34,37 @@ class ValueOutOfRangeError(ValueError):
 
 @dataclass(frozen=True)
 class Rows:
-    """The cohort's rows of a chunk: unit and grid index of each, in (unit, date) order,
-    and each one's place in a flattened (grid index, unit) column."""
+    """The cohort's rows of a chunk in two orders: (unit, date), the table's (``unit``,
+    ``index``); and (date, unit), the kernels' layout, in which values are read (``cell``:
+    ascending places in a flattened (grid index, unit) column, so reading walks memory
+    forward; ``read_index``: each one's date) and then put in table order (``order``)."""
 
     unit: Int
     index: Int
     cell: Int
+    read_index: Int
+    order: Int
 
     @classmethod
-    def at(cls, unit: Int, index: Int, units: int) -> Rows:
-        return cls(unit, index, index * units + unit)
+    def where(cls, eligible: Bool) -> Rows:
+        """The True cells of a (grid size, units) mask."""
+        index, unit = np.nonzero(eligible)
+        order = np.lexsort((index, unit))
+        cell = (index * eligible.shape[1] + unit).astype(np.int64)
+        return cls(unit[order], index[order], cell, index.astype(np.int64), order)
 
     def of(self, values: Values) -> Values:
-        """The values at these rows of a (grid size, units) column, or of each column
-        of a (columns, grid size, units) block."""
+        """The values at these rows, in reading order, of a (grid size, units) column or
+        of each column of a (columns, grid size, units) block."""
         if values.ndim == 2:
             return values.reshape(-1)[self.cell]
         return values.reshape(values.shape[0], -1)[:, self.cell]
+
+    def in_table_order(self, values: Any) -> Any:
+        """Values read in reading order, put in table order."""
+        if isinstance(values, Categorical):
+            return Categorical(values.codes[self.order], values.categories)
+        return values[self.order]
 
 
 @dataclass(frozen=True)
@@ -76,8 +90,7 @@ def cohort(internal: Internal, people: People, grid: Grid, config: FeatureConfig
         eligible &= internal.any_event > 0
     if config.cohort.exclude_out_of_home:
         eligible &= ~latest_is(internal.placed, 1)
-    unit, index = np.nonzero(eligible.T)  # (unit, date) order
-    return Rows.at(unit.astype(np.int64), index.astype(np.int64), people.birth_days.size)
+    return Rows.where(eligible)
 
 
 def ages(birth_days: Int, as_of_days: Int) -> Int:
@@ -112,41 +125,40 @@ def feature_values(
     (``__outcomes``). Categoricals are ``Categorical``; a highest severity with nothing
     recorded is NaN (a float column). ``household``: each unit's household totals,
     (``plan.household.names``, grid size, units)."""
-    at: dict[str, Values] = dict(zip(plan.sums.names, rows.of(internal.sums), strict=True))
+    summed = rows.of(internal.sums)
+    at: dict[str, Values] = dict(zip(plan.sums.names, summed, strict=True))
     at.update(zip(plan.running.names, rows.of(internal.running), strict=True))
     if household is not None and plan.household is not None:
         at.update(zip(plan.household.names, rows.of(household), strict=True))
     statuses = status_columns(at)
-    as_of_days = grid.instants[rows.index] // DAY_US
+    as_of_us = grid.instants[rows.read_index]
+    out: dict[str, Any] = _counts(plan, summed)
+    for spec in plan.registry.specs:
+        if spec.name in out or spec.kind == "static":
+            continue
+        if spec.kind == "status":
+            out[spec.name] = statuses[spec.name]
+        else:
+            out[spec.name] = aggregate(spec, at, as_of_us, plan.config)
+    out["__outcomes"] = rows.of(internal.outcomes)
+    ordered = {name: rows.in_table_order(value) for name, value in out.items()}
+    ages_ = ages(people.birth_days[rows.unit], grid.instants[rows.index] // DAY_US)
     static = {
-        "age_years": ages(people.birth_days[rows.unit], as_of_days).astype(np.int8),
+        "age_years": ages_.astype(np.int8),
         "sex": Categorical(people.sex[rows.unit], s.SEX_VALUES),
         "area": Categorical(people.area[rows.unit], AREAS),
         "hukou": Categorical(people.hukou[rows.unit], s.HUKOU_VALUES),
     }
-    out: dict[str, Any] = _counts(plan, at)
-    for spec in plan.registry.specs:
-        if spec.name in out:
-            continue
-        if spec.kind == "static":
-            out[spec.name] = static[spec.name]
-        elif spec.kind == "status":
-            out[spec.name] = statuses[spec.name]
-        else:
-            out[spec.name] = aggregate(spec, at, grid.instants[rows.index], plan.config)
-    out["__outcomes"] = rows.of(internal.outcomes)
-    return {spec.name: out[spec.name] for spec in plan.registry.specs} | {
-        "__outcomes": out["__outcomes"]
-    }
+    return {
+        spec.name: static.get(spec.name, ordered.get(spec.name)) for spec in plan.registry.specs
+    } | {"__outcomes": ordered["__outcomes"]}
 
 
-def _counts(plan: Plan, at: Mapping[str, Values]) -> dict[str, Any]:
-    """Every count feature at once (one range check, one conversion)."""
+def _counts(plan: Plan, summed: Values) -> dict[str, Any]:
+    """Every count feature at once (one range check, one conversion): their summed
+    columns come first in the plan (features.plan.counts_of)."""
     specs = [spec for spec in plan.registry.specs if spec.kind == "count"]
-    names = [count_name(spec.sources[0], spec.detail, spec.window or "all") for spec in specs]
-    if not specs:
-        return {}
-    block = np.stack([at[name] for name in names])
+    block = summed[: len(specs)]
     if block.size and (block.min() < 0 or block.max() > UINT16_MAX):
         worst = int(np.argmax((block < 0).any(axis=1) | (block > UINT16_MAX).any(axis=1)))
         raise ValueOutOfRangeError(f"{specs[worst].name}: a value outside 0-{UINT16_MAX:,}")

@@ -79,9 +79,13 @@ class Sums:
     window: Int
 
     @classmethod
-    def of(cls, groups: dict[Window, dict[str, tuple[Bool, int, int]]]) -> Sums:
-        """From window -> name -> (codes, what is added, level), in column order."""
-        names = [name for entries in groups.values() for name in entries]
+    def of(
+        cls, groups: dict[Window, dict[str, tuple[Bool, int, int]]], first: tuple[str, ...] = ()
+    ) -> Sums:
+        """From window -> name -> (codes, what is added, level); columns ``first`` first
+        (so that they can be read as one block), then the others in order."""
+        named = [name for entries in groups.values() for name in entries]
+        names = [*first, *(name for name in named if name not in first)]
         rows = [
             (int(code), names.index(name), kind, level, w)
             for w, entries in enumerate(groups.values())
@@ -167,11 +171,20 @@ def _compile(config: FeatureConfig, policy: Policy) -> Plan:
         registry=registry,
         config=config,
         policy=policy,
-        sums=Sums.of(_summed(registry)),
+        sums=Sums.of(_summed(registry), counts_of(registry)),
         running=Running.of(_running(registry)),
         household=household if any(sp.kind == "household" for sp in registry.specs) else None,
         placed=Running.of({"__placed": latest_row(LATEST_OF["__placed"])}),
         outcome_threshold=_outcomes(config),
+    )
+
+
+def counts_of(registry: Registry) -> tuple[str, ...]:
+    """The summed column of each count feature, in registry order."""
+    return tuple(
+        count_name(spec.sources[0], spec.detail, spec.window or "all")
+        for spec in registry.specs
+        if spec.kind == "count"
     )
 
 
