@@ -20,9 +20,22 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features import schema as s
 from features.contract.files import ReadError
 
 ColumnKind = Literal["string", "date", "partial_date", "timestamp", "integer", "number"]
+
+# the contract tables' typed columns (the rest are text), and each table's identifier
+COLUMN_KINDS: dict[str, dict[str, ColumnKind]] = {
+    s.CHILDREN: {s.BIRTH_DATE: "date"},
+    s.EVENTS: {
+        s.OCCURRED_AT: "timestamp",
+        s.RECORDED_AT: "timestamp",
+        s.SEVERITY: "integer",
+        s.AMOUNT: "number",
+    },
+}
+UNIQUE_COLUMNS = {s.CHILDREN: s.CHILD_ID, s.EVENTS: s.EVENT_ID}
 
 # ISO-8601 spellings accepted for timestamps, most common first; the date-only one means
 # midnight local time.
@@ -116,22 +129,28 @@ def _naive_local(values: pl.Series, timezone: str) -> pl.Series:
 def _parse_text(
     raw: pl.Series, kind: ColumnKind, timezone: str
 ) -> tuple[pl.Series, pl.Series | None]:
-    text = raw
-    present = text.is_not_null() & (text.str.len_bytes() > 0)
+    values = parse_text(raw, kind, timezone)
     if kind == "string":
-        return (raw, None)
-    if kind == "date":
-        values = text.str.to_date("%Y-%m-%d", strict=False)
-    elif kind == "partial_date":
-        first = partial_date_bounds(pl.col(text.name))[0]
-        values = text.to_frame().select(pl.when(first.is_not_null()).then(text.name)).to_series()
-    elif kind == "timestamp":
-        values = _parse_timestamps(text, timezone)
-    elif kind == "integer":
-        values = text.cast(pl.Int64, strict=False)
-    else:
-        values = text.cast(pl.Float64, strict=False)
+        return (values, None)
+    present = raw.is_not_null() & (raw.str.len_bytes() > 0)
     return (values, present & values.is_null())
+
+
+def parse_text(text: pl.Series, kind: ColumnKind, timezone: str) -> pl.Series:
+    """Text read as ``kind``: null where it cannot be (a value present, non-empty and
+    null here is unreadable)."""
+    if kind == "string":
+        return text
+    if kind == "date":
+        return text.str.to_date("%Y-%m-%d", strict=False)
+    if kind == "partial_date":
+        first = partial_date_bounds(pl.col(text.name))[0]
+        return text.to_frame().select(pl.when(first.is_not_null()).then(text.name)).to_series()
+    if kind == "timestamp":
+        return _parse_timestamps(text, timezone)
+    if kind == "integer":
+        return text.cast(pl.Int64, strict=False)
+    return text.cast(pl.Float64, strict=False)
 
 
 PARTIAL_DATE = r"^[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?$"

@@ -15,13 +15,13 @@ from pathlib import Path
 import polars as pl
 
 from features import schema as s
-from features.contract.coerce import ColumnKind, coerce, repeated
+from features.contract.coerce import COLUMN_KINDS as COLUMN_KINDS  # noqa: PLC0414 (re-export)
+from features.contract.coerce import UNIQUE_COLUMNS, ColumnKind, coerce, repeated
 from features.contract.files import RawTable, ReadError, read_exported_at, read_table
 from features.contract.report import (
     MAX_SAMPLES_PER_RULE,
     RuleResult,
     Sample,
-    Summary,
     ValidationReport,
     value_shape,
 )
@@ -35,18 +35,9 @@ from features.contract.rules import (
     repeated_name,
     unreadable,
 )
+from features.contract.small import check_small
+from features.contract.summary import summarise
 from features.deployment import Deployment
-
-UNIQUE_COLUMNS = {s.CHILDREN: s.CHILD_ID, s.EVENTS: s.EVENT_ID}
-COLUMN_KINDS: dict[str, dict[str, ColumnKind]] = {
-    s.CHILDREN: {s.BIRTH_DATE: "date"},
-    s.EVENTS: {
-        s.OCCURRED_AT: "timestamp",
-        s.RECORDED_AT: "timestamp",
-        s.SEVERITY: "integer",
-        s.AMOUNT: "number",
-    },
-}
 
 
 class ContractError(ValueError):
@@ -119,35 +110,52 @@ def check_tables(
     """Case histories handed over in memory (an API request body) rather than as a folder,
     checked by exactly the rules a folder is: ``children`` and ``events`` hold the
     contract's columns as text (as a CSV file would) or typed; raise ContractError naming
-    every violation. Rows are numbered from 1 in the order given."""
+    every violation. Rows are numbered from 1 in the order given.
+
+    Small text tables (one child's history) are checked by the same rules compiled to
+    Python (``features.contract.small``); anything else, and any violation, by polars."""
     deployment = deployment or Deployment()
     now = now or validation_now(deployment)
-    problems = [
-        f"{name}: missing column(s) {', '.join(repr(c) for c in missing)}"
-        for name, frame in ((s.CHILDREN, children), (s.EVENTS, events))
-        if (missing := [c for c in s.TABLE_COLUMNS[name] if c not in frame.columns])
-    ]
-    if problems:
+    if problems := _missing_columns(children, events):
         raise ContractError(ValidationReport(Path(source), problems=tuple(problems)))
+    export_source = "request" if exported_at else None
+    small = check_small(children, events, deployment, exported_at, now)
+    if small is not None:
+        typed = (small.children, small.events)
+        files = {name: name for name in (s.CHILDREN, s.EVENTS)}
+        report = _valid(Path(source), typed, small.exported_at, export_source, (), files)
+        return _histories(typed, small.exported_at, deployment, Path(source), report)
     tables = {
         name: coerce_table(
             RawTable(name, Path(name), frame.select(s.TABLE_COLUMNS[name]), ()), deployment
         )
         for name, frame in ((s.CHILDREN, children), (s.EVENTS, events))
     }
-    report, typed, exported = _checked(
-        Path(source), tables, deployment, exported_at, "request" if exported_at else None, now, ()
+    report, checked, exported = _checked(
+        Path(source), tables, deployment, exported_at, export_source, now, ()
     )
-    if typed is None or exported is None:
+    if checked is None or exported is None:
         raise ContractError(report)
-    return CaseHistories(
-        children=typed[0].lazy(),
-        events=typed[1].lazy(),
-        exported_at=exported,
-        deployment=deployment,
-        source=Path(source),
-        report=report,
-    )
+    return _histories(checked, exported, deployment, Path(source), report)
+
+
+def _missing_columns(children: pl.DataFrame, events: pl.DataFrame) -> list[str]:
+    return [
+        f"{name}: missing column(s) {', '.join(repr(c) for c in missing)}"
+        for name, frame in ((s.CHILDREN, children), (s.EVENTS, events))
+        if (missing := [c for c in s.TABLE_COLUMNS[name] if c not in frame.columns])
+    ]
+
+
+def _histories(
+    typed: tuple[pl.DataFrame, pl.DataFrame],
+    exported_at: datetime,
+    deployment: Deployment,
+    source: Path,
+    report: ValidationReport,
+) -> CaseHistories:
+    children, events = typed
+    return CaseHistories(children.lazy(), events.lazy(), exported_at, deployment, source, report)
 
 
 def _check(
@@ -194,7 +202,6 @@ def _checked(
     if exported_at is not None and (problem := export_after_now(exported_at, now, export_source)):
         return ValidationReport(folder, (problem,), (), warnings, None, files), None, None
     children, events = checked[s.CHILDREN], checked[s.EVENTS]
-    source = export_source or "latest recorded_at"
     exported_at = exported_at or latest_recorded(events.frame) or now
     limits = Limits(exported_at=exported_at, now=now)
     violations = apply_rules(children, children_rules(limits, deployment.districts))
@@ -203,8 +210,23 @@ def _checked(
         report = ValidationReport(folder, (), tuple(violations), warnings, None, files)
         return report, None, exported_at
     typed = (_finish_children(children.frame), finish_events(events.frame))
-    summary = _summarise(*typed, exported_at=exported_at, export_source=source)
-    return ValidationReport(folder, (), (), warnings, summary, files), typed, exported_at
+    report = _valid(folder, typed, exported_at, export_source, warnings, files)
+    return report, typed, exported_at
+
+
+def _valid(
+    source: Path,
+    typed: tuple[pl.DataFrame, pl.DataFrame],
+    exported_at: datetime,
+    export_source: str | None,
+    warnings: tuple[str, ...],
+    files: dict[str, str],
+) -> ValidationReport:
+    """The report on tables that break no rule: what they hold."""
+    summary = summarise(
+        *typed, exported_at=exported_at, export_source=export_source or "latest recorded_at"
+    )
+    return ValidationReport(source, (), (), warnings, summary, files)
 
 
 def coerce_table(
@@ -274,7 +296,7 @@ def apply_rules(
     if table.frame.height == 0:
         return []
     masks = table.frame.select(
-        rule.broken.fill_null(False).alias(str(index)) for index, rule in enumerate(rules)
+        rule.expr.fill_null(False).alias(str(index)) for index, rule in enumerate(rules)
     )
     counts = masks.sum().row(0)
     results = []
@@ -336,28 +358,3 @@ def finish_events(frame: pl.DataFrame, owner: str = s.CHILD_ID) -> pl.DataFrame:
         pl.col(s.AMOUNT),
         none_if_empty(s.DETAIL).cast(s.DETAIL_DTYPE).alias(s.DETAIL),
     ).match_to_schema(schema)
-
-
-def _summarise(
-    children: pl.DataFrame, events: pl.DataFrame, *, exported_at: datetime, export_source: str
-) -> Summary:
-    per_type = events.group_by(s.EVENT_TYPE).len().sort(s.EVENT_TYPE)
-    per_district = children.group_by(s.DISTRICT).len().sort(s.DISTRICT)
-    bounds = events.select(
-        pl.col(s.OCCURRED_AT).min().alias("o0"),
-        pl.col(s.OCCURRED_AT).max().alias("o1"),
-        pl.col(s.RECORDED_AT).min().alias("r0"),
-        pl.col(s.RECORDED_AT).max().alias("r1"),
-    ).row(0)
-    return Summary(
-        children=children.height,
-        events=events.height,
-        events_per_type=dict(zip(*per_type.get_columns(), strict=True)),
-        occurred_from=bounds[0],
-        occurred_to=bounds[1],
-        recorded_from=bounds[2],
-        recorded_to=bounds[3],
-        exported_at=exported_at,
-        export_date_source=export_source,
-        children_per_district=dict(zip(*per_district.get_columns(), strict=True)),
-    )

@@ -1,8 +1,14 @@
-"""Every row-level rule of the data contract, as one boolean polars expression each.
+"""Every row-level rule of the data contract, as one boolean condition each.
 
-A rule's expression is True on the rows that break it. Rules run on a frame holding the
+A rule's condition is True on the rows that break it. Rules run on a frame holding the
 typed columns under their contract names plus, for each coerced column, a mask
 ``unreadable(column)`` of values that could not be read as the column's type.
+
+A condition is a :class:`~features.contract.terms.Term`: written once, it runs as a
+polars expression over a folder of any size (``Rule.expr``) and compiled to Python over
+one child's few rows (``features.contract.small``). The limits a check depends on (the
+export instant, the moment of validation, the known child ids) enter conditions as
+params, never as literals, so a compiled check serves every request.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from datetime import date, datetime
 import polars as pl
 
 from features import schema as s
+from features.contract.terms import Term, col, lookup, opaque, param, to_expr
 
 KIND_INDEX = "__kind"  # physical index of event_type in the catalogue, null when unknown
 DETAIL_INDEX = "__detail"  # physical index of detail in the union of code lists
@@ -32,8 +39,13 @@ class Rule:
     rule: str
     column: str
     description: str
-    broken: pl.Expr
+    broken: Term | pl.Expr  # a polars expression: a rule with no compiled form
     context: Callable[[str | None], str | None] | None = None  # event_type -> a hint
+
+    @property
+    def expr(self) -> pl.Expr:
+        """The condition as a polars expression."""
+        return to_expr(self.broken) if isinstance(self.broken, Term) else self.broken
 
 
 @dataclass(frozen=True)
@@ -57,22 +69,39 @@ class Limits:
             else (day.replace(year=years_back))
         )
 
+    def values(self) -> dict[str, date | datetime]:
+        """Each limit by the name a rule's condition takes it as a param."""
+        return {
+            "exported_at": self.exported_at,
+            "now": self.now,
+            "export_date": self.export_date,
+            "earliest_birth_date": self.earliest_birth_date,
+        }
 
-def empty(column: str) -> pl.Expr:
+
+def limit_value(limits: Limits, name: str) -> Term:
+    """One of ``limits.values()`` as the param of its name."""
+    return param(name, limits.values()[name])
+
+
+CHILD_IDS = "child_ids"  # the param of the ids an event's owner must be one of
+
+
+def empty(column: str) -> Term:
     """Null or the empty string."""
-    return pl.col(column).is_null() | (pl.col(column).str.len_bytes() == 0)
+    return col(column).is_null() | (col(column).len_bytes() == 0)
 
 
-def not_one_of(column: str, values: tuple[str, ...]) -> pl.Expr:
-    return empty(column) | ~pl.col(column).is_in(values)
+def not_one_of(column: str, values: tuple[str, ...]) -> Term:
+    return empty(column) | ~col(column).is_in(values)
 
 
 def typed(column: str, label: str, required: bool = True) -> list[Rule]:
     """A coerced column: readable as its type (``label``), and present unless optional."""
-    readable = Rule(f"{column}.type", column, f"must be {label}", pl.col(unreadable(column)))
+    readable = Rule(f"{column}.type", column, f"must be {label}", col(unreadable(column)))
     if not required:
         return [readable]
-    present = pl.col(column).is_null() & ~pl.col(unreadable(column))
+    present = col(column).is_null() & ~col(unreadable(column))
     return [readable, Rule(f"{column}.required", column, "is required", present)]
 
 
@@ -84,7 +113,7 @@ def unique_id(column: str) -> list[Rule]:
             f"{column}.unique",
             column,
             "must be unique: the same value is on an earlier row",
-            pl.col(repeated_name(column)),
+            col(repeated_name(column)),
         ),
     ]
 
@@ -94,7 +123,7 @@ def max_length(column: str, limit: int) -> Rule:
         f"{column}.max_length",
         column,
         f"must be at most {limit} characters",
-        pl.col(column).str.len_chars() > limit,
+        col(column).len_chars() > limit,
     )
 
 
@@ -114,33 +143,35 @@ def district_known(districts: Mapping[str, str]) -> Rule:
         "district.known",
         s.DISTRICT,
         "must be a district this deployment knows",
-        ~empty(s.DISTRICT) & ~pl.col(s.DISTRICT).is_in(tuple(districts)),
+        ~empty(s.DISTRICT) & ~col(s.DISTRICT).is_in(tuple(districts)),
     )
 
 
-def birth_date_limits(limits: Limits, first: pl.Expr, last: pl.Expr) -> list[Rule]:
+def birth_date_limits(limits: Limits, first: Term | pl.Expr, last: Term | pl.Expr) -> list[Rule]:
     """A birth date within the ages the contract knows. ``first`` and ``last`` are the first
     and last day it may mean (the same day for a full date); a rule is broken only when
     every day it may mean breaks it."""
+    first = first if isinstance(first, Term) else opaque(first)
+    last = last if isinstance(last, Term) else opaque(last)
     return [
         Rule(
             "birth_date.not_after_export",
             s.BIRTH_DATE,
             f"must not be after the export date {limits.export_date}",
-            first > limits.export_date,
+            first > limit_value(limits, "export_date"),
         ),
         Rule(
             "birth_date.max_age",
             s.BIRTH_DATE,
             f"must not be more than {s.MAX_AGE_YEARS_AT_EXPORT} years before the export date "
             f"(earliest {limits.earliest_birth_date})",
-            last < limits.earliest_birth_date,
+            last < limit_value(limits, "earliest_birth_date"),
         ),
     ]
 
 
 def children_rules(limits: Limits, districts: Mapping[str, str]) -> list[Rule]:
-    birth = pl.col(s.BIRTH_DATE)
+    birth = col(s.BIRTH_DATE)
     return [
         *unique_id(s.CHILD_ID),
         max_length(s.CHILD_ID, s.MAX_CHILD_ID_LENGTH),
@@ -154,9 +185,9 @@ def children_rules(limits: Limits, districts: Mapping[str, str]) -> list[Rule]:
     ]
 
 
-def _kind_lookup(values: list[int | None] | list[bool]) -> pl.Expr:
+def _kind_lookup(values: list[int | None] | list[bool]) -> Term:
     """A per-row attribute of the row's event kind (null for an unknown kind)."""
-    return pl.lit(pl.Series(values)).gather(pl.col(KIND_INDEX))
+    return lookup(values, col(KIND_INDEX))
 
 
 def _severity_hint(event_type: str | None) -> str | None:
@@ -182,30 +213,30 @@ def _amount_hint(event_type: str | None) -> str | None:
     return None if kind is None or kind.uses_amount else f"{kind.event_type} records no amount"
 
 
-def _allowed_detail_pairs() -> list[int]:
+def _allowed_detail_pairs() -> tuple[int, ...]:
     codes = {code: index for index, code in enumerate(s.DETAIL_CODES)}
-    return [
+    return tuple(
         kind_index * 256 + codes[code]
         for kind_index, kind in enumerate(s.CATALOGUE.values())
         for code in kind.details or ()
-    ]
+    )
 
 
 def _timestamp_rules(column: str, limits: Limits) -> list[Rule]:
-    value = pl.col(column)
+    value = col(column)
     return [
         *typed(column, "an ISO-8601 timestamp"),
         Rule(
             f"{column}.not_after_export",
             column,
             f"must not be after the export instant {limits.exported_at.isoformat(sep=' ')}",
-            value > limits.exported_at,
+            value > limit_value(limits, "exported_at"),
         ),
         Rule(
             f"{column}.not_in_future",
             column,
             f"must not be after the moment of validation {limits.now.isoformat(sep=' ')}",
-            value > limits.now,
+            value > limit_value(limits, "now"),
         ),
     ]
 
@@ -215,15 +246,6 @@ def events_rules(
 ) -> list[Rule]:
     """The events' rules; ``owner`` names the column holding whose event it is (child_id,
     or a source's record_id), which must be one of ``child_ids`` listed in ``owners``."""
-    kinds = list(s.CATALOGUE.values())
-    sev_lo = _kind_lookup([k.severity[0] if k.severity else None for k in kinds])
-    sev_hi = _kind_lookup([k.severity[1] if k.severity else None for k in kinds])
-    uses_severity = _kind_lookup([k.severity is not None for k in kinds])
-    uses_amount = _kind_lookup([k.uses_amount for k in kinds])
-    uses_detail = _kind_lookup([k.details is not None for k in kinds])
-    severity, amount = pl.col(s.SEVERITY), pl.col(s.AMOUNT)
-    has_detail = ~empty(s.DETAIL)
-    detail_pair = pl.col(KIND_INDEX).cast(pl.Int64) * 256 + pl.col(DETAIL_INDEX).cast(pl.Int64)
     return [
         *unique_id(s.EVENT_ID),
         Rule(f"{owner}.required", owner, "must be a non-empty string", empty(owner)),
@@ -231,13 +253,13 @@ def events_rules(
             f"{owner}.known",
             owner,
             f"must be a {owner} listed in {owners}",
-            ~empty(owner) & ~pl.col(owner).is_in(child_ids.implode()),
+            ~empty(owner) & ~col(owner).is_in(param(CHILD_IDS, child_ids)),
         ),
         Rule(
             "event_type.known",
             s.EVENT_TYPE,
             "must be an event type of the catalogue (SOURCE.KIND)",
-            pl.col(KIND_INDEX).is_null(),
+            col(KIND_INDEX).is_null(),
         ),
         *_timestamp_rules(s.OCCURRED_AT, limits),
         *_timestamp_rules(s.RECORDED_AT, limits),
@@ -245,9 +267,25 @@ def events_rules(
             "recorded_at.not_before_occurred",
             s.RECORDED_AT,
             "must not be before occurred_at",
-            pl.col(s.RECORDED_AT) < pl.col(s.OCCURRED_AT),
+            col(s.RECORDED_AT) < col(s.OCCURRED_AT),
         ),
-        Rule("severity.type", s.SEVERITY, "must be an integer", pl.col(unreadable(s.SEVERITY))),
+        *_severity_rules(),
+        *_amount_rules(),
+        *_detail_rules(),
+    ]
+
+
+_KINDS = list(s.CATALOGUE.values())
+
+
+def _severity_rules() -> list[Rule]:
+    """Severity: an integer, used by the kinds that record one, within their range."""
+    low = _kind_lookup([k.severity[0] if k.severity else None for k in _KINDS])
+    high = _kind_lookup([k.severity[1] if k.severity else None for k in _KINDS])
+    uses_severity = _kind_lookup([k.severity is not None for k in _KINDS])
+    severity = col(s.SEVERITY)
+    return [
+        Rule("severity.type", s.SEVERITY, "must be an integer", col(unreadable(s.SEVERITY))),
         Rule(
             "severity.not_used",
             s.SEVERITY,
@@ -259,10 +297,17 @@ def events_rules(
             "severity.range",
             s.SEVERITY,
             "must be within the range the event kind allows",
-            uses_severity & ((severity < sev_lo) | (severity > sev_hi)),
+            uses_severity & ((severity < low) | (severity > high)),
             _severity_hint,
         ),
-        Rule("amount.type", s.AMOUNT, "must be a number", pl.col(unreadable(s.AMOUNT))),
+    ]
+
+
+def _amount_rules() -> list[Rule]:
+    """Amount: a finite, non-negative number, used by the kinds that record one."""
+    amount, uses_amount = col(s.AMOUNT), _kind_lookup([k.uses_amount for k in _KINDS])
+    return [
+        Rule("amount.type", s.AMOUNT, "must be a number", col(unreadable(s.AMOUNT))),
         Rule(
             "amount.not_used",
             s.AMOUNT,
@@ -272,6 +317,16 @@ def events_rules(
         ),
         Rule("amount.finite", s.AMOUNT, "must be a finite number", ~amount.is_finite()),
         Rule("amount.not_negative", s.AMOUNT, "must not be negative", amount < 0),
+    ]
+
+
+def _detail_rules() -> list[Rule]:
+    """Detail: used by the kinds that record one, and a code of the kind's list."""
+    uses_detail = _kind_lookup([k.details is not None for k in _KINDS])
+    has_detail = ~empty(s.DETAIL)
+    detail_pair = col(KIND_INDEX).as_int64() * 256 + col(DETAIL_INDEX).as_int64()
+    allowed_pair = detail_pair.is_in(_allowed_detail_pairs()).fill_null(False)
+    return [
         Rule(
             "detail.not_used",
             s.DETAIL,
@@ -283,7 +338,7 @@ def events_rules(
             "detail.code",
             s.DETAIL,
             "must be a code of the event kind's list",
-            has_detail & uses_detail & ~detail_pair.is_in(_allowed_detail_pairs()).fill_null(False),
+            has_detail & uses_detail & ~allowed_pair,
             _detail_hint,
         ),
     ]

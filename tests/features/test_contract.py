@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 import pytest
@@ -69,6 +69,82 @@ def _broken(table: str, row: int, column: str, value: str | None) -> dict[str, A
     return {"children": rows["children"], "events": rows["events"]}
 
 
+# ---- every bad input below, as rows: what any checker of the contract must refuse ----
+
+
+def _timestamps_after_the_export_date() -> dict[str, Any]:
+    events = valid_events()
+    events[3]["occurred_at"] = events[3]["recorded_at"] = "2025-07-02"
+    return {"events": events}
+
+
+def _timestamps_after_the_moment_of_validation() -> dict[str, Any]:
+    events = valid_events()
+    events[3]["occurred_at"] = events[3]["recorded_at"] = "2026-02-01"
+    return {"events": events, "exported_at": None}
+
+
+def _birth_after_the_latest_recorded_at() -> dict[str, Any]:
+    children = valid_children()
+    children[0]["birth_date"] = "2024-05-04"  # after the latest recorded_at, 2024-05-03
+    return {"children": children, "exported_at": None}
+
+
+def _130_rows_break_one_rule() -> dict[str, Any]:
+    events = [{**valid_events()[0], "event_id": f"E{i}", "severity": "9"} for i in range(1, 131)]
+    return {"events": events}
+
+
+def _many_rules_broken_at_once() -> dict[str, Any]:
+    children = valid_children()
+    children[0]["sex"] = "female"
+    events = valid_events()
+    events[0]["severity"] = "7"
+    events[5]["child_id"] = "nobody"
+    return {"children": children, "events": events}
+
+
+class BadInput(NamedTuple):
+    rows: dict[str, Any]  # write_folder's arguments
+    rules: set[str]  # the rules it breaks
+    deployment: Deployment | None = None
+
+
+ELSEWHERE = Deployment(districts={"Haidian": "inner", "Dongcheng": "core", "Miyun": "outlying"})
+
+BAD_INPUTS: dict[str, BadInput] = {
+    **{
+        f"{rule}:{table}[{row}].{column}={value!r:.12}": BadInput(
+            _broken(table, row, column, value), {rule}
+        )
+        for table, row, column, value, rule in RULE_CASES
+    },
+    "timestamps after the export date": BadInput(
+        _timestamps_after_the_export_date(),
+        {"occurred_at.not_after_export", "recorded_at.not_after_export"},
+    ),
+    "timestamps after the moment of validation": BadInput(
+        _timestamps_after_the_moment_of_validation(),
+        {"occurred_at.not_in_future", "recorded_at.not_in_future"},
+    ),
+    "birth after the latest recorded_at": BadInput(
+        _birth_after_the_latest_recorded_at(), {"birth_date.not_after_export"}
+    ),
+    "130 rows break one rule": BadInput(_130_rows_break_one_rule(), {"severity.range"}),
+    "many rules broken at once": BadInput(
+        _many_rules_broken_at_once(), {"sex.allowed", "severity.range", "child_id.known"}
+    ),
+    "a district the deployment does not know": BadInput({}, {"district.known"}, ELSEWHERE),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_every_bad_input_breaks_the_rules_it_is_listed_with(tmp_path: Path, name: str) -> None:
+    bad = BAD_INPUTS[name]
+    report = validate_folder(write_folder(tmp_path, **bad.rows), bad.deployment, now=NOW)
+    assert _rules(report) == bad.rules, report.format_text()
+
+
 def _rules(report: Any) -> set[str]:
     return {result.rule for result in report.violations}
 
@@ -101,25 +177,22 @@ def test_each_rule_broken_alone_is_named_with_its_row(
 
 
 def test_timestamps_after_the_export_date_are_caught(tmp_path: Path) -> None:
-    events = valid_events()
-    events[3]["occurred_at"] = events[3]["recorded_at"] = "2025-07-02"
-    report = validate_folder(write_folder(tmp_path, events=events), now=NOW)
+    folder = write_folder(tmp_path, **_timestamps_after_the_export_date())
+    report = validate_folder(folder, now=NOW)
     assert _rules(report) == {"occurred_at.not_after_export", "recorded_at.not_after_export"}
 
 
 def test_timestamps_after_the_moment_of_validation_are_caught(tmp_path: Path) -> None:
-    events = valid_events()
-    events[3]["occurred_at"] = events[3]["recorded_at"] = "2026-02-01"
-    folder = write_folder(tmp_path, events=events, exported_at=None)
+    folder = write_folder(tmp_path, **_timestamps_after_the_moment_of_validation())
     report = validate_folder(folder, now=NOW)
     assert _rules(report) == {"occurred_at.not_in_future", "recorded_at.not_in_future"}
 
 
 def test_without_export_json_the_export_date_is_the_latest_recorded_at(tmp_path: Path) -> None:
-    children = valid_children()
-    children[0]["birth_date"] = "2024-05-04"  # after the latest recorded_at, 2024-05-03
-    report = validate_folder(write_folder(tmp_path, children, exported_at=None), now=NOW)
+    rows = _birth_after_the_latest_recorded_at()
+    report = validate_folder(write_folder(tmp_path, **rows), now=NOW)
     assert _rules(report) == {"birth_date.not_after_export"}
+    children = rows["children"]
     children[0]["birth_date"] = "2024-05-03"
     report = validate_folder(write_folder(tmp_path, children, exported_at=None), now=NOW)
     assert report.ok
@@ -136,8 +209,7 @@ def test_export_date_in_the_future_is_refused(tmp_path: Path) -> None:
 
 
 def test_violations_are_capped_at_50_per_rule_with_totals(tmp_path: Path) -> None:
-    events = [{**valid_events()[0], "event_id": f"E{i}", "severity": "9"} for i in range(1, 131)]
-    report = validate_folder(write_folder(tmp_path, events=events), now=NOW)
+    report = validate_folder(write_folder(tmp_path, **_130_rows_break_one_rule()), now=NOW)
     (result,) = report.violations
     assert result.rule == "severity.range"
     assert result.count == 130
@@ -147,12 +219,7 @@ def test_violations_are_capped_at_50_per_rule_with_totals(tmp_path: Path) -> Non
 
 
 def test_many_rules_broken_at_once_are_all_reported(tmp_path: Path) -> None:
-    children = valid_children()
-    children[0]["sex"] = "female"
-    events = valid_events()
-    events[0]["severity"] = "7"
-    events[5]["child_id"] = "nobody"
-    report = validate_folder(write_folder(tmp_path, children, events), now=NOW)
+    report = validate_folder(write_folder(tmp_path, **_many_rules_broken_at_once()), now=NOW)
     assert _rules(report) == {"sex.allowed", "severity.range", "child_id.known"}
     assert report.violation_count == 3
 
@@ -312,8 +379,7 @@ def test_other_files_in_the_folder_are_ignored(tmp_path: Path) -> None:
 
 def test_configured_districts_replace_beijing(tmp_path: Path) -> None:
     folder = write_folder(tmp_path)
-    elsewhere = Deployment(districts={"Haidian": "inner", "Dongcheng": "core", "Miyun": "outlying"})
-    report = validate_folder(folder, elsewhere, now=NOW)
+    report = validate_folder(folder, ELSEWHERE, now=NOW)
     assert _rules(report) == {"district.known"}
     assert report.violations[0].samples[0].value == "Yanqing"
 
