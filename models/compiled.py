@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -351,6 +352,27 @@ class CompiledModel:
     factors: tuple[Factor, ...]
     summing: Float  # (terms x factors) 0/1: terms @ summing are the factors' contributions
     design: CompiledDesign
+
+    def factor_sums(self, terms: Float) -> Float:
+        """Each factor's contribution: its terms added in term order, one term at a time
+        for every row at once, so a row sums alike alone or in a batch (a matrix product
+        may add in another order for another number of rows: not bit for bit)."""
+        summed = np.zeros((terms.shape[0], len(self.factors)))
+        for layer in self._members:
+            taking = layer >= 0
+            summed[:, taking] += terms[:, layer[taking]]
+        return summed
+
+    @cached_property
+    def _members(self) -> list[Index]:
+        """Layer k: each factor's k-th term (-1 past its last)."""
+        owner = np.argmax(self.summing, axis=1)
+        members = [np.flatnonzero(owner == f) for f in range(len(self.factors))]
+        depth = max((m.size for m in members), default=0)
+        return [
+            np.array([m[k] if k < m.size else -1 for m in members], dtype=np.intp)
+            for k in range(depth)
+        ]
 
     def terms(self, matrix: npt.ArrayLike) -> tuple[Float, float]:
         """Per-term raw contributions (rows x terms) and the raw intercept, equal to

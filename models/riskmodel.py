@@ -150,6 +150,14 @@ class RiskModel:
     def probability(self, matrix: Float) -> Float:
         return 1.0 / (1.0 + np.exp(-self.log_odds(matrix)))
 
+    @staticmethod
+    def rates(explanation: Explanation) -> Float:
+        """The calibrated rate of each explained row: the one formula of both a batch and a
+        single request, so that they agree bit for bit."""
+        log_odds = explanation.log_odds.sum(axis=1) + explanation.intercept
+        rate: Float = 1.0 / (1.0 + np.exp(-log_odds))
+        return rate
+
     # ---- explanations ---------------------------------------------------------------
 
     def factors(self) -> tuple[tuple[Factor, ...], Float]:
@@ -177,7 +185,7 @@ class RiskModel:
             return replace(one, log_odds=one.log_odds[:0], points=one.points[:0])
         compiled = self.compiled
         terms, raw_intercept = compiled.terms(matrix)
-        factors, raw = compiled.factors, terms @ compiled.summing
+        factors, raw = compiled.factors, compiled.factor_sums(terms)
         to_points = self.points_to_double_odds / math.log(2)
         return Explanation(
             factors=factors,
@@ -213,8 +221,7 @@ class RiskModel:
     def _score_chunk(self, frame: pl.DataFrame, top: int, keys: tuple[str, ...]) -> pl.DataFrame:
         matrix = self.matrix(frame)
         explanation = self.explain(matrix)
-        log_odds = explanation.log_odds.sum(axis=1) + explanation.intercept
-        probability = 1.0 / (1.0 + np.exp(-log_odds))
+        probability = self.rates(explanation)
         out = frame.select(keys).with_columns(
             pl.Series("probability", probability),
             pl.Series("score_1_20", self.ventiles.score(probability)),

@@ -186,8 +186,7 @@ def _view(
     policy: FlaggingPolicy,
 ) -> RiskView:
     log_odds = explanation.log_odds[index]
-    total = float(log_odds.sum() + explanation.intercept)
-    probability = 1.0 / (1.0 + math.exp(-total))
+    probability = float(model.rates(explanation)[index])
     score = int(model.ventiles.score(np.array([probability]))[0])
     order = np.argsort(-np.abs(log_odds), kind="stable")
     active = [int(i) for i in order if abs(log_odds[i]) > 1e-12]
