@@ -2,19 +2,25 @@
 FastAPI endpoint.
 
     BENCH_SECONDS=10 python -m benchmarks.bench_serving [--children 20000] [--clients 1 8 32]
+        [--workers 1 2]
 
 1. Setup, fresh in .bench/serving/: synthetic children (cached in .bench/), then exactly
    what a user runs: ``riskflag train --model scorecard`` into a throwaway MLflow store,
    ``promote`` (the fairness disparities justified as "benchmark"), ``db load``, a
    caseworker of every district, and ``queue build`` (the batch queue).
-2. Targets, one at a time, each one uvicorn worker on 127.0.0.1 started as a subprocess
-   and stopped at the end: ``riskflag serve`` with the champion, for POST /v1/score (one
-   child's history from the data folder: the queue's child with the median number of
-   events, timestamps as local-time strings, as of the export date) and GET
-   /v1/children/{id}/risk (rotating over the queue's children), both with explanations
-   (the default ten factors and the records behind each); ``mlflow models serve`` of the
-   same version, POST /invocations with that child's feature row (predictions only: the
-   caller builds the features); and benchmarks/bare_app.py, a pydantic body and no work.
+2. Targets, one at a time, each on 127.0.0.1 started as a subprocess and stopped at the
+   end, once per number of uvicorn workers (``--workers``, default 1 then 2: the three
+   with one worker each, then the three with two): ``riskflag serve --workers N`` with the
+   champion, for POST /v1/score (one child's history from the data folder: the queue's
+   child with the median number of events, timestamps as local-time strings, as of the
+   export date) and GET /v1/children/{id}/risk (rotating over the queue's children), both
+   with explanations (the default ten factors and the records behind each); ``mlflow
+   models serve -w N`` of the same version, POST /invocations with that child's feature
+   row (predictions only: the caller builds the features); and benchmarks/bare_app.py, a
+   pydantic body and no work, served as ``riskflag serve`` serves (``uvicorn.run`` for one
+   worker; for more, serving.cli.serve.run_workers: uvicorn's own ``--workers`` leaves
+   Nagle's algorithm on, about 40 ms more per kept-alive request, uvicorn issue #3149;
+   ``mlflow models serve -w 2`` has it, measured as it is and said under the table).
    One request of each kind must answer 200 before it is measured.
 3. Load: wrk on loopback, closed loop (a client sends its next request when the answer
    arrives), ``-c`` clients, ``-t`` min(clients, 2), ``--timeout 30s`` (a slow answer is
@@ -24,12 +30,16 @@ FastAPI endpoint.
    still computes) and, waiting up to a minute, an otherwise idle machine.
 
 req/s counts answers below 400; errors are wrk's (connect, read, write, timeout) plus
-answers of 400 and above, broken down under the table with what riskflag's log says it
+answers of 400 and above, broken down under the table with what riskflag's logs say it
 refused or failed. The machine's cores (2 here) are shared by wrk and the server, so
 every figure is lower than a server alone would reach; CPU used by any other process
-during a point is measured (/proc), and a point beside more than 0.1 core of it is marked
-``*``. Prints a table and writes it to docs/bench-serving-<date>.txt; never passes or
-fails.
+than wrk and the server's (all its workers) during a point is measured (/proc), and a
+point beside more than 0.1 core of it is marked ``*``. Prints a table (a row per target,
+workers and clients) and writes it to docs/bench-serving-<date>.txt; never passes or
+fails. Under it, the aims, judged on the one-worker rows: POST /v1/score and GET risk at
+8 clients at >= 50% of the bare endpoint's req/s with p99 <= 25 ms, and p50 <= 5 ms at
+1 client; the same figures for each other number of workers (against the bare endpoint
+with as many), not judged.
 """
 
 from __future__ import annotations
@@ -72,6 +82,8 @@ OTHERS_MARK = 0.1  # of a core: more than that marks a point as disturbed
 AIM_CLIENTS = 8
 AIM_SHARE = 0.5
 AIM_P99_MS = 25.0
+ALONE_CLIENTS = 1
+AIM_P50_MS = 5.0
 
 SCORE = "riskflag POST /v1/score"
 RISK = "riskflag GET /v1/children/{id}/risk"
@@ -151,6 +163,26 @@ frame = signature_frame(model, rows.head(1))
 split = json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
 print(json.dumps(dict(dataframe_split=split)))
 """
+
+# the bare endpoint, served as `riskflag serve` serves: uvicorn.run for one worker, and for
+# more serving.cli.serve.run_workers (uvicorn's own --workers leaves Nagle's algorithm on)
+BARE_SERVE = """
+import sys
+import uvicorn
+app, host, port, workers = "benchmarks.bare_app:app", sys.argv[1], sys.argv[2], sys.argv[3]
+options = dict(host=host, port=int(port), access_log=False, log_level="warning")
+if workers == "1":
+    uvicorn.run(app, **options)
+else:
+    from serving.cli.serve import run_workers
+    run_workers(app, int(workers), **options)
+"""
+# said under the table when mlflow ran with more than one worker
+MLFLOW_NAGLE = (
+    "mlflow models serve -w N (N > 1) runs `uvicorn --workers N`, whose connections keep "
+    "Nagle's algorithm on (uvicorn issue #3149): about 40 ms more per request on a kept-alive "
+    "connection, measured as it is; riskflag serve and the bare endpoint set TCP_NODELAY"
+)
 
 
 # ---- setup ----------------------------------------------------------------------------
@@ -446,6 +478,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @dataclass(frozen=True)
 class Point:
     target: str
+    workers: int
     clients: int
     rps: float = 0.0
     p50_ms: float = 0.0
@@ -456,17 +489,19 @@ class Point:
     note: str = ""  # why there are no numbers
 
     def row(self) -> str:
+        where = f"{self.target:38s} {self.workers:>7d} {self.clients:>7d}"
         if self.note:
-            return f"{self.target:38s} {self.clients:>7d}  not measured: {self.note}"
+            return f"{where}  not measured: {self.note}"
         mark = " *" if self.others > OTHERS_MARK else ""
         return (
-            f"{self.target:38s} {self.clients:>7d} {self.rps:>9,.1f} {self.p50_ms:>8.1f} "
-            f"{self.p99_ms:>8.1f} {self.errors:>7,d}{mark}"
+            f"{where} {self.rps:>9,.1f} {self.p50_ms:>8.1f} {self.p99_ms:>8.1f} "
+            f"{self.errors:>7,d}{mark}"
         )
 
 
 HEADER = (
-    f"{'target':38s} {'clients':>7s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s}"
+    f"{'target':38s} {'workers':>7s} {'clients':>7s} {'req/s':>9s} {'p50 ms':>8s} "
+    f"{'p99 ms':>8s} {'errors':>7s}"
 )
 
 
@@ -514,7 +549,7 @@ def wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, int] | 
 
 
 def load(
-    target: str, url: str, script: Path, clients: list[int], seconds: int, group: int
+    target: str, workers: int, url: str, script: Path, clients: list[int], seconds: int, group: int
 ) -> Iterator[Point]:
     """A short warm-up (not reported), then one point per number of clients, each started
     on an idle server."""
@@ -526,14 +561,15 @@ def load(
         stats = wrk(url, script, n, seconds)
         others = (_machine_busy_seconds() - busy) - (_ours_seconds(group) - ours)
         if isinstance(stats, str):
-            point = Point(target, n, note=stats)
+            point = Point(target, workers, n, note=stats)
         elif stats["requests"] == 0:
-            point = Point(target, n, note=f"no answer within the {seconds} s point")
+            point = Point(target, workers, n, note=f"no answer within the {seconds} s point")
         else:
             answered = stats["requests"] - stats["status"]
             errors = sum(stats[k] for k in ERROR_KINDS)
             point = Point(
                 target,
+                workers,
                 n,
                 rps=answered / (stats["duration_us"] / 1e6),
                 p50_ms=stats["p50_us"] / 1000,
@@ -546,20 +582,26 @@ def load(
         yield point
 
 
+@dataclass(frozen=True)
+class Route:
+    """A kind of request measured: its rows' target, one request that must answer 200
+    with ``expect`` in its JSON before it is measured, and wrk's script."""
+
+    target: str
+    what: str  # the request, as the messages say it
+    path: str  # of the request verified (and wrk's URL; a script may change the path)
+    body: bytes | None
+    token: str | None
+    expect: str
+    script: Path
+
+
 def route(
-    target: str,
-    what: str,
-    url: str,
-    body: bytes | None,
-    token: str | None,
-    expect: str,
-    script: Path,
-    clients: list[int],
-    seconds: int,
-    group: int,
+    request: Route, base: str, workers: int, clients: list[int], seconds: int, group: int
 ) -> list[Point]:
     """Verify one request, then measure; a route that does not answer 200 is not measured."""
-    status, text = _call(url, body, token)
+    what, url = request.what, base + request.path
+    status, text = _call(url, request.body, request.token)
     problem = None
     if status != 200:
         problem = f"{what} answered {status or 'nothing'}"
@@ -568,13 +610,13 @@ def route(
             answer = json.loads(text)
         except ValueError:
             answer = None
-        if not isinstance(answer, dict) or expect not in answer:
-            problem = f"{what} answered 200 without {expect!r}"
+        if not isinstance(answer, dict) or request.expect not in answer:
+            problem = f"{what} answered 200 without {request.expect!r}"
     if problem:
         print(f"error: {problem}: {text.strip()[:500]}", flush=True)
-        return [Point(target, n, note=f"{problem} (see the error above)") for n in clients]
+        return _unmeasured((request.target,), workers, clients, f"{problem} (see the error above)")
     print(f"   {what} answers 200 ({len(text):,} bytes); measuring", flush=True)
-    return list(load(target, url, script, clients, seconds, group))
+    return list(load(request.target, workers, url, request.script, clients, seconds, group))
 
 
 def _script(name: str, template: Template, **values: object) -> Path:
@@ -583,13 +625,10 @@ def _script(name: str, template: Template, **values: object) -> Path:
     return path
 
 
-def _not_served(
-    targets: tuple[str, ...], done: list[Point], clients: list[int], why: str
+def _unmeasured(
+    targets: tuple[str, ...], workers: int, clients: list[int], why: str
 ) -> list[Point]:
-    print(f"error: {why}", flush=True)
-    measured = {point.target for point in done}
-    missing = [t for t in targets if t not in measured]
-    return done + [Point(t, n, note=why[:300]) for t in missing for n in clients]
+    return [Point(t, workers, n, note=why[:300]) for t in targets for n in clients]
 
 
 # ---- the targets ----------------------------------------------------------------------
@@ -597,16 +636,49 @@ def _not_served(
 MODEL_NAME = "riskflag-urgent"  # models.registry.MODEL_NAME (importing it loads mlflow)
 
 
-def riskflag_points(
-    run: Setup, body: dict[str, object], clients: list[int], seconds: int
-) -> list[Point]:
+@dataclass(frozen=True)
+class Server:
+    """A target, started once per number of workers: ``command`` and ``title`` name
+    ``{port}`` and ``{workers}``; ``ready`` is a path that answers 200 once it serves."""
+
+    name: str  # in the note of a server that did not start
+    log: str  # its log is WORK/<log>-<workers>w.log
+    title: str
+    command: tuple[str, ...]
+    env: dict[str, str]
+    ready: str
+    targets: tuple[str, ...]  # its rows, one per route
+    routes: tuple[Route, ...] = ()
+    broken: str = ""  # why it cannot be served at all (said once, when it was built)
+
+
+def measured(server: Server, workers: int, clients: list[int], seconds: int) -> list[Point]:
+    """Start ``server`` with ``workers`` workers, verify and measure each route, stop it."""
+    if server.broken:
+        return _unmeasured(server.targets, workers, clients, server.broken)
     port = _free_port()
     base = f"http://{HOST}:{port}"
-    env = _env(
-        RISKFLAG_DATABASE_URL=run.store_url,
-        RISKFLAG_TRACKING_URI=run.tracking_uri,
-        RISKFLAG_MODEL_POLL_SECONDS="0",
-    )
+    started = _step(server.title.format(port=port, workers=workers))
+    command = [arg.format(port=port, workers=workers) for arg in server.command]
+    log = f"{server.log}-{workers}w"
+    points: list[Point] = []
+    try:
+        with serving(log, command, server.env, base + server.ready) as group:
+            for request in server.routes:
+                points += route(request, base, workers, clients, seconds, group)
+    except NotReadyError as exc:
+        why = f"{server.name}: {exc}"
+        print(f"error: {why}", flush=True)
+        done = {point.target for point in points}
+        missing = tuple(t for t in server.targets if t not in done)
+        points += _unmeasured(missing, workers, clients, why)
+    _done(started)
+    return points
+
+
+def riskflag_server(run: Setup, body: dict[str, object]) -> Server:
+    """`riskflag serve` with the champion: POST /v1/score of one child's history, and GET
+    /v1/children/{id}/risk rotating over the queue."""
     auth = f'wrk.headers["Authorization"] = "Bearer {run.token}"'
     body_file = WORK / "score.json"
     body_file.write_text(json.dumps(body), encoding="utf-8")
@@ -614,154 +686,110 @@ def riskflag_points(
     ids_file.write_text("\n".join(run.queue) + "\n", encoding="utf-8")
     score_lua = _script("score.lua", POST_LUA, auth=auth, body=body_file)
     risk_lua = _script("risk.lua", RISK_LUA, auth=auth, ids=ids_file)
-    started = _step(f"riskflag serve (version {run.version}, the champion) on port {port}")
-    command = [str(BIN / "riskflag"), "serve", "--host", HOST, "--port", str(port)]
-    points: list[Point] = []
-    try:
-        with serving("riskflag", command, env, f"{base}/readyz") as group:
-            points += route(
-                SCORE,
-                "POST /v1/score",
-                f"{base}/v1/score",
-                body_file.read_bytes(),
-                run.token,
-                "factors",
-                score_lua,
-                clients,
-                seconds,
-                group,
-            )
-            points += route(
-                RISK,
-                "GET /v1/children/{id}/risk",
-                f"{base}/v1/children/{run.queue[0]}/risk",
-                None,
-                run.token,
-                "factors",
-                risk_lua,
-                clients,
-                seconds,
-                group,
-            )
-    except NotReadyError as exc:
-        points = _not_served((SCORE, RISK), points, clients, f"riskflag serve: {exc}")
-    _done(started)
-    return points
+    posted = body_file.read_bytes()
+    score = Route(SCORE, "POST /v1/score", "/v1/score", posted, run.token, "factors", score_lua)
+    risk_path = f"/v1/children/{run.queue[0]}/risk"
+    risk = Route(
+        RISK, "GET /v1/children/{id}/risk", risk_path, None, run.token, "factors", risk_lua
+    )
+    riskflag = (str(BIN / "riskflag"), "serve", "--host", HOST, "--port", "{port}")
+    return Server(
+        name="riskflag serve",
+        log="riskflag",
+        title=f"riskflag serve --workers {{workers}} (version {run.version}, the champion) "
+        "on port {port}",
+        command=(*riskflag, "--workers", "{workers}"),
+        env=_env(
+            RISKFLAG_DATABASE_URL=run.store_url,
+            RISKFLAG_TRACKING_URI=run.tracking_uri,
+            RISKFLAG_MODEL_POLL_SECONDS="0",
+        ),
+        ready="/readyz",
+        targets=(SCORE, RISK),
+        routes=(score, risk),
+    )
 
 
-def mlflow_points(run: Setup, child_id: str, clients: list[int], seconds: int) -> list[Point]:
+def mlflow_server(run: Setup, child_id: str) -> Server:
+    """`mlflow models serve` of the same version: POST /invocations with that child's
+    feature row (predictions only: the caller builds the features)."""
+    uri = f"models:/{MODEL_NAME}/{run.version}"
+    # mlflow execs `uvicorn` from PATH: the venv's, as in an activated venv
+    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    request = invocations(run, child_id)
+    return Server(
+        name="mlflow models serve",
+        log="mlflow",
+        title=f"mlflow models serve -m {uri} --env-manager local -w {{workers}} on port {{port}}",
+        command=(
+            *(str(BIN / "mlflow"), "models", "serve", "-m", uri, "--env-manager", "local"),
+            *("-h", HOST, "-p", "{port}", "-w", "{workers}"),
+        ),
+        env=_env(MLFLOW_TRACKING_URI=run.tracking_uri, PATH=path),
+        ready="/ping",
+        targets=(MLFLOW,),
+        routes=() if isinstance(request, str) else (request,),
+        broken=request if isinstance(request, str) else "",
+    )
+
+
+def invocations(run: Setup, child_id: str) -> Route | str:
+    """POST /invocations with the child's feature row, built once for every number of
+    workers; or why there is none."""
     started = _step(f"the feature row of {child_id} for mlflow (build_features, signature_frame)")
+    row = FEATURE_ROW.format(
+        tracking=run.tracking_uri,
+        version=run.version,
+        data=str(run.data),
+        as_of=run.as_of,
+        child=child_id,
+    )
     try:
-        _, _, printed = measure(
-            FEATURE_ROW.format(
-                tracking=run.tracking_uri,
-                version=run.version,
-                data=str(run.data),
-                as_of=run.as_of,
-                child=child_id,
-            )
-        )
+        _, _, printed = measure(row)
     except SystemExit as exc:
-        return _not_served((MLFLOW,), [], clients, f"no feature row: {str(exc)[-300:]}")
+        why = f"no feature row: {str(exc)[-300:]}"
+        print(f"error: {why}", flush=True)
+        return why
     row_file = WORK / "invocations.json"
     row_file.write_text(printed.strip().splitlines()[-1], encoding="utf-8")
     script = _script("invocations.lua", POST_LUA, auth="", body=row_file)
     _done(started)
-    port = _free_port()
-    base = f"http://{HOST}:{port}"
-    uri = f"models:/{MODEL_NAME}/{run.version}"
-    started = _step(f"mlflow models serve -m {uri} --env-manager local -w 1 on port {port}")
-    command = [
-        str(BIN / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        uri,
-        "--env-manager",
-        "local",
-        "-h",
-        HOST,
-        "-p",
-        str(port),
-        "-w",
-        "1",
-    ]
-    # mlflow execs `uvicorn` from PATH: the venv's, as in an activated venv
-    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = _env(MLFLOW_TRACKING_URI=run.tracking_uri, PATH=path)
-    points: list[Point] = []
-    try:
-        with serving("mlflow", command, env, f"{base}/ping") as group:
-            points += route(
-                MLFLOW,
-                "POST /invocations",
-                f"{base}/invocations",
-                row_file.read_bytes(),
-                None,
-                "predictions",
-                script,
-                clients,
-                seconds,
-                group,
-            )
-    except NotReadyError as exc:
-        points = _not_served((MLFLOW,), points, clients, f"mlflow models serve: {exc}")
-    _done(started)
-    return points
+    body = row_file.read_bytes()
+    return Route(MLFLOW, "POST /invocations", "/invocations", body, None, "predictions", script)
 
 
-def bare_points(child_id: str, as_of: str, clients: list[int], seconds: int) -> list[Point]:
+def bare_server(child_id: str, as_of: str) -> Server:
+    """benchmarks/bare_app.py under uvicorn: a pydantic body and no work."""
     body_file = WORK / "bare.json"
     body_file.write_text(json.dumps({"child_id": child_id, "as_of": as_of}), encoding="utf-8")
     script = _script("bare.lua", POST_LUA, auth="", body=body_file)
-    port = _free_port()
-    base = f"http://{HOST}:{port}"
-    started = _step(f"uvicorn benchmarks.bare_app:app --workers 1 on port {port}")
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "benchmarks.bare_app:app",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    points: list[Point] = []
-    try:
-        with serving("bare", command, _env(), f"{base}/healthz") as group:
-            points += route(
-                BARE,
-                "POST /bare",
-                f"{base}/bare",
-                body_file.read_bytes(),
-                None,
-                "child_id",
-                script,
-                clients,
-                seconds,
-                group,
-            )
-    except NotReadyError as exc:
-        points = _not_served((BARE,), points, clients, f"bare app: {exc}")
-    _done(started)
-    return points
+    return Server(
+        name="bare app",
+        log="bare",
+        title="benchmarks/bare_app.py, uvicorn workers: {workers}, as riskflag serve runs "
+        "them, on port {port}",
+        command=(sys.executable, "-c", BARE_SERVE, HOST, "{port}", "{workers}"),
+        env=_env(),
+        ready="/healthz",
+        targets=(BARE,),
+        routes=(
+            Route(BARE, "POST /bare", "/bare", body_file.read_bytes(), None, "child_id", script),
+        ),
+    )
 
 
 # ---- the report -----------------------------------------------------------------------
 
 
 def errors(points: list[Point]) -> list[str]:
-    """Each point's errors by kind, and what riskflag's access log says it refused or failed
-    (the log names route templates and statuses, never a child)."""
-    lines = [f"errors of {p.target}, {p.clients} clients: {p.kinds}" for p in points if p.errors]
-    log = WORK / "riskflag.log"
-    if log.exists():
+    """Each point's errors by kind, and what riskflag's access logs say it refused or
+    failed (the log names route templates and statuses, never a child)."""
+    lines = [
+        f"errors of {p.target}, {p.workers} workers, {p.clients} clients: {p.kinds}"
+        for p in points
+        if p.errors
+    ]
+    for log in sorted(WORK.glob("riskflag-*w.log")):
         found: Counter[str] = Counter()
         for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
             parts = line.split()
@@ -805,32 +833,68 @@ def disturbance(points: list[Point]) -> str:
 
 
 def aims(points: list[Point]) -> list[str]:
-    at = {p.target: p for p in points if p.clients == AIM_CLIENTS and not p.note}
+    """The aims, judged on the one-worker rows; the same figures for each other number of
+    workers, not judged."""
     lines = [
-        f"aim at {AIM_CLIENTS} clients: scores with explanations at >= {AIM_SHARE:.0%} of the "
-        f"bare endpoint's throughput, p99 < {AIM_P99_MS:.0f} ms"
+        f"aims, one worker per server: scores with explanations at {AIM_CLIENTS} clients at "
+        f">= {AIM_SHARE:.0%} of the bare endpoint's throughput with p99 <= {AIM_P99_MS:.0f} "
+        f"ms; at {ALONE_CLIENTS} client p50 <= {AIM_P50_MS:.0f} ms",
+        *_against_bare(points, 1, judged=True),
     ]
-    bare = at.get(BARE)
-    for target in (SCORE, RISK):
-        ours = at.get(target)
-        if ours is None:
-            lines.append(f"  {target}: not measured at {AIM_CLIENTS} clients")
-            continue
-        if bare is None or bare.rps == 0:
-            share = f"{ours.rps:,.1f} req/s (no bare figure to compare)"
-        else:
-            ratio = ours.rps / bare.rps
-            met = "met" if ratio >= AIM_SHARE else "missed"
-            share = f"{ours.rps:,.1f} req/s = {ratio:.1%} of bare ({bare.rps:,.1f}): {met}"
-        met = "met" if ours.p99_ms < AIM_P99_MS else "missed"
-        lines.append(f"  {target}: {share}; p99 {ours.p99_ms:,.1f} ms: {met}")
+    for workers in sorted({point.workers for point in points} - {1}):
+        lines.append(f"the same figures with {workers} workers per server (not judged):")
+        lines += _against_bare(points, workers, judged=False)
     return lines
 
 
-def main() -> None:
+def _against_bare(points: list[Point], workers: int, judged: bool) -> list[str]:
+    at = {(p.target, p.clients): p for p in points if p.workers == workers and not p.note}
+    bare = at.get((BARE, AIM_CLIENTS))
+    return [
+        f"  {target}: {_busy(at.get((target, AIM_CLIENTS)), bare, judged)}; "
+        f"{_alone(at.get((target, ALONE_CLIENTS)), judged)}"
+        for target in (SCORE, RISK)
+    ]
+
+
+def _verdict(met: bool, judged: bool) -> str:
+    if not judged:
+        return ""
+    return ": met" if met else ": missed"
+
+
+def _busy(ours: Point | None, bare: Point | None, judged: bool) -> str:
+    """Throughput beside the bare endpoint's, and p99, at AIM_CLIENTS clients."""
+    if ours is None:
+        return f"not measured at {AIM_CLIENTS} clients"
+    share = f"{ours.rps:,.1f} req/s"
+    if bare is None or bare.rps == 0:
+        share += " (no bare figure to compare)"
+    else:
+        ratio = ours.rps / bare.rps
+        share += f" = {ratio:.1%} of bare ({bare.rps:,.1f}){_verdict(ratio >= AIM_SHARE, judged)}"
+    p99 = f"p99 {ours.p99_ms:,.1f} ms{_verdict(ours.p99_ms <= AIM_P99_MS, judged)}"
+    return f"at {AIM_CLIENTS} clients {share}, {p99}"
+
+
+def _alone(ours: Point | None, judged: bool) -> str:
+    if ours is None:
+        return f"not measured at {ALONE_CLIENTS} client"
+    met = ours.p50_ms <= AIM_P50_MS
+    return f"at {ALONE_CLIENTS} client p50 {ours.p50_ms:,.1f} ms{_verdict(met, judged)}"
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--children", type=int, default=20_000)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="uvicorn workers per server: every target with each (default: 1 2)",
+    )
     parser.add_argument(
         "--seconds",
         type=int,
@@ -838,32 +902,33 @@ def main() -> None:
         help="per point (default: $BENCH_SECONDS, else 10)",
     )
     args = parser.parse_args()
+    if min(args.workers) < 1 or min(args.clients) < 1:
+        parser.error("--workers and --clients take numbers of 1 or more")
+    return args
+
+
+def main() -> None:
+    args = arguments()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (make bench-serving does)")
     began, load_before = time.perf_counter(), os.getloadavg()[0]
     run = setup(args.children)
     score = score_body(run.data, run.as_of, run.queue)
     code = code_version()  # what riskflag serve is about to import
-    points = riskflag_points(run, score.body, args.clients, args.seconds)
-    points += mlflow_points(run, score.child_id, args.clients, args.seconds)
-    points += bare_points(score.child_id, run.as_of, args.clients, args.seconds)
-
+    servers = [
+        riskflag_server(run, score.body),
+        mlflow_server(run, score.child_id),
+        bare_server(score.child_id, run.as_of),
+    ]
+    points = [
+        point
+        for workers in args.workers
+        for server in servers
+        for point in measured(server, workers, args.clients, args.seconds)
+    ]
     today = date.today().isoformat()
     lines = [
-        f"make bench-serving, {today}, this machine ({os.cpu_count()} cores shared by wrk and "
-        f"the server under test; load average {load_before:.2f} before the run)",
-        code,
-        f"{args.children:,} synthetic children (seed 11), scorecard version {run.version} as "
-        f"champion; {run.batch}",
-        f"POST /v1/score: child {score.child_id}'s own history ({score.events} events, the "
-        f"queue's median), as of {run.as_of}",
-        f"GET /v1/children/{{id}}/risk: rotating over the queue's {len(run.queue):,} children "
-        "(the store's history, siblings included)",
-        "both with explanations (10 factors and the records behind each); mlflow: the same "
-        "child's feature row, predictions only",
-        f"each point: wrk -c clients -t min(clients, 2) --latency --timeout {WRK_TIMEOUT}, "
-        f"{args.seconds} s on an idle server after a {WARM_UP_SECONDS} s warm-up; one uvicorn "
-        "worker per server",
+        *notes(args, run, score, code, load_before),
         "",
         HEADER,
         *(point.row() for point in points),
@@ -878,6 +943,33 @@ def main() -> None:
     out.write_text(text + "\n", encoding="utf-8")
     minutes = (time.perf_counter() - began) / 60
     print(f"\nwritten to {out.relative_to(ROOT)}; the whole run took {minutes:.1f} minutes")
+
+
+def notes(
+    args: argparse.Namespace, run: Setup, score: ScoreBody, code: str, load_before: float
+) -> list[str]:
+    """What the table measured, above it."""
+    workers = " then ".join(str(n) for n in args.workers)
+    several = [MLFLOW_NAGLE] if max(args.workers) > 1 else []
+    return [
+        f"make bench-serving, {date.today().isoformat()}, this machine ({os.cpu_count()} "
+        "cores shared by wrk and the server under test; load average "
+        f"{load_before:.2f} before the run)",
+        code,
+        f"{args.children:,} synthetic children (seed 11), scorecard version {run.version} as "
+        f"champion; {run.batch}",
+        f"POST /v1/score: child {score.child_id}'s own history ({score.events} events, the "
+        f"queue's median), as of {run.as_of}",
+        f"GET /v1/children/{{id}}/risk: rotating over the queue's {len(run.queue):,} children "
+        "(the store's history, siblings included)",
+        "both with explanations (10 factors and the records behind each); mlflow: the same "
+        "child's feature row, predictions only",
+        f"each point: wrk -c clients -t min(clients, 2) --latency --timeout {WRK_TIMEOUT}, "
+        f"{args.seconds} s on an idle server after a {WARM_UP_SECONDS} s warm-up",
+        f"uvicorn workers per server: {workers} (every server started once with each, the "
+        "three in turn)",
+        *several,
+    ]
 
 
 if __name__ == "__main__":
