@@ -293,10 +293,10 @@ def standardise_persons(persons: pl.DataFrame) -> pl.DataFrame:
     to_day = pl.col("birth_precision") == "day"
     # polars builds the date on every row before choosing: build it from text, so that a
     # partial date's month or day 0 makes a null (then thrown away), never an error
-    text = pl.format("{}-{}-{}", "birth_year", "birth_month", "birth_day")
+    typed_text = pl.format("{}-{}-{}", "birth_year", "birth_month", "birth_day")
     derived = pl.concat(parts, how="horizontal").with_columns(
         _typed_sex=pl.when(typed_sex.is_in(["F", "M"])).then(typed_sex),
-        _typed_day=pl.when(to_day).then(text.str.to_date("%Y-%m-%d", strict=False)),
+        _typed_day=pl.when(to_day).then(typed_text.str.to_date("%Y-%m-%d", strict=False)),
     )
     return pl.concat([persons, _conflict(derived)], how="horizontal")
 
