@@ -1,24 +1,37 @@
-"""Every model family on the same synthetic split, beside gbm and the generator's oracle.
+"""Every model family on several worlds, out of time, beside gbm, a plain logistic peer
+and each world's oracle; then the ablations that decide the defaults.
 
-    python -m benchmarks.bench_models [--children 200000] [--full 1000000] [--full-model scorecard]
+    python -m benchmarks.bench_models [--children 60000] [--worlds synth strain ...]
+        [--arms families ablations window] [--full 1000000] [--full-model scorecard]
 
-1. Families: synthetic children (cached in .bench/), the default split (12 monthly
-   training dates, 3 calibration, 3 test); features built once, then each family fitted,
-   calibrated and judged out of time on the same rows, in one fresh process. The table
-   shows ROC AUC, average precision, precision at 5%, expected calibration error and the
-   lift ratio (AUC-0.5)/(oracle AUC-0.5), with fit times; gbm is the black-box peer that
-   prices interpretability, the oracle (true risk, known only on synthetic data) the
-   ceiling, and the baseline (prior reports) the floor.
-2. End to end: ``riskflag train`` on ``--full`` children, exactly as a user runs it
-   (validate, features, split, fit, calibrate, evaluate, audit, log and register into a
-   throwaway MLflow store), wall time and peak memory.
+1. Worlds (features/worlds): our generator with one habit moved per variant (crisis
+   persistence and frequency, reporting bias, recording lags, how much siblings share,
+   base rate) and ``strain``, a generator with a latent structure unlike ours. Each is
+   generated once into .bench/ with its exact oracle.
+2. Arms (models/experiments.py): on each world the default split's features are built
+   once and every arm is fitted on the training block, Platt-calibrated on the
+   calibration block, and judged on the test block, in one fresh process per world:
+   ROC AUC, average precision, precision at the policy's flags, ECE and the lift ratio
+   (AUC-0.5)/(oracle AUC-0.5). ``plain`` is scikit-learn's unconstrained logistic
+   regression on the same standardised columns: the peer a default must not lose to.
+   Arm sets: ``families`` (every family at its defaults, plain), ``ablations`` (the
+   direction constraints, the binning, the transform, regularisation chosen by temporal
+   validation inside the training block), ``window`` (training dates, sampling, the
+   calibration block, learning curves in rows; each its own split).
+3. Across worlds: per arm the mean and worst lift, mean rank, and the ranking's stability
+   (mean Kendall tau of the families' order between pairs of worlds); the interpretable
+   arm with the best mean rank, and its gap to gbm and to plain per world.
+4. End to end: ``riskflag train`` on ``--full`` children of our generator, as a user runs
+   it, wall time and peak memory.
 
-Prints tables and the issue's aims beside the figures; never passes or fails.
+Results are also written to .bench/models-<arms>.jsonl. Prints figures and the issue's
+aims beside them; never passes or fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import shutil
@@ -26,90 +39,216 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.measure import BENCH, ROOT, WRAPPER, synthetic_data
 
-FAMILIES = """
-import json, time, warnings
+SEED = 11
+TUNED_C = [0.002, 0.01, 0.05, 0.25]
+INTERPRETABLE = ("scorecard", "logistic", "ebm")
+
+# arm name -> (family, params, constrained)
+ARMSETS: dict[str, dict[str, tuple[str, dict[str, Any], bool]]] = {
+    "families": {
+        "baseline": ("baseline", {}, True),
+        "scorecard": ("scorecard", {}, True),
+        "logistic": ("logistic", {}, True),
+        "ebm": ("ebm", {}, True),
+        "gbm": ("gbm", {}, True),
+        "plain": ("plain", {}, False),
+    },
+    "ablations": {
+        "scorecard": ("scorecard", {}, True),
+        "scorecard free": ("scorecard", {}, False),
+        "scorecard mode": ("scorecard", {"placement": "mode"}, True),
+        "scorecard mode 8": ("scorecard", {"placement": "mode", "max_bins": 8}, True),
+        "scorecard mode C": ("scorecard", {"placement": "mode", "C": TUNED_C}, True),
+        "logistic": ("logistic", {}, True),
+        "logistic free": ("logistic", {}, False),
+        "logistic log": ("logistic", {"transform": "log"}, True),
+        "logistic log free": ("logistic", {"transform": "log"}, False),
+        "logistic log C": ("logistic", {"transform": "log", "C": TUNED_C}, True),
+        "gbm free": ("gbm", {}, False),
+    },
+}
+# window arms: (family, params) under a changed split or sampling
+WINDOW_FAMILIES = {
+    "scorecard mode": ("scorecard", {"placement": "mode"}),
+    "logistic log": ("logistic", {"transform": "log"}),
+}
+WINDOWS: dict[str, dict[str, int]] = {
+    "12 dates": {},
+    "6 dates": {"train_dates": 6},
+    "24 dates": {"train_dates": 24},
+    "calibration 1": {"calibration_dates": 1},
+    "calibration 6": {"calibration_dates": 6},
+    "rows 50k": {"max_train_rows": 50_000},
+    "rows 150k": {"max_train_rows": 150_000},
+}
+
+WORLD = """
+import json, time, warnings, dataclasses
 from pathlib import Path
 warnings.filterwarnings("ignore")
 from features.config import load_feature_config, load_policy
 from features.contract import load_case_histories
-from models.flagging import load_flagging_policy, load_gate_policy
+from models.experiments import Arm, Matrices, judge_arm
+from models.flagging import load_flagging_policy
 from models.settings import load_training_settings, plan_split
-from models.train import build_blocks, train
+from models.train import build_blocks, oracle_of
 histories = load_case_histories(Path({data!r}))
-config, policy, settings = load_feature_config(), load_policy(), load_training_settings()
-split = plan_split(settings, histories.exported_at, config.label.horizon_days)
-t0 = time.perf_counter()
-blocks = build_blocks(histories, config, policy, split, settings.max_train_rows, settings.seed)
-print(json.dumps({{"features_seconds": time.perf_counter() - t0,
-                  "rows": [blocks.train.height, blocks.calibration.height, blocks.test.height]}}))
-for family in {families!r}:
+config, policy, base = load_feature_config(), load_policy(), load_training_settings()
+for window, changes, arms in {runs!r}:
+    settings = dataclasses.replace(base, **changes)
+    split = plan_split(settings, histories.exported_at, config.label.horizon_days)
     t0 = time.perf_counter()
-    result = train(histories, family, config, policy, load_flagging_policy(),
-                   load_gate_policy(), settings, blocks=blocks)
-    e = result.evaluation
-    print(json.dumps({{"family": family, "roc_auc": e.roc_auc, "ap": e.average_precision,
-        "p5": e.headline()["precision_at_5pct"], "ece": e.ece, "oracle": e.oracle_auc,
-        "lift": e.lift_ratio, "fit": result.timings["fit_and_calibrate"],
-        "total": time.perf_counter() - t0, "fitted_rows": result.counts["train_rows_fitted"]}}),
+    blocks = build_blocks(histories, config, policy, split, settings.max_train_rows, settings.seed)
+    matrices = Matrices.of(blocks)
+    oracle = oracle_of(histories, blocks.test, blocks.horizon_days)
+    print(json.dumps({{"window": window, "features_seconds": time.perf_counter() - t0,
+        "rows": [blocks.train.height, blocks.calibration.height, blocks.test.height]}}),
         flush=True)
+    for name, family, params, constrained in arms:
+        judged = judge_arm(Arm(name, family, params, constrained), blocks, matrices, settings,
+                           load_flagging_policy(), oracle)
+        e = judged.evaluation
+        print(json.dumps({{"window": window, "arm": name, "auc": e.roc_auc,
+            "ap": e.average_precision, "p_flags": e.policy.precision,
+            "p5": e.headline()["precision_at_5pct"], "ece": e.ece, "oracle": e.oracle_auc,
+            "lift": e.lift_ratio, "fit": judged.fit_seconds, "base_rate": e.base_rate,
+            "params": {{k: v for k, v in judged.params.items() if k != "feature"}}}},
+            default=str), flush=True)
 """
 
 
-def _row(r: dict[str, object]) -> str:
-    return (
-        f"{r['family']:10s} {r['roc_auc']:8.4f} {r['ap']:7.4f} {r['p5']:7.4f} "
-        f"{r['ece']:7.4f} {r['lift'] or 0:6.3f} {r['fit']:7.1f} {r['total']:8.1f} "
-        f"{r['fitted_rows']:10,}"
-    )
+def world_data(world: str, children: int) -> Path:
+    """World ``world`` with ``children`` children, generated into .bench/ once."""
+    data = BENCH / f"world-{world}-{children}"
+    if not (data / "oracle.parquet").exists():
+        print(f"generating world {world} ({children:,} children) into {data} ...", flush=True)
+        shutil.rmtree(data, ignore_errors=True)
+        script = (
+            "from pathlib import Path\nfrom features.worlds.catalogue import generate_world\n"
+            f"if __name__ == '__main__':\n    generate_world({world!r}, {children}, {SEED}, "
+            f"Path({str(data)!r}))\n"
+        )
+        subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True)
+    return data
 
 
-def families(children: int, names: list[str]) -> None:
-    """One fresh process builds the split's features once and fits every family; rows are
-    printed as each family finishes."""
-    data = synthetic_data(children)
-    print(f"\n== families on {children:,} synthetic children (one process) ...", flush=True)
-    script = FAMILIES.format(data=str(data), families=names)
+def runs_of(armset: str) -> list[tuple[str, dict[str, int], list[tuple[Any, ...]]]]:
+    """(window name, settings changes, arms) for each split the arm set needs."""
+    if armset == "window":
+        arms = [(name, family, params, True) for name, (family, params) in WINDOW_FAMILIES.items()]
+        return [(window, changes, arms) for window, changes in WINDOWS.items()]
+    arms = [(name, *spec) for name, spec in ARMSETS[armset].items()]
+    return [("12 dates", {}, arms)]
+
+
+def judge_world(world: str, children: int, armset: str) -> list[dict[str, Any]]:
+    """Every arm of ``armset`` on one world, in one fresh process; rows as they finish."""
+    data = world_data(world, children)
+    script = WORLD.format(data=str(data), runs=runs_of(armset))
     process = subprocess.Popen(
         [sys.executable, "-c", WRAPPER, script], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
     assert process.stdout is not None
-    rows: list[dict[str, object]] = []
-    seconds = peak = 0.0
+    rows: list[dict[str, Any]] = []
     for line in process.stdout:
         if line.startswith("__MEASURE__"):
             seconds, peak = (float(v) for v in line.split()[1:])
+            print(f"   ({world}: {seconds:.0f} s, peak {peak / 1024:.1f} GB)", flush=True)
         elif line.startswith("{"):
-            item = json.loads(line)
+            item = json.loads(line) | {"world": world}
             if "features_seconds" in item:
                 print(
-                    f"features for the split: {item['features_seconds']:.1f} s; rows "
-                    f"train (fitted)/calibration/test = "
-                    f"{'/'.join(f'{r:,}' for r in item['rows'])}"
+                    f"-- {world} [{item['window']}]: features {item['features_seconds']:.0f} s, "
+                    f"rows {'/'.join(f'{r:,}' for r in item['rows'])}",
+                    flush=True,
                 )
-                header = (
-                    f"{'family':10s} {'ROC AUC':>8s} {'AP':>7s} {'P@5%':>7s} {'ECE':>7s} "
-                    f"{'lift':>6s} {'fit s':>7s} {'train s':>8s} {'fit rows':>10s}"
-                )
-                print(header, flush=True)
             else:
                 rows.append(item)
                 print(_row(item), flush=True)
-    if process.wait() != 0 or not rows:
-        raise SystemExit("the families process failed (see its error output above)")
-    print(f"{'oracle':10s} {rows[0]['oracle']:8.4f}  (the generator's true rate)")
-    print(f"whole process {seconds:.0f} s, peak {peak / 1024:.1f} GB")
-    by = {r["family"]: r for r in rows}
-    interpretable = [r for r in rows if r["family"] not in ("gbm", "baseline")]
-    if interpretable and "gbm" in by:
-        best = max(interpretable, key=lambda r: float(r["roc_auc"]))
-        gap = float(by["gbm"]["roc_auc"]) - float(best["roc_auc"])
+    if process.wait() != 0:
+        raise SystemExit(f"the arms process of world {world} failed (see its errors above)")
+    return rows
+
+
+HEADER = (
+    f"{'world':11s} {'split':13s} {'arm':18s} {'AUC':>7s} {'AP':>7s} {'P@flags':>7s} "
+    f"{'P@5%':>7s} {'ECE':>7s} {'lift':>6s} {'oracle':>6s} {'fit s':>7s}"
+)
+
+
+def _row(r: dict[str, Any]) -> str:
+    return (
+        f"{r['world']:11s} {r['window']:13s} {r['arm']:18s} {r['auc']:7.4f} {r['ap']:7.4f} "
+        f"{r['p_flags'] or 0:7.4f} {r['p5']:7.4f} {r['ece']:7.4f} {r['lift'] or 0:6.3f} "
+        f"{r['oracle'] or 0:6.3f} {r['fit']:7.1f}"
+    )
+
+
+def _kendall(a: list[float], b: list[float]) -> float:
+    pairs = list(itertools.combinations(range(len(a)), 2))
+    agree = sum(1 if (a[i] - a[j]) * (b[i] - b[j]) > 0 else -1 for i, j in pairs)
+    return agree / len(pairs) if pairs else 1.0
+
+
+def across_worlds(rows: list[dict[str, Any]]) -> None:
+    """Per arm: mean and worst lift, mean rank; the ranking's stability; the choice."""
+    for window in dict.fromkeys(r["window"] for r in rows):
+        subset = [r for r in rows if r["window"] == window]
+        worlds = list(dict.fromkeys(r["world"] for r in subset))
+        arms = list(dict.fromkeys(r["arm"] for r in subset))
+        auc = {(r["world"], r["arm"]): r["auc"] for r in subset}
+        lift = {(r["world"], r["arm"]): r["lift"] or 0.0 for r in subset}
+        complete = [a for a in arms if all((w, a) in auc for w in worlds)]
+        ranks = {
+            w: {a: sorted(complete, key=lambda x: -auc[(w, x)]).index(a) + 1 for a in complete}
+            for w in worlds
+        }
+        print(f"\n== across {len(worlds)} worlds [{window}]")
         print(
-            f"aim: best interpretable ({best['family']}) within 0.005 AUC of gbm: "
-            f"gap {gap:+.4f}; lift {best['lift']:.3f} (aim >= 0.90); "
-            f"ECE {best['ece']:.4f} (aim <= 0.01)"
+            f"{'arm':18s} {'mean AUC':>8s} {'mean lift':>9s} {'worst lift':>10s} {'mean rank':>9s}"
+        )
+        for a in sorted(complete, key=lambda x: sum(ranks[w][x] for w in worlds)):
+            lifts = [lift[(w, a)] for w in worlds]
+            print(
+                f"{a:18s} {sum(auc[(w, a)] for w in worlds) / len(worlds):8.4f} "
+                f"{sum(lifts) / len(lifts):9.3f} {min(lifts):10.3f} "
+                f"{sum(ranks[w][a] for w in worlds) / len(worlds):9.2f}"
+            )
+        taus = [
+            _kendall([auc[(w, a)] for a in complete], [auc[(v, a)] for a in complete])
+            for w, v in itertools.combinations(worlds, 2)
+        ]
+        if taus:
+            print(
+                f"ranking stability: mean Kendall tau between worlds {sum(taus) / len(taus):.2f} "
+                f"(min {min(taus):.2f}, {len(taus)} pairs)"
+            )
+        _choice(worlds, complete, ranks, auc, lift)
+
+
+def _choice(
+    worlds: list[str],
+    arms: list[str],
+    ranks: dict[str, dict[str, int]],
+    auc: dict[tuple[str, str], float],
+    lift: dict[tuple[str, str], float],
+) -> None:
+    interpretable = [a for a in arms if a.split()[0] in INTERPRETABLE]
+    if not interpretable:
+        return
+    best = min(interpretable, key=lambda a: sum(ranks[w][a] for w in worlds))
+    print(f"best interpretable arm by mean rank: {best}")
+    for w in worlds:
+        gaps = []
+        for peer in ("gbm", "plain"):
+            if (w, peer) in auc:
+                gaps.append(f"{peer} {auc[(w, best)] - auc[(w, peer)]:+.4f}")
+        print(
+            f"   {w:11s} AUC {auc[(w, best)]:.4f} lift {lift[(w, best)]:.3f}; vs " + ", ".join(gaps)
         )
 
 
@@ -134,10 +273,9 @@ def end_to_end(children: int, family: str) -> None:
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"riskflag train failed:\n{result.stderr[-3000:]}")
-    # the largest child waited for so far: the train process (synth ran through measure())
+    # the largest child waited for so far: the train process
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
-    metrics = summary["metrics"]
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])["metrics"]
     print(
         f"wall {seconds:.0f} s (aim: 10 minutes), peak {peak_kb / 1024 / 1024:.1f} GB; "
         f"test ROC AUC {metrics['roc_auc']:.4f}, ECE {metrics['ece']:.4f}, "
@@ -148,15 +286,25 @@ def end_to_end(children: int, family: str) -> None:
 
 
 def main() -> None:
+    from features.worlds.catalogue import world_names
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--children", type=int, default=200_000)
+    parser.add_argument("--children", type=int, default=60_000, help="children per world")
+    parser.add_argument("--worlds", nargs="+", default=list(world_names()))
+    parser.add_argument(
+        "--arms", nargs="+", default=["families", "ablations", "window"],
+        choices=[*ARMSETS, "window"],
+    )  # fmt: skip
     parser.add_argument("--full", type=int, default=1_000_000, help="0 skips the end-to-end run")
     parser.add_argument("--full-model", default="scorecard")
-    parser.add_argument(
-        "--families", nargs="+", default=["baseline", "scorecard", "logistic", "ebm", "gbm"]
-    )
     args = parser.parse_args()
-    families(args.children, args.families)
+    for armset in args.arms:
+        print(f"\n==== arm set {armset}: {len(args.worlds)} worlds x {args.children:,} children")
+        print(HEADER, flush=True)
+        rows = [row for world in args.worlds for row in judge_world(world, args.children, armset)]
+        with (BENCH / f"models-{armset}.jsonl").open("w") as out:
+            out.writelines(json.dumps(row) + "\n" for row in rows)
+        across_worlds(rows)
     if args.full:
         end_to_end(args.full, args.full_model)
 

@@ -43,7 +43,7 @@ from sklearn.pipeline import Pipeline
 from features.registry import FeatureSpec, Registry
 from models.baseline import PriorReportsBaseline
 from models.design import Column, DesignError, design_columns, design_matrix
-from models.families import as_frame, raw_terms
+from models.families import as_frame, raw_terms, signed_log1p
 from models.scorecard import Scorecard
 
 if TYPE_CHECKING:
@@ -200,15 +200,18 @@ def boosting_terms(ebm: Any) -> BinnedTerms | None:
 
 @dataclass(frozen=True)
 class LinearTerms:
-    """The logistic family: standardised values times the coefficients."""
+    """The logistic family: standardised (first signed-log, when ``log``) values times the
+    coefficients."""
 
     mean: Float
     scale: Float
     coef: Float
     intercept: float
+    log: bool = False
 
     def __call__(self, matrix: Float) -> tuple[Float, float]:
-        return (matrix - self.mean) / self.scale * self.coef, self.intercept
+        values = signed_log1p(matrix) if self.log else matrix
+        return (values - self.mean) / self.scale * self.coef, self.intercept
 
 
 @dataclass(frozen=True)
@@ -249,8 +252,11 @@ def compile_terms(pipeline: Pipeline, family: str, names: Sequence[str]) -> Term
         each = [(j, (j,), table) for j, table in enumerate(tables)]
         return binned_terms(levels, each, float(last.contribution_intercept_), finite=True)
     if family == "logistic":
-        scaler = pipeline[0]
-        return LinearTerms(scaler.mean_, scaler.scale_, last.coef_[0], float(last.intercept_[0]))
+        scaler = pipeline.named_steps["scale"]
+        log = "log" in pipeline.named_steps
+        return LinearTerms(
+            scaler.mean_, scaler.scale_, last.coef_[0], float(last.intercept_[0]), log
+        )
     if family == "baseline" and isinstance(last, PriorReportsBaseline):
         return BaselineTerms(last.column_index_, last.coef_, float(last.contribution_intercept_))
     boosting = boosting_terms(last) if family == "ebm" else None

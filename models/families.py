@@ -3,7 +3,9 @@
 - ``scorecard``: binned features, sparse L1 logistic regression, integer points per bin
   (models.scorecard): the fitted counterpart of the Structured Decision Making checklists.
 - ``logistic``: L1 / elastic-net logistic regression on standardised features (the shape
-  of California's LASSO models), solved with sign bounds (models.monotone).
+  of California's LASSO models), solved with sign bounds (models.monotone); with
+  ``transform = "log"``, on ``sign(x) log(1 + |x|)`` of each value first (monotone, so
+  every direction holds; a count's tenth event then weighs less than its first).
 - ``ebm``: interpret's Explainable Boosting Machine with few pairwise interactions.
 - ``gbm``: histogram gradient boosting, the black box that prices interpretability; it is
   trained and compared, and never promoted unless forced.
@@ -25,7 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from models.baseline import PriorReportsBaseline
 from models.family_names import FAMILIES, FamilyError
@@ -33,6 +35,7 @@ from models.monotone import L1Logistic
 from models.scorecard import Scorecard
 
 BASELINE_FEATURE: Final = "report_concern__count_365d"
+TRANSFORMS: Final = ("identity", "log")
 
 Float = npt.NDArray[np.float64]
 
@@ -50,6 +53,12 @@ DEFAULTS: Final[dict[str, dict[str, Any]]] = {
     "gbm": {"max_iter": 400, "learning_rate": 0.05, "max_leaf_nodes": 31},
     "baseline": {"feature": BASELINE_FEATURE},
 }
+
+
+def signed_log1p(values: Float) -> Float:
+    """``sign(x) log(1 + |x|)``: increasing, 0 at 0, defined for every real value."""
+    out: Float = np.sign(values) * np.log1p(np.abs(values))
+    return out
 
 
 def make_pipeline(
@@ -77,7 +86,13 @@ def make_pipeline(
             scorecard = Scorecard(random_state=seed, monotone=signs)
             steps = [("scorecard", scorecard.set_params(**settings))]
         elif family == "logistic":
+            transform = settings.pop("transform", "identity")
+            if transform not in TRANSFORMS:
+                raise FamilyError(
+                    f"model.logistic.transform: one of {TRANSFORMS}, got {transform!r}"
+                )
             steps = [
+                *([("log", FunctionTransformer(signed_log1p))] if transform == "log" else []),
                 ("scale", StandardScaler()),
                 ("logistic", L1Logistic(monotone=signs).set_params(**settings)),
             ]
@@ -131,8 +146,11 @@ def raw_terms(pipeline: Pipeline, family: str, matrix: pd.DataFrame) -> tuple[Fl
     """
     last = pipeline[-1]
     if family == "logistic":
-        scaler = pipeline[0]
-        standard = (matrix.to_numpy() - scaler.mean_) / scaler.scale_
+        scaler = pipeline.named_steps["scale"]
+        values = matrix.to_numpy()
+        if "log" in pipeline.named_steps:
+            values = signed_log1p(values)
+        standard = (values - scaler.mean_) / scaler.scale_
         return standard * last.coef_[0], float(last.intercept_[0])
     if family == "ebm":
         return np.asarray(last.eval_terms(matrix), dtype=np.float64), float(last.intercept_[0])

@@ -59,20 +59,37 @@ def _format_number(value: float) -> str:
     return np.format_float_positional(float(value), trim="-")
 
 
-def _bin_edges(column: FloatArray, max_bins: int) -> tuple[FloatArray, bool]:
+PLACEMENTS = ("quantile", "mode")
+
+
+def _bin_edges(
+    column: FloatArray, max_bins: int, placement: str = "quantile"
+) -> tuple[FloatArray, bool]:
     """Inner cut points of one column, and whether each bin holds a single integer value.
 
     A value ``x`` falls into bin ``searchsorted(edges, x, side="right")``: bin 0 is
     ``x < edges[0]``, bin k is ``[edges[k-1], edges[k])`` and the last is ``x >= edges[-1]``.
     Edges are training values (``inverted_cdf`` quantiles) above the minimum, so no bin
-    is empty on the training data.
+    is empty on the training data. ``placement``: ``quantile`` cuts all values at equal
+    counts (a value held by most rows swallows every cut near it: a count that is 0 for
+    85% of rows keeps one bin); ``mode`` gives the most common value a bin of its own and
+    cuts the other values at equal counts (``max_bins - 1`` bins), so the rows that differ
+    from the mode are told apart.
     """
-    distinct = np.unique(column)
+    distinct, counts = np.unique(column, return_counts=True)
     if distinct.shape[0] <= max_bins:
         integral = bool(np.all(distinct == np.round(distinct)))
         return distinct[1:].astype(np.float64), integral
-    levels = np.arange(1, max_bins) / max_bins
-    cuts = np.unique(np.quantile(column, levels, method="inverted_cdf"))
+    if placement == "mode":
+        mode = distinct[int(np.argmax(counts))]
+        rest = column[column != mode]
+        levels = np.arange(1, max_bins - 1) / (max_bins - 1)
+        above = distinct[distinct > mode][:1]
+        cuts = np.concatenate([np.quantile(rest, levels, method="inverted_cdf"), [mode], above])
+    else:
+        levels = np.arange(1, max_bins) / max_bins
+        cuts = np.quantile(column, levels, method="inverted_cdf")
+    cuts = np.unique(cuts)
     return cuts[cuts > distinct[0]].astype(np.float64), False
 
 
@@ -96,7 +113,11 @@ class Scorecard(AdditiveClassifier):
     Parameters
     ----------
     max_bins : int, default=5
-        Most bins per column (at least 2).
+        Most bins per column (at least 2); with ``placement="mode"``, one more when the
+        most common value lies inside the column's range.
+    placement : {"quantile", "mode"}, default="quantile"
+        Where the cuts go: at equal counts of all values, or the most common value in a
+        bin of its own and the others at equal counts (see ``_bin_edges``).
     C : float, default=0.05
         Inverse L1 strength of the logistic regression (liblinear's convention: the
         penalty weighs against the *sum* of the losses). Smaller: fewer non-zero bins.
@@ -142,8 +163,10 @@ class Scorecard(AdditiveClassifier):
         random_state: int | np.random.RandomState | None = None,
         class_weight: Mapping[Any, float] | str | None = None,
         monotone: Sequence[int] | None = None,
+        placement: str = "quantile",
     ) -> None:
         self.max_bins = max_bins
+        self.placement = placement
         self.C = C
         self.points_to_double_odds = points_to_double_odds
         self.max_iter = max_iter
@@ -156,6 +179,8 @@ class Scorecard(AdditiveClassifier):
             raise TypeError(f"max_bins must be an int, got {self.max_bins!r}")
         if self.max_bins < 2:
             raise ValueError(f"max_bins must be at least 2, got {self.max_bins}")
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"placement must be one of {PLACEMENTS}, got {self.placement!r}")
         for name in ("C", "points_to_double_odds"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not 0 < value < math.inf:
@@ -170,7 +195,7 @@ class Scorecard(AdditiveClassifier):
         edges: list[FloatArray] = []
         single: list[bool] = []
         for j in range(X.shape[1]):
-            cuts, is_single = _bin_edges(X[:, j], max_bins)
+            cuts, is_single = _bin_edges(X[:, j], max_bins, self.placement)
             edges.append(cuts)
             single.append(is_single)
         self.bin_edges_ = edges

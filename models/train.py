@@ -33,6 +33,7 @@ from models.monotone import column_directions
 from models.riskmodel import CHUNK_ROWS, Float, Platt, RiskModel
 from models.settings import TrainingSettings, plan_split
 from models.splits import TemporalSplit
+from models.tuning import tuned_params
 
 Progress = Callable[[str], None]
 ORACLE_FILE = "oracle.parquet"
@@ -66,6 +67,7 @@ class Blocks:
     test: pl.DataFrame
     registry: Registry
     label: str
+    horizon_days: int
     negative_rate: float = 1.0
 
 
@@ -113,7 +115,7 @@ def build_blocks(
             parts.append(rows.collect())
         frames.append(pl.concat(parts).sort("as_of", "child_id"))
     assert registry is not None
-    return Blocks(frames[0], frames[1], frames[2], registry, label, rate)
+    return Blocks(frames[0], frames[1], frames[2], registry, label, split.horizon_days, rate)
 
 
 def chunked_raw_log_odds(model: RiskModel, frame: pl.DataFrame) -> Float:
@@ -189,7 +191,11 @@ def fit_model(
     matrix = design_matrix(blocks.train, blocks.registry)[0].astype(np.float64, copy=False)
     y_train = blocks.train[blocks.label].to_numpy().astype(np.int8)
     directions = column_directions(columns, blocks.registry.specs, settings.increasing)
-    pipeline = make_pipeline(family, names, settings.model.get(family), settings.seed, directions)
+    params = tuned_params(
+        family, settings.model.get(family, {}), (matrix, y_train, blocks.train["as_of"].to_numpy()),
+        blocks.horizon_days, names, directions, settings.seed,
+    )  # fmt: skip
+    pipeline = make_pipeline(family, names, params, settings.seed, directions)
     pipeline.fit(as_frame(matrix, names), y_train)
     del matrix
     model = RiskModel(
@@ -203,6 +209,7 @@ def fit_model(
         ventiles=Ventiles((0.0,) * 19),
         config=config,
         policy=policy,
+        provenance={"params": params},
     )
     if family == "scorecard":
         model.points_to_double_odds = float(pipeline[-1].points_to_double_odds)
@@ -290,6 +297,7 @@ def train(
     lap("evaluate")
     progress(f"test AUC {evaluation.roc_auc:.4f}, calibration error {evaluation.ece:.4f}")
     model.provenance = {
+        **model.provenance,
         "feature_config_sha256": config.digest(),
         "feature_policy_sha256": policy.digest(),
         "split": split.describe(),

@@ -5,6 +5,7 @@ feature table built from synthetic histories; and a compiled model still pickles
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ from models.train import build_blocks, fit_model
 pytestmark = pytest.mark.slow
 
 ADDITIVE = ("scorecard", "logistic", "ebm", "baseline")
+# parameters that change a family's form: each compiles too
+VARIANTS = {"logistic log": {"transform": "log"}, "scorecard mode": {"placement": "mode"}}
 EXACT = ("scorecard", "baseline")  # integer points, one log1p: bit for bit
 SEVERITY = "report_concern__max_severity_365d"
 COUNT = "report_concern__count_all"
@@ -59,6 +62,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     split = plan_split(settings, histories.exported_at, config.label.horizon_days)
     blocks = build_blocks(histories, config, policy, split)
     models = {family: fit_model(family, blocks, config, policy, settings) for family in FAMILIES}
+    for family, params in VARIANTS.items():
+        varied = dataclasses.replace(settings, model={family.split()[0]: params})
+        models[family] = fit_model(family.split()[0], blocks, config, policy, varied)
     return Trained(models, blocks.train, blocks.test, blocks.registry)
 
 
@@ -82,15 +88,35 @@ def _assert_terms_equal(family: str, ours: np.ndarray, theirs: np.ndarray) -> No
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("family", ADDITIVE)
-def test_compiled_terms_equal_the_libraries(family: str, trained: Trained) -> None:
-    model = trained.models[family]
+@pytest.mark.parametrize("name", [*ADDITIVE, *VARIANTS])
+def test_compiled_terms_equal_the_libraries(name: str, trained: Trained) -> None:
+    model, family = trained.models[name], name.split(maxsplit=1)[0]
     assert not isinstance(model.compiled.terms_of, LibraryTerms)
     for matrix in _matrices(trained):
         ours, intercept = model.compiled.terms(matrix)
         theirs, expected = raw_terms(model.pipeline, family, as_frame(matrix, _names(model)))
         _assert_terms_equal(family, ours, theirs)
         assert intercept == expected
+
+
+def test_the_log_transform_is_in_the_terms_and_the_decision(trained: Trained) -> None:
+    """The logistic's terms add up to its decision function with the transform, and the
+    transform changed the model (a count's terms are no longer linear in the count)."""
+    model = trained.models["logistic log"]
+    assert "log" in model.pipeline.named_steps
+    matrix = model.matrix(trained.test)
+    frame = as_frame(matrix, _names(model))
+    terms, intercept = raw_terms(model.pipeline, "logistic", frame)
+    np.testing.assert_allclose(
+        terms.sum(axis=1) + intercept, model.pipeline.decision_function(frame), atol=1e-9
+    )
+    j = _names(model).index(COUNT)
+    values, contributions = matrix[:, j], terms[:, j]
+    if model.pipeline[-1].coef_[0][j] != 0:
+        seen = np.unique(values)
+        assert seen.shape[0] >= 3
+        steps = np.diff([contributions[values == v][0] for v in seen[:3]])
+        assert steps[0] > steps[1] > 0  # concave in the count, and rising
 
 
 def _scrambled(pipeline: Pipeline, family: str) -> Pipeline:

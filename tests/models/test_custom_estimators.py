@@ -27,7 +27,7 @@ from models.scorecard import Scorecard
 LN2 = math.log(2.0)
 
 
-@parametrize_with_checks([Scorecard(), PriorReportsBaseline()])
+@parametrize_with_checks([Scorecard(), Scorecard(placement="mode"), PriorReportsBaseline()])
 def test_sklearn_contract(estimator: BaseEstimator, check: Any) -> None:
     check(estimator)
 
@@ -72,6 +72,7 @@ label_pairs = st.sampled_from([(0, 1), (-1, 1), (3, 7), ("no", "yes"), ("kept", 
     max_bins=st.integers(2, 9),
     C=st.floats(0.01, 20.0),
     pdo=st.floats(1.0, 100.0),
+    placement=st.sampled_from(["quantile", "mode"]),
 )
 def test_contributions_add_up_to_the_decision_function(
     X: npt.NDArray[np.float64],
@@ -81,6 +82,7 @@ def test_contributions_add_up_to_the_decision_function(
     max_bins: int,
     C: float,
     pdo: float,
+    placement: str,
 ) -> None:
     n, p = X.shape
     positive = data.draw(hnp.arrays(np.bool_, n))
@@ -88,7 +90,9 @@ def test_contributions_add_up_to_the_decision_function(
     y = np.where(positive, labels[1], labels[0])
     column = data.draw(st.integers(0, p - 1))
     for model in (
-        Scorecard(max_bins=max_bins, C=C, points_to_double_odds=pdo, random_state=0).fit(X, y),
+        Scorecard(
+            max_bins=max_bins, C=C, points_to_double_odds=pdo, placement=placement, random_state=0
+        ).fit(X, y),
         PriorReportsBaseline(column=column).fit(X, y),
     ):
         np.testing.assert_array_equal(model.classes_, sorted(labels))
@@ -306,9 +310,60 @@ def test_the_baseline_column_by_name() -> None:
         ({"max_bins": 1}, "max_bins"),
         ({"C": 0.0}, "C must be"),
         ({"points_to_double_odds": -20.0}, "points_to_double_odds"),
+        ({"placement": "median"}, "placement must be one of"),
     ],
 )
 def test_the_scorecard_refuses_bad_parameters(params: dict[str, Any], message: str) -> None:
     frame, y = _frame()
     with pytest.raises(ValueError, match=message):
         Scorecard(**params).fit(frame, y)
+
+
+def _zero_inflated(
+    seed: int = 3, n: int = 20_000
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
+    """A count that is 0 for most rows, whose risk keeps rising with every event."""
+    rng = np.random.default_rng(seed)
+    count = np.where(rng.random(n) < 0.85, 0, rng.geometric(0.3, n)).astype(np.float64)
+    y = rng.random(n) < _sigmoid(-3.0 + 0.5 * count)
+    return count.reshape(-1, 1), y
+
+
+def test_quantile_cuts_lose_a_count_that_is_mostly_zero() -> None:
+    """The reason for ``placement="mode"``: with 85% zeros, every quantile cut is 0, so
+    the quantile card keeps a single bin and cannot tell 1 event from 10."""
+    X, y = _zero_inflated()
+    quantile = Scorecard(max_bins=5, C=1.0, random_state=0).fit(X, y)
+    assert quantile.bin_edges_[0].shape[0] == 0
+
+
+def test_the_mode_gets_its_own_bin_and_the_rest_are_cut_at_equal_counts() -> None:
+    X, y = _zero_inflated()
+    card = Scorecard(max_bins=5, C=1.0, placement="mode", random_state=0).fit(X, y)
+    edges = card.bin_edges_[0]
+    assert edges[0] == 1.0  # zeros alone in bin 0
+    assert 3 <= edges.shape[0] <= 4  # the rest in at most max_bins - 1 bins (1 is common)
+    bins = np.searchsorted(edges, X[X[:, 0] > 0, 0], side="right")
+    shares = np.bincount(bins, minlength=edges.shape[0] + 1)[1:] / bins.shape[0]
+    assert shares.min() > 0.05  # no empty or near-empty bin among the rest
+    assert np.all(np.diff(card.points_[0]) >= 0)  # more events, never fewer points
+    assert (
+        roc_auc_score(y, card.decision_function(X))
+        > roc_auc_score(
+            y, Scorecard(max_bins=5, C=1.0, random_state=0).fit(X, y).decision_function(X)
+        )
+        + 0.05
+    )
+
+
+def test_a_mode_inside_the_range_is_cut_on_both_sides() -> None:
+    """A capped days-since column: most rows sit at the cap (the largest value)."""
+    rng = np.random.default_rng(4)
+    days = np.where(rng.random(5000) < 0.7, 1095.0, rng.integers(0, 1095, 5000).astype(float))
+    y = rng.random(5000) < _sigmoid(-2.0 - days / 500)
+    card = Scorecard(max_bins=5, C=1.0, placement="mode", random_state=0).fit(
+        days.reshape(-1, 1), y
+    )
+    edges = card.bin_edges_[0]
+    assert edges[-1] == 1095.0  # the cap alone in the last bin
+    assert edges.shape[0] == 4
