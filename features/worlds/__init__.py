@@ -1,0 +1,1 @@
+"""Worlds to judge models on: our generator varied, and generators unlike it."""
