@@ -163,8 +163,9 @@ bench-contract: $(STAMP)
 bench-features: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_features
 
-## bench-models: every family out of time on 200k synthetic children beside gbm and the oracle,
-## then `riskflag train` end to end on 1M children
+## bench-models: every family, a plain logistic peer and the ablations, out of time on nine
+## worlds (our generator varied, and the strain generator unlike it) beside gbm and each
+## world's oracle; then `riskflag train` end to end on 1M children
 bench-models: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_models
 

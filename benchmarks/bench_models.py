@@ -58,23 +58,25 @@ ARMSETS: dict[str, dict[str, tuple[str, dict[str, Any], bool]]] = {
         "plain": ("plain", {}, False),
     },
     "ablations": {
-        "scorecard": ("scorecard", {}, True),
-        "scorecard free": ("scorecard", {}, False),
-        "scorecard mode": ("scorecard", {"placement": "mode"}, True),
-        "scorecard mode 8": ("scorecard", {"placement": "mode", "max_bins": 8}, True),
-        "scorecard mode C": ("scorecard", {"placement": "mode", "C": TUNED_C}, True),
-        "logistic": ("logistic", {}, True),
-        "logistic free": ("logistic", {}, False),
-        "logistic log": ("logistic", {"transform": "log"}, True),
-        "logistic log free": ("logistic", {"transform": "log"}, False),
-        "logistic log C": ("logistic", {"transform": "log", "C": TUNED_C}, True),
+        "scorecard 5 quantile": ("scorecard", {"max_bins": 5, "placement": "quantile"}, True),
+        "scorecard 5 q. free": ("scorecard", {"max_bins": 5, "placement": "quantile"}, False),
+        "scorecard 5 mode": ("scorecard", {"max_bins": 5}, True),
+        "scorecard 8 mode": ("scorecard", {}, True),
+        "scorecard 8 free": ("scorecard", {}, False),
+        "scorecard 12 mode": ("scorecard", {"max_bins": 12}, True),
+        "scorecard 8 C": ("scorecard", {"C": TUNED_C}, True),
+        "logistic identity": ("logistic", {"transform": "identity", "C": 0.05}, True),
+        "logistic id. free": ("logistic", {"transform": "identity", "C": 0.05}, False),
+        "logistic log": ("logistic", {"C": 0.05}, True),
+        "logistic log free": ("logistic", {"C": 0.05}, False),
+        "logistic log C": ("logistic", {}, True),
         "gbm free": ("gbm", {}, False),
     },
 }
 # window arms: (family, params) under a changed split or sampling
-WINDOW_FAMILIES = {
-    "scorecard mode": ("scorecard", {"placement": "mode"}),
-    "logistic log": ("logistic", {"transform": "log"}),
+WINDOW_FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {
+    "scorecard": ("scorecard", {}),
+    "logistic": ("logistic", {}),
 }
 WINDOWS: dict[str, dict[str, int]] = {
     "12 dates": {},
@@ -145,10 +147,14 @@ def runs_of(armset: str) -> list[tuple[str, dict[str, int], list[tuple[Any, ...]
     return [("12 dates", {}, arms)]
 
 
-def judge_world(world: str, children: int, armset: str) -> list[dict[str, Any]]:
-    """Every arm of ``armset`` on one world, in one fresh process; rows as they finish."""
+def judge_world(
+    world: str, children: int, armset: str, without: list[str], out: Path
+) -> list[dict[str, Any]]:
+    """Every arm of ``armset`` (but ``without``) on one world, in one fresh process; rows
+    printed and appended to ``out`` as they finish."""
     data = world_data(world, children)
-    script = WORLD.format(data=str(data), runs=runs_of(armset))
+    runs = [(w, c, [a for a in arms if a[0] not in without]) for w, c, arms in runs_of(armset)]
+    script = WORLD.format(data=str(data), runs=runs)
     process = subprocess.Popen(
         [sys.executable, "-c", WRAPPER, script], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
@@ -169,22 +175,24 @@ def judge_world(world: str, children: int, armset: str) -> list[dict[str, Any]]:
             else:
                 rows.append(item)
                 print(_row(item), flush=True)
+                with out.open("a") as jsonl:
+                    jsonl.write(json.dumps(item) + "\n")
     if process.wait() != 0:
         raise SystemExit(f"the arms process of world {world} failed (see its errors above)")
     return rows
 
 
 HEADER = (
-    f"{'world':11s} {'split':13s} {'arm':18s} {'AUC':>7s} {'AP':>7s} {'P@flags':>7s} "
-    f"{'P@5%':>7s} {'ECE':>7s} {'lift':>6s} {'oracle':>6s} {'fit s':>7s}"
+    f"{'world':11s} {'split':13s} {'arm':20s} {'AUC':>7s} {'AP':>7s} {'P@flags':>7s} "
+    f"{'P@5%':>7s} {'ECE':>7s} {'lift':>6s} {'oracle':>6s} {'fit s':>7s} {'C':>6s}"
 )
 
 
 def _row(r: dict[str, Any]) -> str:
     return (
-        f"{r['world']:11s} {r['window']:13s} {r['arm']:18s} {r['auc']:7.4f} {r['ap']:7.4f} "
+        f"{r['world']:11s} {r['window']:13s} {r['arm']:20s} {r['auc']:7.4f} {r['ap']:7.4f} "
         f"{r['p_flags'] or 0:7.4f} {r['p5']:7.4f} {r['ece']:7.4f} {r['lift'] or 0:6.3f} "
-        f"{r['oracle'] or 0:6.3f} {r['fit']:7.1f}"
+        f"{r['oracle'] or 0:6.3f} {r['fit']:7.1f} {r['params'].get('C', ''):>6}"
     )
 
 
@@ -209,7 +217,7 @@ def across_worlds(rows: list[dict[str, Any]]) -> None:
         }
         print(f"\n== across {len(worlds)} worlds [{window}]")
         print(
-            f"{'arm':18s} {'mean AUC':>8s} {'mean lift':>9s} {'worst lift':>10s} {'mean rank':>9s}"
+            f"{'arm':20s} {'mean AUC':>8s} {'mean lift':>9s} {'worst lift':>10s} {'mean rank':>9s}"
         )
         for a in sorted(complete, key=lambda x: sum(ranks[w][x] for w in worlds)):
             lifts = [lift[(w, a)] for w in worlds]
@@ -295,15 +303,20 @@ def main() -> None:
         "--arms", nargs="+", default=["families", "ablations", "window"],
         choices=[*ARMSETS, "window"],
     )  # fmt: skip
+    parser.add_argument("--without", nargs="*", default=[], help="arms to leave out")
     parser.add_argument("--full", type=int, default=1_000_000, help="0 skips the end-to-end run")
     parser.add_argument("--full-model", default="scorecard")
     args = parser.parse_args()
     for armset in args.arms:
         print(f"\n==== arm set {armset}: {len(args.worlds)} worlds x {args.children:,} children")
         print(HEADER, flush=True)
-        rows = [row for world in args.worlds for row in judge_world(world, args.children, armset)]
-        with (BENCH / f"models-{armset}.jsonl").open("w") as out:
-            out.writelines(json.dumps(row) + "\n" for row in rows)
+        out = BENCH / f"models-{armset}.jsonl"
+        out.unlink(missing_ok=True)
+        rows = [
+            row
+            for world in args.worlds
+            for row in judge_world(world, args.children, armset, args.without, out)
+        ]
         across_worlds(rows)
     if args.full:
         end_to_end(args.full, args.full_model)

@@ -41,8 +41,8 @@ Float = npt.NDArray[np.float64]
 
 
 DEFAULTS: Final[dict[str, dict[str, Any]]] = {
-    "scorecard": {"max_bins": 5, "C": 0.05, "points_to_double_odds": 20.0},
-    "logistic": {"C": 0.05, "l1_ratio": 1.0, "max_iter": 1000},
+    "scorecard": {"max_bins": 8, "placement": "mode", "C": 0.05, "points_to_double_odds": 20.0},
+    "logistic": {"C": 0.05, "l1_ratio": 1.0, "max_iter": 1000, "transform": "log"},
     "ebm": {
         "interactions": 5,
         "outer_bags": 4,
@@ -80,6 +80,12 @@ def make_pipeline(
     if family not in FAMILIES:
         raise FamilyError(f"unknown model family {family!r}; one of {', '.join(FAMILIES)}")
     settings = DEFAULTS[family] | dict(params or {})
+    listed = [key for key, value in settings.items() if isinstance(value, list)]
+    if listed:
+        raise FamilyError(
+            f"model.{family}: {', '.join(listed)}: a list of candidates is chosen by a "
+            "temporal validation (models.tuning.tuned_params) before a pipeline is made"
+        )
     steps: list[tuple[str, Any]]
     try:
         if family == "scorecard":

@@ -212,7 +212,8 @@ def log_and_register(
         params: dict[str, Any] = {"family": model.family}
         _flat("split", result.split.describe(), params)
         _flat("sampling", result.sampling, params)
-        _flat("model", settings.model.get(model.family, {}), params)
+        # what was fitted: the settings' values, a listed one as chosen (models.tuning)
+        _flat("model", model.provenance.get("params", settings.model.get(model.family, {})), params)
         _flat("counts", result.counts, params)
         params["label.name"] = model.label
         params["label.horizon_days"] = model.horizon_days

@@ -83,9 +83,15 @@ def tuned_params(
     if len(grid) == 1:
         return grid[0]
     matrix, y, as_of = training
-    inner, validate = inner_split(as_of, horizon_days)
-    if np.unique(y[inner]).size < 2 or np.unique(y[validate]).size < 2:
-        raise TuningError("the inner training or validation rows hold a single outcome")
+    listed = ", ".join(key for key, value in params.items() if isinstance(value, list))
+    try:
+        inner, validate = inner_split(as_of, horizon_days)
+        if np.unique(y[inner]).size < 2 or np.unique(y[validate]).size < 2:
+            raise TuningError("the inner training or validation rows hold a single outcome")
+    except TuningError as exc:
+        raise TuningError(
+            f"model.{family}: {listed} lists candidates, and {exc}; give one value instead"
+        ) from exc
     scores = []
     for candidate in grid:
         pipeline = make_pipeline(family, names, candidate, seed, directions)

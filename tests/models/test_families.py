@@ -119,10 +119,12 @@ def test_logistic_terms_equal_shap_linear_explainer(
     pipeline = models["logistic"].pipeline
     x_train, _ = data["train"]
     x, _ = data["test"]
-    scaler, logistic = pipeline[0], pipeline[-1]
-    background = scaler.transform(as_frame(x_train, NAMES))
+    # every step before the regression: the signed log (the default transform), the scaler
+    prepare, logistic = pipeline[:-1], pipeline[-1]
+    assert "log" in pipeline.named_steps
+    background = prepare.transform(as_frame(x_train, NAMES))
     explainer = shap.LinearExplainer(logistic, shap.maskers.Independent(background, 10_000))
-    expected = explainer.shap_values(scaler.transform(as_frame(x, NAMES)))
+    expected = explainer.shap_values(prepare.transform(as_frame(x, NAMES)))
     ours, _ = raw_terms(pipeline, "logistic", as_frame(x, NAMES))
     # shap measures from the background mean, which standardisation puts at 0
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-9)

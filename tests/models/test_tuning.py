@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from models import tuning
+from models.families import make_pipeline
+from models.family_names import FamilyError
 from models.tuning import VALIDATION_DATES, TuningError, candidates, inner_split, tuned_params
 
 
@@ -101,3 +103,16 @@ def test_a_single_outcome_in_the_validation_rows_is_refused() -> None:
     with pytest.raises(TuningError, match="single outcome"):
         tuned_params("logistic", {"C": [0.1, 1.0]}, (matrix, y, as_of), 180,
                      [f"x{i}" for i in range(21)], [0] * 21, 0)  # fmt: skip
+
+
+def test_a_list_on_a_short_training_block_names_the_setting_and_the_fix() -> None:
+    matrix, y, as_of = _world(3)
+    short = as_of <= np.datetime64("2022-04-01")
+    with pytest.raises(TuningError, match=r"model.logistic: C lists candidates.*one value instead"):
+        tuned_params("logistic", {"C": [0.1, 1.0]}, (matrix[short], y[short], as_of[short]), 180,
+                     [f"x{i}" for i in range(21)], [0] * 21, 0)  # fmt: skip
+
+
+def test_a_pipeline_is_never_made_from_a_list() -> None:
+    with pytest.raises(FamilyError, match="a list of candidates is chosen"):
+        make_pipeline("logistic", ["a"], {"C": [0.1, 1.0]})
