@@ -2,9 +2,10 @@
 
 The one place each feature kind's value is defined from the kernels' sums and maxima
 (docs/features.md says the same in words): counts, highest severities, amounts, "never",
-days since the last, siblings' counts, statuses and the child's own attributes. Values
-come out as numpy arrays, one per feature, for the rows the cohort keeps; the batch turns
-them into a polars table (features.build), a request feeds them to the model directly.
+days since the last, recency-weighted counts, trends, source systems, siblings' counts,
+statuses and the child's own attributes. Values come out as numpy arrays, one per
+feature, for the rows the cohort keeps; the batch turns them into a polars table
+(features.build), a request feeds them to the model directly.
 """
 
 from __future__ import annotations
@@ -21,8 +22,15 @@ from features.compute import Internal
 from features.config import FeatureConfig
 from features.deployment import AREAS
 from features.kernel import DAY_US, NONE, Bool, Grid, Int, Values, unpack_us
-from features.plan import Plan, count_name, severity_name
-from features.registry import FeatureSpec
+from features.plan import (
+    Plan,
+    count_name,
+    decayed_name,
+    severity_name,
+    source_columns,
+    trend_names,
+)
+from features.registry import TREND_RECENT_DAYS, TREND_SPAN_DAYS, FeatureSpec
 from features.statuses import Categorical, latest_is, status_columns
 
 UINT16_MAX = 65_535
@@ -58,7 +66,8 @@ class Rows:
         of each column of a (columns, grid size, units) block."""
         if values.ndim == 2:
             return values.reshape(-1)[self.cell]
-        return values.reshape(values.shape[0], -1)[:, self.cell]
+        columns, size, units = values.shape
+        return values.reshape(columns, size * units)[:, self.cell]
 
     def in_table_order(self, values: Any) -> Any:
         """Values read in reading order, put in table order."""
@@ -128,6 +137,7 @@ def feature_values(
     summed = rows.of(internal.sums)
     at: dict[str, Values] = dict(zip(plan.sums.names, summed, strict=True))
     at.update(zip(plan.running.names, rows.of(internal.running), strict=True))
+    at.update(zip(plan.decayed.names, rows.of(internal.decayed), strict=True))
     if household is not None and plan.household is not None:
         at.update(zip(plan.household.names, rows.of(household), strict=True))
     statuses = status_columns(at)
@@ -169,8 +179,10 @@ def _counts(plan: Plan, summed: Values) -> dict[str, Any]:
 def aggregate(
     spec: FeatureSpec, at: Mapping[str, Values], as_of_us: Int, config: FeatureConfig
 ) -> Any:
-    """One count, severity, amount, "never", recency or siblings' feature."""
+    """One count, severity, amount, "never", recency, history or siblings' feature."""
     event_type = spec.sources[0]
+    if spec.kind in ("decayed", "trend", "sources"):
+        return history(spec, at)
     if spec.kind == "count":
         return _uint16(at[count_name(event_type, spec.detail, spec.window or "all")], spec)
     if spec.kind == "max_severity":
@@ -190,6 +202,27 @@ def aggregate(
         return np.where(never | (last == NONE), config.days_since_cap, days).astype(np.int32)
     name = count_name(event_type, spec.detail, spec.window or "all")
     return _uint16(at[f"__hh__{name}"] - at[name], spec)
+
+
+def history(spec: FeatureSpec, at: Mapping[str, Values]) -> Values:
+    """A recency-weighted count (as summed), a trend, or the number of source systems
+    with a record in the window."""
+    if spec.kind == "decayed":
+        return at[decayed_name(spec)]
+    if spec.kind == "trend":
+        recent, span = (at[name] for name in trend_names(spec))
+        return trend(recent, span)
+    systems = np.stack([at[name] > 0 for name in source_columns(spec)])
+    counted: Values = systems.sum(axis=0, dtype=np.uint8)
+    return counted
+
+
+def trend(recent: Values, span: Values) -> Values:
+    """The recent count less the rest of the span's, scaled to the recent days: above 0
+    when the recent days ran faster than the days before them."""
+    recent_days, before_days = TREND_RECENT_DAYS, TREND_SPAN_DAYS - TREND_RECENT_DAYS
+    paced: Values = recent - (span - recent) * recent_days / before_days
+    return paced
 
 
 def _uint16(values: Values, spec: FeatureSpec) -> npt.NDArray[np.uint16]:

@@ -2,7 +2,8 @@
 
 ``Bounds`` holds each event's grid interval per window (the same bounds the evidence
 reads, features.evidence); ``compute`` turns them into the dense (unit, grid index)
-values of every summed and running column, the cohort's inputs and the label's count.
+values of every summed, recency-weighted and running column, the cohort's inputs and the
+label's count.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from features.kernel import (
     Float,
     Grid,
     Int,
+    decayed_sums,
     expand,
     interval_sums,
     pack,
@@ -46,9 +48,11 @@ class Bounds:
 @dataclass(frozen=True)
 class Internal:
     """The kernels' columns over (grid index, unit): ``sums`` in ``plan.sums.names``
-    order, ``running`` in ``plan.running.names`` order, and the cohort's and label's."""
+    order, ``decayed`` in ``plan.decayed.names`` order, ``running`` in
+    ``plan.running.names`` order, and the cohort's and label's."""
 
     sums: Float
+    decayed: Float
     running: Int
     placed: Int
     any_event: Float
@@ -65,6 +69,7 @@ def compute(
     never = np.full(events.size, grid.size)
     return Internal(
         sums=summed(plan.sums, events, bounds, units, grid.size),
+        decayed=decayed(plan.decayed, events, bounds, units, grid),
         running=running(plan.running, events, bounds, units, grid),
         placed=running(plan.placed, events, bounds, units, grid)[0],
         any_event=_sums(everything, events.unit, bounds.start, never, 1, units, grid),
@@ -92,6 +97,22 @@ def summed(sums: Sums, events: Events, bounds: Bounds, units: int, size: int) ->
     end = ends[sums.window[entry], event]
     column, unit = sums.column[entry], events.unit[event]
     return interval_sums(column, unit, bounds.start[event], end, value, shape)
+
+
+def decayed(table: Sums, events: Events, bounds: Bounds, units: int, grid: Grid) -> Float:
+    """The recency-weighted counts, (columns, grid size, units): each event known by a
+    date and not expired there weighs 2^(-age / half-life) (``table.level``: the
+    half-life in days). Events are summed oldest first, whatever their order in the frame
+    (a request's frame and the batch's may differ), so both get the same value."""
+    event, entry = expand(table.pointers, events.code)
+    oldest_first = np.argsort(events.occurred[event], kind="stable")
+    event, entry = event[oldest_first], entry[oldest_first]
+    shape = (len(table.names), grid.size, units)
+    start, end = bounds.start[event], bounds.ends["all"][event]
+    unit, occurred = events.unit[event], events.occurred[event]
+    return decayed_sums(
+        table.column[entry], unit, start, end, occurred, table.level[entry], grid.instants, shape
+    )
 
 
 def running(columns: Running, events: Events, bounds: Bounds, units: int, grid: Grid) -> Int:

@@ -19,6 +19,8 @@ from features import schema as s
 from features.tomlfile import read_over_defaults
 
 Window = int | Literal["all"]
+# the defaults with the history features on (decayed, trend, sources): what to measure them by
+EXTENDED_FEATURES: Final = Path(__file__).with_name("extended_features.toml")
 EXCLUDABLE_FAMILIES: Final = ("disability", "hukou", "association", "poverty", "sex", "area")
 
 
@@ -60,6 +62,8 @@ class Aggregate:
     max_severity: tuple[Window, ...] = ()
     sum_amount: tuple[Window, ...] = ()
     days_since: bool = False
+    decayed: tuple[int, ...] = ()  # half-lives in days of recency-weighted counts
+    trend: bool = False  # the last 90 days' count against the 275 days before
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class FeatureConfig:
     days_since_cap: int = 1095
     aggregates: tuple[Aggregate, ...] = ()
     household_windows: tuple[Window, ...] = (365, "all")
+    source_windows: tuple[Window, ...] = ()  # distinct source systems with a record
 
     def digest(self) -> str:
         return _digest(self)
@@ -166,8 +171,22 @@ def _outcome(raw: Any, where: str) -> Outcome:
     return Outcome(event_type, detail, severity)
 
 
+def _half_lives(value: Any, where: str) -> tuple[int, ...]:
+    days = value if isinstance(value, list) else [None]
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in days):
+        raise ConfigError(f"{where}: expected a list of half-lives (positive days)")
+    if len(set(days)) != len(days):
+        raise ConfigError(f"{where}: a half-life is listed twice")
+    return tuple(days)
+
+
+def _flag(table: dict[str, Any], key: str, where: str) -> bool:
+    return bool(_take(table, key, bool, where)) if key in table else False
+
+
 def _aggregate(raw: Any, where: str) -> Aggregate:
     allowed = {"event_type", "detail", "count", "max_severity", "sum_amount", "days_since"}
+    allowed |= {"decayed", "trend"}
     table = _check_keys(raw, allowed, where)
     event_type = _event_type(table.get("event_type"), f"{where}.event_type")
     kind = s.CATALOGUE[event_type]
@@ -180,32 +199,46 @@ def _aggregate(raw: Any, where: str) -> Aggregate:
         raise ConfigError(f"{where}.max_severity: {event_type} records no severity")
     if windows["sum_amount"] and not kind.uses_amount:
         raise ConfigError(f"{where}.sum_amount: {event_type} records no amount")
-    days_since = bool(_take(table, "days_since", bool, where)) if "days_since" in table else False
-    return Aggregate(event_type, detail, days_since=days_since, **windows)
+    return Aggregate(
+        event_type,
+        detail,
+        days_since=_flag(table, "days_since", where),
+        decayed=_half_lives(table.get("decayed", []), f"{where}.decayed"),
+        trend=_flag(table, "trend", where),
+        **windows,
+    )
+
+
+def _cohort(raw: Any) -> CohortConfig:
+    table = _check_keys(raw, set(CohortConfig.__dataclass_fields__), "cohort")
+    cohort = CohortConfig(
+        min_age=_take(table, "min_age", int, "cohort"),
+        max_age=_take(table, "max_age", int, "cohort"),
+        require_event=_take(table, "require_event", bool, "cohort"),
+        exclude_out_of_home=_take(table, "exclude_out_of_home", bool, "cohort"),
+    )
+    if not 0 <= cohort.min_age <= cohort.max_age <= s.MAX_AGE_YEARS_AT_EXPORT:
+        raise ConfigError("cohort: need 0 <= min_age <= max_age <= 25")
+    return cohort
+
+
+def _label(raw: Any) -> LabelConfig:
+    table = _check_keys(raw, {"name", "horizon_days", "outcomes"}, "label")
+    outcomes = table.get("outcomes", [])
+    if not isinstance(outcomes, list) or not outcomes:
+        raise ConfigError("label.outcomes: at least one outcome is required")
+    return LabelConfig(
+        name=str(table.get("name", "urgent_intervention")),
+        horizon_days=_positive(table, "horizon_days", "label"),
+        outcomes=tuple(_outcome(item, f"label.outcomes[{i}]") for i, item in enumerate(outcomes)),
+    )
 
 
 def load_feature_config(path: Path | None = None) -> FeatureConfig:
     """Read and validate a feature configuration; None gives the defaults."""
     raw, where = _read_toml(path, "default_features.toml")
-    cohort_raw = _check_keys(raw["cohort"], set(CohortConfig.__dataclass_fields__), "cohort")
-    cohort = CohortConfig(
-        min_age=_take(cohort_raw, "min_age", int, "cohort"),
-        max_age=_take(cohort_raw, "max_age", int, "cohort"),
-        require_event=_take(cohort_raw, "require_event", bool, "cohort"),
-        exclude_out_of_home=_take(cohort_raw, "exclude_out_of_home", bool, "cohort"),
-    )
-    if not 0 <= cohort.min_age <= cohort.max_age <= s.MAX_AGE_YEARS_AT_EXPORT:
-        raise ConfigError("cohort: need 0 <= min_age <= max_age <= 25")
-    label_raw = _check_keys(raw["label"], {"name", "horizon_days", "outcomes"}, "label")
-    outcomes = label_raw.get("outcomes", [])
-    if not isinstance(outcomes, list) or not outcomes:
-        raise ConfigError("label.outcomes: at least one outcome is required")
-    label = LabelConfig(
-        name=str(label_raw.get("name", "urgent_intervention")),
-        horizon_days=_positive(label_raw, "horizon_days", "label"),
-        outcomes=tuple(_outcome(item, f"label.outcomes[{i}]") for i, item in enumerate(outcomes)),
-    )
-    windows_raw = _check_keys(raw["windows"], {"days_since_cap", "household"}, "windows")
+    cohort, label = _cohort(raw["cohort"]), _label(raw["label"])
+    windows = _check_keys(raw["windows"], {"days_since_cap", "household", "sources"}, "windows")
     aggregates = raw["aggregate"]
     if not isinstance(aggregates, list):
         raise ConfigError("aggregate: expected a list of [[aggregate]] tables")
@@ -216,9 +249,10 @@ def load_feature_config(path: Path | None = None) -> FeatureConfig:
     return FeatureConfig(
         cohort=cohort,
         label=label,
-        days_since_cap=_positive(windows_raw, "days_since_cap", "windows"),
+        days_since_cap=_positive(windows, "days_since_cap", "windows"),
         aggregates=parsed,
-        household_windows=_windows(windows_raw.get("household", []), "windows.household"),
+        household_windows=_windows(windows.get("household", []), "windows.household"),
+        source_windows=_windows(windows.get("sources", []), "windows.sources"),
     )
 
 

@@ -4,7 +4,9 @@ A caseworker who sees "3 concern reports in the last 365 days" can open those th
 reports. The records are chosen from the very window bounds the kernels sum over
 (features.compute.Bounds: known by the date, still in the window, not expired), so a
 count always equals its number of records; a status or a recency's record is the event
-whose packed (occurrence, code) is the running maximum the value was read from.
+whose packed (occurrence, code) is the running maximum the value was read from. A
+recency-weighted count's records are every event it weighs, a trend's those of the last
+365 days it compares, a source-systems count's those of the window from counted systems.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from features.config import Policy, Window
 from features.contract import CaseHistories
 from features.events import Events, events_of
 from features.kernel import Bool, Grid, Int, expand, pack
-from features.plan import NOT_IN, PACK_SEVERITY, latest_row, matching
+from features.plan import NOT_IN, PACK_SEVERITY, counted_codes, latest_row, matching
 from features.registry import AWAY_STATUSES, FeatureSpec
 from features.statuses import LATEST_OF
 
@@ -95,9 +97,10 @@ class Known:
         return known
 
     def counted(self, spec: FeatureSpec) -> Bool:
-        """The events a count, amount, severity or "never" of ``spec`` sums."""
+        """The events a count, amount, severity, "never", recency-weighted count, trend or
+        source-systems count of ``spec`` sums."""
         window = "all" if spec.kind in ("never", "days_since") else spec.window or "all"
-        codes = matching(spec.sources[0], spec.detail)
+        codes = counted_codes(spec)
         return codes[self.events.code] & self.known & (self.bounds.ends[window] > 0)
 
     def _latest(self, spec: FeatureSpec) -> Int:

@@ -17,6 +17,13 @@ Labels are the same sums over a forward window. Every array is indexed
 ``column, grid index, unit``: cumulating along the grid then runs over long contiguous
 rows of units (numpy is slow along a short last axis).
 
+A recency-weighted count is not cumulated: an event's weight 2^(-age / half-life) changes
+with the date, so each (event, grid index) pair of its interval gets its own weight,
+summed into its cell in the order of occurrence. A cell's value then depends on that
+date's events alone, not on which other dates the grid holds, and a request's single
+date gets the batch's value bit for bit (carrying a sum from one date to the next, times
+the decay between them, would cost less but round differently on every grid).
+
 Units are integer codes 0..U-1 (children, or households for association features); the
 caller chunks units to bound memory (cells = columns x units x dates).
 """
@@ -143,6 +150,32 @@ def _cumulate(cells: Values, ufunc: np.ufunc) -> Values:
     return cells
 
 
+def decayed_sums(
+    columns: Int,
+    units: Int,
+    begin: Int,
+    end: Int,
+    occurred: Int,
+    half_life_days: Int,
+    instants: Int,
+    shape: tuple[int, int, int],
+) -> Float:
+    """Sums of 2^(-age / half-life) over the events whose [begin, end) holds each grid
+    index, the age being the grid instant less ``occurred``, in days.
+
+    Each (event, grid index) pair is weighted on its own and a cell adds its events in
+    the order given (callers give them oldest first), so a cell does not depend on the
+    grid's other dates. ``shape`` as for ``interval_sums``."""
+    n_columns, size, n_units = shape
+    event, index = spans(begin, np.minimum(end, size))
+    age_days = (instants[index] - occurred[event]) / DAY_US
+    weights = np.exp2(-age_days / half_life_days[event])
+    cells = (columns[event] * size + index) * n_units + units[event]
+    summed = np.bincount(cells, weights=weights, minlength=n_columns * size * n_units)
+    sums: Float = summed.astype(np.float64, copy=False).reshape(shape)
+    return sums
+
+
 def window_end(grid: Grid, occurred: Int, window: int | str, expires_index: Int | None) -> Int:
     """Exclusive end index of the grid dates at which an event is still in ``window``
     (days, or "all") and not expired."""
@@ -156,8 +189,12 @@ def window_end(grid: Grid, occurred: Int, window: int | str, expires_index: Int 
 def expand(pointers: Int, codes: Int) -> tuple[Int, Int]:
     """For events with these codes, every (event, entry) pair of a table grouped by code
     (entries pointers[c]:pointers[c+1] belong to code c): the event and entry indices."""
-    first = pointers[codes]
-    counts = pointers[codes + 1] - first
-    events = np.repeat(np.arange(codes.size, dtype=np.int64), counts)
-    offsets = np.arange(events.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return events, first[events] + offsets
+    return spans(pointers[codes], pointers[codes + 1])
+
+
+def spans(first: Int, stop: Int) -> tuple[Int, Int]:
+    """Every pair (i, j) with first[i] <= j < stop[i], by i then j: the i and the j."""
+    counts = np.maximum(stop - first, 0)
+    owner = np.repeat(np.arange(first.size, dtype=np.int64), counts)
+    offsets = np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner, first[owner] + offsets

@@ -4,8 +4,9 @@ The registry says what each feature means; this module turns it, with the config
 and the policy, into tables over event *codes* (an event's type and detail as one small
 integer), so that the kernels (features.kernel) never look at a string. Each window
 group is a table grouped by code: for code c, the columns it adds to and what it adds
-(1, whether its severity reaches a level, or its amount in thousandths). Each running
-status or recency is a row over the codes: the code packed with the occurrence, or none.
+(1, whether its severity reaches a level, or its amount in thousandths). Recency-weighted
+counts are a table of the same shape whose level is the half-life. Each running status
+or recency is a row over the codes: the code packed with the occurrence, or none.
 A plan is made once per (registry, configuration, policy) and shared by the batch, the
 Spark partitions and every request.
 """
@@ -24,9 +25,12 @@ from features.kernel import Bool, Int
 from features.registry import (
     AWAY_STATUSES,
     HOUSEHOLD_SOURCES,
+    TREND_RECENT_DAYS,
+    TREND_SPAN_DAYS,
     FeatureSpec,
     Registry,
     build_registry,
+    source_of,
     stem,
     window_suffix,
 )
@@ -35,10 +39,12 @@ from features.statuses import LATEST_OF
 STRIDE: Final = len(s.DETAIL_CODES) + 1  # detail index + 1; 0: no detail
 N_CODES: Final = len(s.EVENT_TYPES) * STRIDE
 ONE, SEVERITY_AT_LEAST, AMOUNT = 0, 1, 2  # what an event adds to a summed column
+HALVED: Final = 3  # what it adds to a decayed column: 2^(-age in days / level), level the half-life
 PACK_SEVERITY: Final = -2  # in a running column's row: pack the event's severity (0 if none)
 NOT_IN: Final = -1  # in a running column's row: the code does not take part
 ALWAYS: Final = -2  # label threshold: an outcome whatever its severity
 NO_OUTCOME: Final = 1 << 30
+Entry = tuple[Bool, int, int]  # a summed column's codes, what an event adds, the level
 
 
 def code_of(type_index: Int, detail_index: Int) -> Int:
@@ -57,8 +63,36 @@ def matching(event_type: str, detail: str | None = None) -> Bool:
     return codes
 
 
+def counted_codes(spec: FeatureSpec) -> Bool:
+    """The codes a feature of event counts counts: its sources' (and detail's)."""
+    codes: Bool = np.logical_or.reduce([matching(t, spec.detail) for t in spec.sources])
+    return codes
+
+
 def count_name(event_type: str, detail: str | None, window: Window) -> str:
     return f"{stem(event_type, detail)}__count_{window_suffix(window)}"
+
+
+def trend_names(spec: FeatureSpec) -> tuple[str, str]:
+    """A trend's two counts: of the recent days, and of the whole span."""
+    event_type, detail = spec.sources[0], spec.detail
+    return (
+        count_name(event_type, detail, TREND_RECENT_DAYS),
+        count_name(event_type, detail, TREND_SPAN_DAYS),
+    )
+
+
+def source_columns(spec: FeatureSpec) -> dict[str, Bool]:
+    """A sources feature's counts, one per source system: its name and its codes."""
+    columns: dict[str, Bool] = {}
+    for event_type in spec.sources:
+        name = f"__source__{source_of(event_type)}__{window_suffix(spec.window or 'all')}"
+        columns[name] = columns.get(name, np.zeros(N_CODES, bool)) | matching(event_type)
+    return columns
+
+
+def decayed_name(spec: FeatureSpec) -> str:
+    return f"__decayed__{spec.name}"
 
 
 def severity_name(spec: FeatureSpec, level: int) -> str:
@@ -79,9 +113,7 @@ class Sums:
     window: Int
 
     @classmethod
-    def of(
-        cls, groups: dict[Window, dict[str, tuple[Bool, int, int]]], first: tuple[str, ...] = ()
-    ) -> Sums:
+    def of(cls, groups: dict[Window, dict[str, Entry]], first: tuple[str, ...] = ()) -> Sums:
         """From window -> name -> (codes, what is added, level); columns ``first`` first
         (so that they can be read as one block), then the others in order."""
         named = [name for entries in groups.values() for name in entries]
@@ -133,6 +165,7 @@ class Plan:
     config: FeatureConfig
     policy: Policy
     sums: Sums
+    decayed: Sums  # level: the half-life in days
     running: Running
     household: Sums | None
     placed: Running
@@ -172,6 +205,7 @@ def _compile(config: FeatureConfig, policy: Policy) -> Plan:
         config=config,
         policy=policy,
         sums=Sums.of(_summed(registry), counts_of(registry)),
+        decayed=Sums.of({"all": _decayed(registry)}),
         running=Running.of(_running(registry)),
         household=household if any(sp.kind == "household" for sp in registry.specs) else None,
         placed=Running.of({"__placed": latest_row(LATEST_OF["__placed"])}),
@@ -188,24 +222,12 @@ def counts_of(registry: Registry) -> tuple[str, ...]:
     )
 
 
-def _summed(registry: Registry) -> dict[Window, dict[str, tuple[Bool, int, int]]]:
+def _summed(registry: Registry) -> dict[Window, dict[str, Entry]]:
     """Per window: each summed column's codes, what an event adds, and the level."""
-    groups: dict[Window, dict[str, tuple[Bool, int, int]]] = {}
+    groups: dict[Window, dict[str, Entry]] = {}
     for spec in registry.specs:
-        if spec.window is None or not spec.sources:
-            continue
-        event_type, codes = spec.sources[0], matching(spec.sources[0], spec.detail)
-        if spec.kind in ("count", "never", "household", "days_since"):
-            window = "all" if spec.kind in ("never", "days_since") else spec.window
-            name = count_name(event_type, spec.detail, window)
-            groups.setdefault(window, {})[name] = (codes, ONE, 0)
-        elif spec.kind == "max_severity":
-            low, high = s.CATALOGUE[event_type].severity or (0, 0)
-            for level in range(low, high + 1):
-                entry = (codes, SEVERITY_AT_LEAST, level)
-                groups.setdefault(spec.window, {})[severity_name(spec, level)] = entry
-        elif spec.kind == "sum_amount":
-            groups.setdefault(spec.window, {})[f"__milli__{spec.name}"] = (codes, AMOUNT, 0)
+        for window, name, entry in _sums_of(spec):
+            groups.setdefault(window, {})[name] = entry
     parent = "community.parent_status"
     statuses = {
         "__parents_deceased": matching(parent, "deceased"),
@@ -217,6 +239,44 @@ def _summed(registry: Registry) -> dict[Window, dict[str, tuple[Bool, int, int]]
     for name, codes in statuses.items():
         groups.setdefault("all", {})[name] = (codes, ONE, 0)
     return groups
+
+
+def _sums_of(spec: FeatureSpec) -> list[tuple[Window, str, Entry]]:
+    """The summed columns a feature's value is read from (features.columns)."""
+    if spec.window is None or not spec.sources or spec.kind == "decayed":
+        return []
+    if spec.kind == "sources":
+        return [
+            (spec.window, name, (codes, ONE, 0)) for name, codes in source_columns(spec).items()
+        ]
+    event_type, codes = spec.sources[0], matching(spec.sources[0], spec.detail)
+    if spec.kind == "trend":
+        recent, span = trend_names(spec)
+        return [
+            (TREND_RECENT_DAYS, recent, (codes, ONE, 0)),
+            (TREND_SPAN_DAYS, span, (codes, ONE, 0)),
+        ]
+    if spec.kind in ("count", "never", "household", "days_since"):
+        window = "all" if spec.kind in ("never", "days_since") else spec.window
+        return [(window, count_name(event_type, spec.detail, window), (codes, ONE, 0))]
+    if spec.kind == "max_severity":
+        low, high = s.CATALOGUE[event_type].severity or (0, 0)
+        levels = range(low, high + 1)
+        return [
+            (spec.window, severity_name(spec, v), (codes, SEVERITY_AT_LEAST, v)) for v in levels
+        ]
+    if spec.kind == "sum_amount":
+        return [(spec.window, f"__milli__{spec.name}", (codes, AMOUNT, 0))]
+    return []
+
+
+def _decayed(registry: Registry) -> dict[str, Entry]:
+    """Each recency-weighted count's codes, with its half-life as the level."""
+    return {
+        decayed_name(spec): (matching(spec.sources[0], spec.detail), HALVED, spec.half_life_days)
+        for spec in registry.specs
+        if spec.kind == "decayed" and spec.half_life_days is not None
+    }
 
 
 def _running(registry: Registry) -> dict[str, Int]:

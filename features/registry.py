@@ -14,11 +14,21 @@ from typing import Any, Final, Literal
 from features import schema as s
 from features.config import Aggregate, FeatureConfig, Policy, Window
 from features.deployment import AREAS
-from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
+from features.vocabulary import (
+    DETAIL_LABELS,
+    decayed_words,
+    recency_words,
+    sources_words,
+    stat_words,
+    subject,
+    trend_words,
+    window_words,
+)
 
 Kind = Literal[
-    "count", "max_severity", "sum_amount", "days_since", "never", "status", "static", "household"
-]
+    "count", "max_severity", "sum_amount", "days_since", "never", "decayed", "trend",
+    "sources", "status", "static", "household",
+]  # fmt: skip
 
 FAMILY_OF_SOURCE: Final = {
     "report": "reports",
@@ -34,7 +44,13 @@ UNITS: Final = {
     "max_severity": ("severity level", "严重程度"),
     "days_since": ("days", "天"),
     "never": ("yes/no", "是/否"),
+    "decayed": ("events (weighted)", "次（加权）"),
+    "trend": ("events per 90 days", "次/90天"),
+    "sources": ("source systems", "个"),
 }
+TREND_RECENT_DAYS: Final = 90  # a trend compares the count of the last 90 days ...
+TREND_SPAN_DAYS: Final = 365  # ... with that of the 275 days before, scaled to 90 days
+SOURCES_FAMILY: Final = "sources"  # its events' own families decide which count (policy)
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,7 @@ class FeatureSpec:
     detail: str | None = None
     association: bool = False
     categories: tuple[str, ...] | None = None  # for categorical features
+    half_life_days: int | None = None  # for a decayed count
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,7 +76,7 @@ class FeatureSpec:
 def family_of(event_type: str) -> str:
     if event_type == "health.disability_certified":
         return "disability"
-    return FAMILY_OF_SOURCE[event_type.split(".", 1)[0]]
+    return FAMILY_OF_SOURCE[source_of(event_type)]
 
 
 def stem(event_type: str, detail: str | None) -> str:
@@ -71,73 +88,110 @@ def window_suffix(window: Window) -> str:
     return "all" if window == "all" else f"{window}d"
 
 
-def _window_words(window: Window) -> tuple[str, str]:
-    if window == "all":
-        return "in all recorded history", "全部历史记录中"
-    return f"in the last {window} days", f"近{window}天内"
+def source_of(event_type: str) -> str:
+    """The source system of an event type (the part of its name before the dot)."""
+    return s.CATALOGUE[event_type].source
 
 
-def _subject(event_type: str, detail: str | None) -> tuple[str, str]:
-    label = EVENT_LABELS[event_type]
-    if detail is None:
-        return label.en, label.zh
-    code = DETAIL_LABELS[detail]
-    return f"{label.en} ({code.en})", f"{label.zh}（{code.zh}）"
+def _spec(
+    aggregate: Aggregate,
+    suffix: str,
+    text: tuple[str, str],
+    window: Window,
+    unit: tuple[str, str],
+    kind: Kind,
+    half_life: int | None = None,
+) -> FeatureSpec:
+    """A feature of one ``[[aggregate]]``'s event type (and detail, if given)."""
+    event_type, detail = aggregate.event_type, aggregate.detail
+    return FeatureSpec(
+        name=f"{stem(event_type, detail)}__{suffix}",
+        description_en=text[0],
+        description_zh=text[1],
+        sources=(event_type,),
+        window=window,
+        unit_en=unit[0],
+        unit_zh=unit[1],
+        family=family_of(event_type),
+        kind=kind,
+        detail=detail,
+        half_life_days=half_life,
+    )
 
 
 def _aggregate_specs(aggregate: Aggregate, config: FeatureConfig) -> list[FeatureSpec]:
-    event_type, detail = aggregate.event_type, aggregate.detail
-    en, zh = _subject(event_type, detail)
-    base = stem(event_type, detail)
-    amount_unit = (
-        ("days absent", "缺课天数") if event_type == "education.absence" else ("yuan", "元")
+    """One aggregate's features: its windows' statistics, its recency, then the weight
+    and the pace of its history."""
+    return (
+        _window_specs(aggregate)
+        + _recency_specs(aggregate, config.days_since_cap)
+        + _history_specs(aggregate)
     )
 
-    def spec(
-        suffix: str, text: tuple[str, str], window: Window, unit: tuple[str, str], kind: Kind
-    ) -> FeatureSpec:
-        return FeatureSpec(
-            name=f"{base}__{suffix}",
-            description_en=text[0],
-            description_zh=text[1],
-            sources=(event_type,),
-            window=window,
-            unit_en=unit[0],
-            unit_zh=unit[1],
-            family=family_of(event_type),
-            kind=kind,
-            detail=detail,
-        )
 
-    texts = {
-        "count": ("Number of {en} {w_en}", "{w_zh}{zh}次数"),
-        "max_severity": ("Highest severity of {en} {w_en}", "{w_zh}{zh}最高严重程度"),
-        "sum_amount": ("Total amount of {en} {w_en}", "{w_zh}{zh}总量"),
-    }
+def _window_specs(aggregate: Aggregate) -> list[FeatureSpec]:
+    what = subject(aggregate.event_type, aggregate.detail)
+    amounts = ("days absent", "缺课天数") if aggregate.event_type == "education.absence" else None
     specs = []
     for stat, windows in (
         ("count", aggregate.count),
         ("max_severity", aggregate.max_severity),
         ("sum_amount", aggregate.sum_amount),
     ):
-        unit = amount_unit if stat == "sum_amount" else UNITS[stat]
+        unit = (amounts or ("yuan", "元")) if stat == "sum_amount" else UNITS[stat]
         for window in windows:
-            w_en, w_zh = _window_words(window)
-            text = (
-                texts[stat][0].format(en=en, w_en=w_en),
-                texts[stat][1].format(zh=zh, w_zh=w_zh),
-            )
-            specs.append(spec(f"{stat}_{window_suffix(window)}", text, window, unit, stat))  # type: ignore[arg-type]
-    if aggregate.days_since:
-        cap = config.days_since_cap
-        since = (
-            f"Days since the last of {en} (at most {cap}; {cap} if never)",
-            f"距最近一次{zh}的天数（最多{cap}天；从未发生记为{cap}）",
-        )
-        specs.append(spec("days_since_last", since, "all", UNITS["days_since"], "days_since"))
-        never = (f"No {en} ever recorded", f"从未有{zh}记录")
-        specs.append(spec("never", never, "all", UNITS["never"], "never"))
+            text = stat_words(stat, what, window)
+            suffix = f"{stat}_{window_suffix(window)}"
+            specs.append(_spec(aggregate, suffix, text, window, unit, stat))  # type: ignore[arg-type]
     return specs
+
+
+def _recency_specs(aggregate: Aggregate, cap: int) -> list[FeatureSpec]:
+    if not aggregate.days_since:
+        return []
+    since, never = recency_words(subject(aggregate.event_type, aggregate.detail), cap)
+    return [
+        _spec(aggregate, "days_since_last", since, "all", UNITS["days_since"], "days_since"),
+        _spec(aggregate, "never", never, "all", UNITS["never"], "never"),
+    ]
+
+
+def _history_specs(aggregate: Aggregate) -> list[FeatureSpec]:
+    """Recency-weighted counts of the whole history (one per half-life), and the pace of
+    the last 90 days against the 275 before (features.plan says how each is computed)."""
+    what = subject(aggregate.event_type, aggregate.detail)
+    specs = [
+        _spec(aggregate, f"decayed_{days}d", decayed_words(what, days), "all",
+              UNITS["decayed"], "decayed", days)
+        for days in aggregate.decayed
+    ]  # fmt: skip
+    if aggregate.trend:
+        recent, span = TREND_RECENT_DAYS, TREND_SPAN_DAYS
+        text = trend_words(what, recent, span - recent)
+        specs.append(_spec(aggregate, f"trend_{recent}d", text, span, UNITS["trend"], "trend"))
+    return specs
+
+
+def source_specs(config: FeatureConfig, policy: Policy) -> list[FeatureSpec]:
+    """How many source systems hold a record of the child, per window. Only the events
+    of families the policy allows count: excluding poverty takes social aid out, and
+    excluding disability the health system's disability certifications."""
+    types = tuple(t for t in s.EVENT_TYPES if policy.allows(family_of(t)))
+    systems = tuple(dict.fromkeys(source_of(t) for t in types))
+    return [
+        FeatureSpec(
+            name=f"sources__distinct_{window_suffix(window)}",
+            description_en=sources_words(window, systems).en,
+            description_zh=sources_words(window, systems).zh,
+            sources=types,
+            window=window,
+            unit_en=UNITS["sources"][0],
+            unit_zh=UNITS["sources"][1],
+            family=SOURCES_FAMILY,
+            kind="sources",
+        )
+        for window in config.source_windows
+    ]
 
 
 def _status(
@@ -305,9 +359,9 @@ def household_specs(config: FeatureConfig) -> list[FeatureSpec]:
     """Siblings' reports and findings: association features, on only by policy."""
     specs = []
     for event_type, detail in HOUSEHOLD_SOURCES:
-        en, zh = _subject(event_type, detail)
+        en, zh = subject(event_type, detail)
         for window in config.household_windows:
-            w_en, w_zh = _window_words(window)
+            w_en, w_zh = window_words(window)
             specs.append(
                 FeatureSpec(
                     name=f"household__{stem(event_type, detail)}__count_{window_suffix(window)}",
@@ -349,5 +403,6 @@ def build_registry(config: FeatureConfig, policy: Policy) -> Registry:
     specs = static_specs() + status_specs()
     for aggregate in config.aggregates:
         specs += _aggregate_specs(aggregate, config)
+    specs += source_specs(config, policy)
     specs += household_specs(config)
     return Registry(tuple(spec for spec in specs if policy.allows(spec.family)))

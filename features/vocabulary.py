@@ -1,11 +1,13 @@
-"""Plain-language names of event kinds and codes, in English and Simplified Chinese.
+"""Plain-language names of event kinds, source systems and codes, in English and
+Simplified Chinese.
 
 Feature descriptions, explanations and the caseworkers' pages read these; a test checks
-that every event type and detail code of the contract has both.
+that every event type, source system and detail code of the contract has both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, NamedTuple
 
 
@@ -49,6 +51,16 @@ EVENT_LABELS: Final[dict[str, Label]] = {
     "police.street_child_found": Label("found as a street child", "发现流浪儿童"),
     "police.domestic_violence_call": Label("domestic violence calls", "家庭暴力报警"),
     "police.rescue": Label("rescues from abduction or trafficking", "被拐儿童解救"),
+}
+
+SOURCE_LABELS: Final[dict[str, Label]] = {
+    "report": Label("mandatory reports", "强制报告"),
+    "welfare": Label("welfare casework", "福利个案工作"),
+    "community": Label("community child director", "社区儿童主任"),
+    "social_aid": Label("social aid", "社会救助"),
+    "education": Label("school", "学校"),
+    "health": Label("health", "卫生健康"),
+    "police": Label("police", "公安"),
 }
 
 DETAIL_LABELS: Final[dict[str, Label]] = {
@@ -102,3 +114,83 @@ DETAIL_LABELS: Final[dict[str, Label]] = {
     "mental": Label("mental", "精神"),
     "multiple": Label("multiple", "多重"),
 }
+
+
+# ---- the sentences of feature descriptions built from these names -------------------
+
+
+def window_words(window: int | str) -> Label:
+    """A window in words: "in the last w days", or "in all recorded history"."""
+    if window == "all":
+        return Label("in all recorded history", "全部历史记录中")
+    return Label(f"in the last {window} days", f"近{window}天内")
+
+
+def subject(event_type: str, detail: str | None) -> Label:
+    """An event type in words, with its detail code when one is given."""
+    label = EVENT_LABELS[event_type]
+    if detail is None:
+        return label
+    code = DETAIL_LABELS[detail]
+    return Label(f"{label.en} ({code.en})", f"{label.zh}（{code.zh}）")
+
+
+STAT_WORDS: Final = {
+    "count": Label("Number of {what} {within}", "{within}{what}次数"),
+    "max_severity": Label("Highest severity of {what} {within}", "{within}{what}最高严重程度"),
+    "sum_amount": Label("Total amount of {what} {within}", "{within}{what}总量"),
+}
+
+
+def stat_words(stat: str, what: Label, window: int | str) -> Label:
+    """A count, highest severity or total amount of ``what`` in ``window``."""
+    within = window_words(window)
+    words = STAT_WORDS[stat]
+    return Label(
+        words.en.format(what=what.en, within=within.en),
+        words.zh.format(what=what.zh, within=within.zh),
+    )
+
+
+def recency_words(what: Label, cap: int) -> tuple[Label, Label]:
+    """Days since the last of ``what`` (saturating at ``cap``), and "never recorded"."""
+    return (
+        Label(
+            f"Days since the last of {what.en} (at most {cap}; {cap} if never)",
+            f"距最近一次{what.zh}的天数（最多{cap}天；从未发生记为{cap}）",
+        ),
+        Label(f"No {what.en} ever recorded", f"从未有{what.zh}记录"),
+    )
+
+
+def decayed_words(what: Label, half_life: int) -> Label:
+    """A recency-weighted count of ``what`` over the whole history."""
+    later = 2 * half_life
+    return Label(
+        f"Number of {what.en} in all recorded history, weighted by age "
+        f"(1 when new, 1/2 after {half_life} days, 1/4 after {later})",
+        f"全部历史记录中{what.zh}按时间加权的次数"
+        f"（新近的计1次，{half_life}天前的计1/2次，{later}天前的计1/4次）",
+    )
+
+
+def trend_words(what: Label, recent: int, before: int) -> Label:
+    """The last ``recent`` days' count of ``what`` against the pace of the ``before``
+    days before them."""
+    return Label(
+        f"Pace of {what.en}: number in the last {recent} days less the number in the "
+        f"{before} days before, scaled to {recent} days (above 0: more than before)",
+        f"{what.zh}增势：近{recent}天内次数减去此前{before}天次数按{recent}天折算之数"
+        "（大于0：多于此前）",
+    )
+
+
+def sources_words(window: int | str, systems: Sequence[str]) -> Label:
+    """How many of the source systems ``systems`` hold a record in ``window``."""
+    within = window_words(window)
+    names = [SOURCE_LABELS[system] for system in systems]
+    return Label(
+        f"Number of source systems with a record {within.en} "
+        f"(of {', '.join(name.en for name in names)})",
+        f"{within.zh}有记录的来源系统数（{'、'.join(name.zh for name in names)}）",
+    )

@@ -8,8 +8,10 @@ that a risk-increasing event moves is a policy (``[direction]`` of the training
 settings), and every family honours it:
 
 - for each design column, ``+1`` (non-decreasing), ``-1`` (non-increasing) or ``0``;
-- a count, maximum severity or amount of a risk-increasing event: ``+1``; its "days
-  since the last" and "never recorded" (and a severity's "none recorded"): ``-1``;
+- a count, recency-weighted count, maximum severity or amount of a risk-increasing
+  event, and the number of sources reporting: ``+1``; its "days since the last" and
+  "never recorded" (and a severity's "none recorded"): ``-1``; a trend of such an event
+  is refused (one more old event lowers it);
 - an event type matches a selector ``"type"`` (any detail) or ``"type:detail"``; a
   feature of the event type without a detail matches every selector of that type.
 
@@ -37,8 +39,15 @@ from models.design import Column
 
 FloatArray = npt.NDArray[np.float64]
 
-INCREASING_KINDS: Final = ("count", "max_severity", "sum_amount", "household")
+INCREASING_KINDS: Final = ("count", "max_severity", "sum_amount", "household", "decayed", "sources")
 DECREASING_KINDS: Final = ("days_since", "never")
+# one more event can move these either way (a trend falls when an event 90-365 days old
+# is added): no direction holds the guarantee, so they cannot be built from held events
+EITHER_WAY_KINDS: Final = ("trend",)
+
+
+class DirectionError(ValueError):
+    """A feature whose direction under a held event cannot be kept; names it."""
 
 
 def _matches(spec: FeatureSpec, selectors: Sequence[str]) -> bool:
@@ -61,6 +70,13 @@ def column_directions(
         spec = by_name[column.feature]
         if column.category is not None or not _matches(spec, increasing):
             directions.append(0)
+        elif spec.kind in EITHER_WAY_KINDS:
+            raise DirectionError(
+                f"{spec.name}: one more {'/'.join(spec.sources)} event, held increasing by "
+                "direction.increasing, can lower this feature, so no model could keep more "
+                "evidence of danger from lowering a score; drop `trend` from that aggregate "
+                "of the feature configuration, or the event from direction.increasing"
+            )
         elif column.absent_indicator or spec.kind in DECREASING_KINDS:
             directions.append(-1)
         elif spec.kind in INCREASING_KINDS:

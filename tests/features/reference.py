@@ -6,6 +6,7 @@ the engine's one-pass result can be compared with it cell by cell.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -55,6 +56,23 @@ def expiries(events: list[Event], policy: Policy) -> dict[str, datetime]:
                 if first.detail == "unsubstantiated":
                     out[e.event_id] = max(add_years(e.occurred_at, years), first.recorded_at)
     return out
+
+
+FAMILIES = {
+    "report": "reports",
+    "welfare": "welfare",
+    "community": "community",
+    "social_aid": "poverty",
+    "education": "education",
+    "health": "health",
+    "police": "police",
+}
+
+
+def _family(event_type: str) -> str:
+    if event_type == "health.disability_certified":
+        return "disability"
+    return FAMILIES[event_type.partition(".")[0]]
 
 
 def _matches(e: Event, event_type: str, detail: str | None) -> bool:
@@ -171,6 +189,12 @@ def aggregate_value(
         return max(levels) if levels else None
     if spec.kind == "sum_amount":
         return sum(round((e.amount or 0) * 1000) for e in selected(mine, spec.window)) / 1000
+    if spec.kind == "decayed":  # each event weighs 2^(-age in days / half-life)
+        ages = [(d - e.occurred_at) / timedelta(days=1) for e in selected(mine, "all")]
+        return math.fsum(2 ** (-age / spec.half_life_days) for age in ages)
+    if spec.kind == "trend":  # the last 90 days against the 275 before, scaled to 90 days
+        recent, year = len(selected(mine, 90)), len(selected(mine, 365))
+        return recent - (year - recent) * 90 / 275
     never = not selected(mine, "all")
     if spec.kind == "never":
         return never
@@ -181,6 +205,20 @@ def aggregate_value(
         e.occurred_at for e in mine if _matches(e, event_type, spec.detail) and e.recorded_at <= d
     )
     return min(max((d - last) // timedelta(days=1), 0), cap)
+
+
+def sources_value(
+    mine: list[Event], d: datetime, window: Any, expiry: dict[str, datetime], policy: Policy
+) -> int:
+    """Source systems (the event type before the dot) with a counted event in the window,
+    among the events of families the policy allows."""
+    return len(
+        {
+            e.event_type.partition(".")[0]
+            for e in mine
+            if policy.allows(_family(e.event_type)) and _in_window(e, d, window, expiry)
+        }
+    )
 
 
 def reference_table(
@@ -227,6 +265,8 @@ def reference_table(
                     row[spec.name] = static[spec.name]
                 elif spec.kind == "status":
                     row[spec.name] = statuses[spec.name]
+                elif spec.kind == "sources":
+                    row[spec.name] = sources_value(mine, d, spec.window, expiry, policy)
                 else:
                     row[spec.name] = aggregate_value(
                         spec, mine, household, d, expiry, config.days_since_cap

@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from features import schema as s
 from features.build import build_features
-from features.config import FeatureConfig, Policy, load_feature_config, load_policy
+from features.config import (
+    EXTENDED_FEATURES,
+    FeatureConfig,
+    Policy,
+    load_feature_config,
+    load_policy,
+)
 from features.contract import CaseHistories, ValidationReport
 from features.deployment import BEIJING_DISTRICTS, Deployment
 from tests.features.reference import Event, reference_table
@@ -128,8 +134,14 @@ policies = st.builds(
 )
 
 
-def configure(policy: Policy, horizon: int) -> FeatureConfig:
-    config = load_feature_config()
+# the property tests run on the defaults and on the defaults with the history features
+CONFIGS = pytest.mark.parametrize(
+    "config_file", [None, EXTENDED_FEATURES], ids=["default", "extended"]
+)
+
+
+def configure(policy: Policy, horizon: int, config_file: Path | None = None) -> FeatureConfig:
+    config = load_feature_config(config_file)
     cap = min(config.days_since_cap, policy.unsubstantiated_retention_years * 365)
     label = dataclasses.replace(config.label, horizon_days=horizon)
     return dataclasses.replace(config, days_since_cap=cap, label=label)
@@ -147,15 +159,17 @@ def engine_rows(
 
 
 @pytest.mark.slow
+@CONFIGS
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=histories(), grid=grids, policy=policies, horizon=st.sampled_from([30, 180]))
 def test_engine_equals_reference(
+    config_file: Path | None,
     data: tuple[list[dict[str, Any]], list[Event]],
     grid: list[date],
     policy: Policy,
     horizon: int,
 ) -> None:
-    config = configure(policy, horizon)
+    config = configure(policy, horizon, config_file)
     table = build_features(as_histories(*data), config, policy, grid)
     got = table.frame.drop(s.DISTRICT).collect().to_dicts()
     want = reference_table(
@@ -168,13 +182,15 @@ def test_engine_equals_reference(
 
 
 def _same(got: Any, want: Any) -> bool:
-    """Exact, but for amounts (sums of thousandths, divided in floating point)."""
+    """Exact, but for amounts (sums of thousandths, divided in floating point) and
+    recency-weighted counts (numpy's 2^x against Python's, summed in another order)."""
     if isinstance(got, float) and isinstance(want, float):
         return math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-9)
     return bool(got == want)
 
 
 @pytest.mark.slow
+@CONFIGS
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=histories(),
@@ -183,6 +199,7 @@ def _same(got: Any, want: Any) -> bool:
     policy=policies,
 )
 def test_events_recorded_after_d_change_no_feature_of_d(
+    config_file: Path | None,
     data: tuple[list[dict[str, Any]], list[Event]],
     later: tuple[list[dict[str, Any]], list[Event]],
     cut: date,
@@ -207,7 +224,7 @@ def test_events_recorded_after_d_change_no_feature_of_d(
         else e
         for e in events
     ]
-    config = configure(policy, 180)
+    config = configure(policy, 180, config_file)
     before = _rows_at(engine_rows((children, events), [cut], config, policy))
     after = _rows_at(engine_rows((children, changed + added), [cut], config, policy))
     assert before.keys() == after.keys()

@@ -3,11 +3,14 @@
 Random stores: every child's features from ``household_features`` over its household
 alone equal its row of the batch table over the whole store, value for value, and the
 plain-Python reference; and the records behind every value equal the batch's evidence.
+A batch over many dates holds at each date, bit for bit, what that date alone gives (a
+request's grid is its one date).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -24,10 +27,12 @@ from features.household import Household, household_features
 from features.plan import compile_plan
 from tests.features.reference import Event, reference_table
 from tests.features.test_build_reference import (
+    CONFIGS,
     EXPORTED_AT,
     _same,
     as_histories,
     configure,
+    grids,
     histories,
     policies,
 )
@@ -36,17 +41,19 @@ pytestmark = pytest.mark.slow
 
 
 def _households(children: pl.DataFrame, events: pl.DataFrame) -> dict[str, Household]:
-    """Each child's household as a request would read it (its members and their events)."""
+    """Each child's household as a request would read it (its members and their events,
+    in another order than the batch's: a store returns them in its own)."""
     out = {}
     for child in children.iter_rows(named=True):
         key = child[s.HOUSEHOLD_ID]
         same = pl.col(s.HOUSEHOLD_ID) == key if key else pl.col(s.CHILD_ID) == child[s.CHILD_ID]
         members = children.filter(same)
-        mine = events.filter(pl.col(s.CHILD_ID).is_in(members[s.CHILD_ID].implode()))
+        mine = events.filter(pl.col(s.CHILD_ID).is_in(members[s.CHILD_ID].implode())).reverse()
         out[child[s.CHILD_ID]] = Household(members, mine, as_histories([], []).deployment)
     return out
 
 
+@CONFIGS
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=histories(),
@@ -55,9 +62,13 @@ def _households(children: pl.DataFrame, events: pl.DataFrame) -> dict[str, House
     horizon=st.sampled_from([30, 180]),
 )
 def test_each_household_equals_its_rows_of_the_batch_and_the_reference(
-    data: tuple[list[dict[str, Any]], list[Event]], day: date, policy: Policy, horizon: int
+    config_file: Path | None,
+    data: tuple[list[dict[str, Any]], list[Event]],
+    day: date,
+    policy: Policy,
+    horizon: int,
 ) -> None:
-    config = configure(policy, horizon)
+    config = configure(policy, horizon, config_file)
     store = as_histories(*data)
     batch = build_features(store, config, policy, [day]).frame.collect()
     plan = compile_plan(config, policy)
@@ -84,6 +95,25 @@ def test_each_household_equals_its_rows_of_the_batch_and_the_reference(
     for child in set(households) - set(batch[s.CHILD_ID]):
         found = household_features(plan, households[child], day)
         assert found.row_of(child) is None, child  # outside the population in both
+
+
+@CONFIGS
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=histories(), grid=grids, policy=policies)
+def test_each_date_of_a_batch_is_that_date_alone_bit_for_bit(
+    config_file: Path | None,
+    data: tuple[list[dict[str, Any]], list[Event]],
+    grid: list[date],
+    policy: Policy,
+) -> None:
+    """Nothing a date holds depends on the grid's other dates: not the counts, nor the
+    recency-weighted counts (weighted per date, summed oldest first: features.kernel)."""
+    config = configure(policy, 180, config_file)
+    store = as_histories(*data)
+    whole = build_features(store, config, policy, grid).frame.collect()
+    for day in sorted(set(grid)):
+        alone = build_features(store, config, policy, [day]).frame.collect()
+        assert whole.filter(pl.col("as_of") == day).equals(alone), day
 
 
 def test_a_household_of_children_without_events_has_no_rows() -> None:

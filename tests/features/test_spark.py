@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from features import schema as s
 from features.build import month_grid
-from features.config import load_feature_config, load_policy
+from features.config import EXTENDED_FEATURES, load_feature_config, load_policy
 from features.contract import load_case_histories
 from features.deployment import Deployment
 from features.registry import build_registry
@@ -40,10 +40,11 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.parametrize("config_file", [None, EXTENDED_FEATURES], ids=["default", "extended"])
 def test_spark_feature_table_equals_the_single_machine_table(
-    spark: Any, data: Path, tmp_path: Path
+    spark: Any, data: Path, tmp_path: Path, config_file: Path | None
 ) -> None:
-    config, policy = load_feature_config(None), POLICY
+    config, policy = load_feature_config(config_file), POLICY
     one = write_features(
         load_case_histories(data), config, policy, DATES, tmp_path / "one.parquet", shards=1
     )

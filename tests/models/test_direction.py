@@ -21,13 +21,13 @@ import pytest
 
 import features.schema as s
 from features.build import build_features
-from features.config import load_feature_config, load_policy
+from features.config import EXTENDED_FEATURES, load_feature_config, load_policy
 from features.contract import CaseHistories, load_case_histories
 from features.registry import build_registry
 from features.synth import SynthConfig, generate
 from models.design import design_columns
 from models.flagging import load_flagging_policy, load_gate_policy
-from models.monotone import column_directions
+from models.monotone import DirectionError, column_directions
 from models.riskmodel import RiskModel
 from models.settings import TrainingSettings, load_training_settings
 from models.train import train
@@ -172,3 +172,22 @@ def test_unknown_selectors_are_refused(tmp_path: Path) -> None:
         TrainingSettingsError, match=re.escape("'welfare.rumour' is not an event type")
     ):
         load_training_settings(user)
+
+
+def test_new_history_kinds_get_their_directions_and_a_held_trend_is_refused() -> None:
+    """Recency-weighted counts and the number of sources rise with every held event; a
+    trend of a held event can fall when one more is added, so it is refused by name."""
+    registry = build_registry(load_feature_config(EXTENDED_FEATURES), load_policy())
+    columns = design_columns(registry)
+    directions = dict(
+        zip(
+            [c.name for c in columns],
+            column_directions(columns, registry.specs, ["report.concern"]),
+            strict=True,
+        )
+    )
+    assert directions["report_concern__decayed_90d"] == 1
+    assert directions["sources__distinct_90d"] == 1
+    assert directions["welfare_investigation_opened__trend_90d"] == 0
+    with pytest.raises(DirectionError, match="welfare_investigation_opened__trend_90d"):
+        column_directions(columns, registry.specs, ["welfare.investigation_opened"])
