@@ -17,7 +17,7 @@ AXE_CORE_VERSION ?= 4.14.1
 AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 
-.PHONY: demo lock test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-serving bench-spark bench-link clean
+.PHONY: demo lock test browser screenshots notebooks lint format messages bench-contract bench-synth bench-features bench-models bench-ebm bench-serving bench-spark bench-link clean
 
 # Installs are exact: requirements.lock pins every package of every extra with its hashes
 # (uv pip compile; `make lock` refreshes it deliberately), installed by uv, itself pinned.
@@ -168,6 +168,11 @@ bench-features: $(STAMP)
 ## world's oracle; then `riskflag train` end to end on 1M children
 bench-models: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_models
+
+## bench-ebm: the EBM's settings on about 500k training rows (fit time beside AUC), beside
+## the scorecard, the logistic and gbm on the same rows
+bench-ebm: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_ebm
 
 ## bench-serving: the API under wrk (POST /v1/score, GET risk; 1, 8, 32 clients) beside
 ## mlflow models serve and a bare FastAPI endpoint; BENCH_SECONDS per point (default 10)
