@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from models.baseline import PriorReportsBaseline
-from models.family_names import FAMILIES, FamilyError
+from models.family_names import FAMILIES, FamilyError, is_candidates
 from models.monotone import L1Logistic
 from models.scorecard import Scorecard
 
@@ -41,7 +41,9 @@ Float = npt.NDArray[np.float64]
 
 
 DEFAULTS: Final[dict[str, dict[str, Any]]] = {
-    "scorecard": {"max_bins": 8, "placement": "mode", "C": 0.05, "points_to_double_odds": 20.0},
+    # the harness chose 8 bins with the mode apart across nine worlds (docs/models.md); not
+    # shipped yet: on the suite's small worlds the 8-bin card failed a promotion gate
+    "scorecard": {"max_bins": 5, "placement": "quantile", "C": 0.05, "points_to_double_odds": 20.0},
     "logistic": {"C": 0.05, "l1_ratio": 1.0, "max_iter": 1000, "transform": "log"},
     # 2 bags and 300 rounds: 198 s on 519k rows where 4 bags and up to 2,000 rounds took
     # 1,677 s and ranked worse out of time (early stopping on random rows, which share
@@ -83,7 +85,7 @@ def make_pipeline(
     if family not in FAMILIES:
         raise FamilyError(f"unknown model family {family!r}; one of {', '.join(FAMILIES)}")
     settings = DEFAULTS[family] | dict(params or {})
-    listed = [key for key, value in settings.items() if isinstance(value, list)]
+    listed = [key for key, value in settings.items() if is_candidates(value)]
     if listed:
         raise FamilyError(
             f"model.{family}: {', '.join(listed)}: a list of candidates is chosen by a "

@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from models.families import as_frame, make_pipeline
+from models.family_names import is_candidates
 from models.riskmodel import Float
 
 VALIDATION_DATES: Final = 3
@@ -36,12 +37,12 @@ class TuningError(ValueError):
 
 def candidates(params: dict[str, Any]) -> list[dict[str, Any]]:
     """Every combination of the list-valued parameters (the others held), in list order."""
-    listed = {key: value for key, value in params.items() if isinstance(value, list)}
+    for key, value in params.items():
+        if value == []:
+            raise TuningError(f"{key}: an empty list of candidates")
+    listed = {key: value for key, value in params.items() if is_candidates(value)}
     if not listed:
         return [params]
-    for key, values in listed.items():
-        if not values:
-            raise TuningError(f"{key}: an empty list of candidates")
     keys = list(listed)
     return [
         params | dict(zip(keys, combination, strict=True))
@@ -83,7 +84,7 @@ def tuned_params(
     if len(grid) == 1:
         return grid[0]
     matrix, y, as_of = training
-    listed = ", ".join(key for key, value in params.items() if isinstance(value, list))
+    listed = ", ".join(key for key, value in params.items() if is_candidates(value))
     try:
         inner, validate = inner_split(as_of, horizon_days)
         if np.unique(y[inner]).size < 2 or np.unique(y[validate]).size < 2:
