@@ -1,19 +1,28 @@
 """The retention policy: an unsubstantiated finding, and the reports behind it, stop counting.
 
 A finding with detail ``unsubstantiated`` stops counting N years (policy) after it
-occurred. A report is behind a finding when that finding is the child's first finding
-to occur on or after the report, within ``report_link_days``; a report behind an
+occurred. A report is behind the first finding recorded about it: of the child's
+findings that occurred on or after the report, within ``report_link_days``, the one
+recorded first (ties: the earlier occurrence, then the earlier row). A report behind an
 unsubstantiated finding stops counting N years after the report occurred, but never
-before the finding was recorded: until then nobody knew the finding was unsubstantiated,
-so the expiry itself cannot leak what was recorded later.
+before the finding was recorded: until then nobody knew the finding was unsubstantiated.
 
-Computed on arrays for any number of children at once: reports and findings are sorted
-together by (child, occurrence), and each report looks forward to the next finding.
+Why the first recorded and not the first to occur: a link must not change with what is
+recorded after the date a feature describes. Had the first finding to occur been the
+link, a substantiated finding recorded late (occurring before the unsubstantiated one)
+would re-link a report that had already expired, and the count of a date before its
+recording would change. No finding recorded later can precede the first one recorded,
+so each report's expiry is one instant, fixed by what was known when it passed.
+
+Computed on arrays for any number of children at once: findings are sorted by (child,
+occurrence), each report finds its candidates' range by binary search, and the ranges
+(a few findings at most) are scanned in lockstep.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from features import schema as s
 from features.config import Policy
@@ -47,31 +56,59 @@ def expiries(unit: Int, code: Int, occurred: Int, recorded: Int, policy: Policy)
     expires = np.full(code.shape, NEVER, dtype=np.int64)
     unsubstantiated = code == UNSUBSTANTIATED
     expires[unsubstantiated] = add_years(occurred[unsubstantiated], years)
-    reports, findings = _linked(unit, code, occurred, policy.report_link_days)
+    reports, findings = _linked(unit, code, occurred, recorded, policy.report_link_days)
     behind = code[findings] == UNSUBSTANTIATED
     reports, findings = reports[behind], findings[behind]
     expires[reports] = np.maximum(add_years(occurred[reports], years), recorded[findings])
     return expires
 
 
-def _linked(unit: Int, code: Int, occurred: Int, link_days: int) -> tuple[Int, Int]:
-    """(report, finding) pairs: each report's child's first finding occurring on or
-    after it, within ``link_days`` (ties: the earlier row)."""
+def _linked(unit: Int, code: Int, occurred: Int, recorded: Int, link_days: int) -> tuple[Int, Int]:
+    """(report, finding) pairs: for each report, of its child's findings occurring on or
+    after it within ``link_days``, the first recorded (ties: occurrence, then row)."""
     kind = code // STRIDE
     reports = np.flatnonzero(kind == REPORT)
     findings = np.flatnonzero(kind == FINDING)
-    rows = np.concatenate([reports, findings])
-    is_finding = np.concatenate([np.zeros(reports.size, bool), np.ones(findings.size, bool)])
-    order = np.lexsort((rows, is_finding, occurred[rows], unit[rows]))
-    rows, is_finding = rows[order], is_finding[order]
-    position = np.where(is_finding, np.arange(rows.size), rows.size)
-    following = np.minimum.accumulate(position[::-1])[::-1]
-    report_at = np.flatnonzero(~is_finding)
-    found = following[report_at]
-    has = found < rows.size
-    report_rows = rows[report_at[has]]
-    finding_rows = rows[found[has]]
-    near = (unit[finding_rows] == unit[report_rows]) & (
-        occurred[finding_rows] - occurred[report_rows] <= link_days * DAY_US
+    if reports.size == 0 or findings.size == 0:
+        return reports[:0], findings[:0]
+    findings = findings[np.lexsort((findings, occurred[findings], unit[findings]))]
+    lo, hi = _candidates(unit, occurred, reports, findings, link_days)
+    # longest range first, so the reports still scanning at each step are a prefix: the
+    # work is the number of (report, candidate) pairs, not reports x the longest range
+    order = np.argsort(lo - hi, kind="stable")
+    reports, lo, length = reports[order], lo[order], (hi - lo)[order]
+    best = np.where(length > 0, findings[np.minimum(lo, findings.size - 1)], -1)
+    for step in range(1, int(length.max(initial=0))):
+        active = int(np.count_nonzero(length > step))
+        candidate = findings[lo[:active] + step]
+        better = _earlier(candidate, best[:active], recorded, occurred)
+        best[:active] = np.where(better, candidate, best[:active])
+    has = best >= 0
+    return reports[has], best[has]
+
+
+def _candidates(
+    unit: Int, occurred: Int, reports: Int, findings: Int, link_days: int
+) -> tuple[Int, Int]:
+    """Each report's range [lo, hi) in ``findings`` (sorted by child, then occurrence):
+    its child's findings occurring within ``link_days`` on or after it."""
+    moments = np.unique(occurred[findings])
+    stride = np.int64(moments.size + 1)
+    unit = unit.astype(np.int64, copy=False)
+    keys = unit[findings] * stride + np.searchsorted(moments, occurred[findings])
+    start = occurred[reports]
+    first = unit[reports] * stride + np.searchsorted(moments, start, side="left")
+    last = unit[reports] * stride + np.searchsorted(
+        moments, start + link_days * DAY_US, side="right"
     )
-    return report_rows[near], finding_rows[near]
+    return np.searchsorted(keys, first), np.searchsorted(keys, last)
+
+
+def _earlier(a: Int, b: Int, recorded: Int, occurred: Int) -> npt.NDArray[np.bool_]:
+    """Row ``a`` before row ``b`` by (recorded, occurred, row)."""
+    same_record = recorded[a] == recorded[b]
+    same_time = occurred[a] == occurred[b]
+    first: npt.NDArray[np.bool_] = (recorded[a] < recorded[b]) | (
+        same_record & ((occurred[a] < occurred[b]) | (same_time & (a < b)))
+    )
+    return first

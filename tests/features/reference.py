@@ -52,7 +52,7 @@ def expiries(events: list[Event], policy: Policy) -> dict[str, datetime]:
                 <= e.occurred_at + timedelta(days=policy.report_link_days)
             ]
             if following:
-                first = min(following, key=lambda f: f.occurred_at)
+                first = min(following, key=lambda f: (f.recorded_at, f.occurred_at))
                 if first.detail == "unsubstantiated":
                     out[e.event_id] = max(add_years(e.occurred_at, years), first.recorded_at)
     return out

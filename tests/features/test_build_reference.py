@@ -233,6 +233,34 @@ def test_events_recorded_after_d_change_no_feature_of_d(
         assert features == {k: v for k, v in after[key].items() if k != config.label.name}
 
 
+def test_a_finding_recorded_late_does_not_undo_an_expiry_already_passed() -> None:
+    """The case hypothesis found: a report linked to an unsubstantiated finding has expired
+    on D; a substantiated finding that occurred between the two, recorded after D, must
+    leave D's row alone (linking to the first finding to *occur* re-linked the report)."""
+    children = [
+        {"child_id": "K0", "birth_date": date(2012, 1, 1), "sex": "F", "district": "Miyun",
+         "hukou": "local", "ethnicity": "han", "household_id": None},
+    ]  # fmt: skip
+    report = Event("R", "K0", "report.concern", datetime(2019, 3, 1), datetime(2019, 3, 1),
+                   None, None, None)  # fmt: skip
+    unsubstantiated = Event("F1", "K0", "welfare.finding", datetime(2019, 3, 20),
+                            datetime(2019, 4, 1), None, None, "unsubstantiated")  # fmt: skip
+    late = Event("F0", "K0", "welfare.finding", datetime(2019, 3, 10), datetime(2021, 9, 1),
+                 None, None, "substantiated")  # fmt: skip
+    policy = dataclasses.replace(load_policy(), unsubstantiated_retention_years=2)
+    config = configure(policy, 180)
+    grid = [date(2021, 6, 1), date(2021, 10, 1)]
+    before = _rows_at(engine_rows((children, [report, unsubstantiated]), grid, config, policy))
+    after = _rows_at(engine_rows((children, [report, unsubstantiated, late]), grid, config, policy))
+    on_d = ("K0", date(2021, 6, 1))
+    assert before[on_d]["report_concern__count_all"] == 0  # expired two years after the report
+    assert after[on_d] == before[on_d]
+    # once recorded, the late finding counts; the report stays behind the first recorded
+    later = after[("K0", date(2021, 10, 1))]
+    assert later["report_concern__count_all"] == 0
+    assert later["welfare_finding__substantiated__count_all"] == 1
+
+
 def _rows_at(rows: list[dict[str, Any]]) -> dict[tuple[str, date], dict[str, Any]]:
     return {(r["child_id"], r["as_of"]): r for r in rows}
 
