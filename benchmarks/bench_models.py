@@ -46,6 +46,7 @@ from benchmarks.measure import BENCH, ROOT, WRAPPER, synthetic_data
 
 SEED = 11
 TUNED_C = [0.002, 0.01, 0.05, 0.25]
+GBM_ROUNDS = [50, 100, 200, 400]
 INTERPRETABLE = ("scorecard", "logistic", "ebm")
 
 # arm name -> (family, params, constrained)
@@ -72,6 +73,43 @@ ARMSETS: dict[str, dict[str, tuple[str, dict[str, Any], bool]]] = {
         "logistic log free": ("logistic", {"C": 0.05}, False),
         "logistic log C": ("logistic", {}, True),
         "gbm free": ("gbm", {}, False),
+    },
+    # the peer itself: is gbm held back by early stopping on random rows (a child's
+    # monthly rows fall on both sides of that split) or by too small leaves?
+    "peers": {
+        "gbm": ("gbm", {}, True),
+        "gbm leaves 200": ("gbm", {"min_samples_leaf": 200, "l2_regularization": 1.0}, True),
+        "gbm 150 rounds": (
+            "gbm",
+            {
+                "early_stopping": False,
+                "max_iter": 150,
+                "min_samples_leaf": 200,
+                "l2_regularization": 1.0,
+            },
+            True,
+        ),
+        "gbm rounds chosen": (
+            "gbm",
+            {
+                "early_stopping": False,
+                "max_iter": GBM_ROUNDS,
+                "min_samples_leaf": 200,
+                "l2_regularization": 1.0,
+            },
+            True,
+        ),
+        "gbm free, chosen": (
+            "gbm",
+            {
+                "early_stopping": False,
+                "max_iter": GBM_ROUNDS,
+                "min_samples_leaf": 200,
+                "l2_regularization": 1.0,
+            },
+            False,
+        ),
+        "plain": ("plain", {}, False),
     },
 }
 # window arms: (family, params) under a changed split or sampling
