@@ -16,13 +16,32 @@ its continuous time lies in [D + 1 s, D + H + 1 s): that is the interval integra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from features.synth.arrays import DAY, WEEK, BoolArray, FloatArray, IntArray, Rng
 from features.synth.latent import Latent, away_weeks, outcome_rates, step_week, transition
 from features.synth.params import SynthParams
+
+
+class AwaySpells(Protocol):
+    """The out-of-home spells a latent state carries (ours and the strain world's alike):
+    spell i is ``away_child[i]``'s, in weeks starting in [away_start, away_end), and
+    known from ``away_trigger`` on."""
+
+    @property
+    def unit(self) -> IntArray: ...
+    @property
+    def away_child(self) -> IntArray: ...
+    @property
+    def away_start(self) -> IntArray: ...
+    @property
+    def away_end(self) -> IntArray: ...
+    @property
+    def away_trigger(self) -> IntArray: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +89,7 @@ def horizon_state(
     weeks, exposure = _horizon_weeks(as_of_s, horizon_days * DAY, latent.band.shape[0])
     unit = latent.unit[child]
     stress = latent.stress[np.ix_(weeks, unit)]
-    away = _away_as_of(latent, child, as_of_s, weeks)
+    away = away_as_of(latent, child, as_of_s, weeks)
     band = latent.band[np.ix_(weeks, child)]
     calm, in_crisis = outcome_rates(
         params, latent.static_log_rate[child][None, :], band, stress, away
@@ -98,8 +117,9 @@ def _horizon_weeks(as_of_s: int, horizon_s: int, n_weeks: int) -> tuple[IntArray
     return weeks, inside / WEEK
 
 
-def _away_as_of(latent: Latent, child: IntArray, as_of_s: int, weeks: IntArray) -> BoolArray:
-    """(K, n) out-of-home flags from the spells known at D (scripted, or removed by D)."""
+def away_as_of(latent: AwaySpells, child: IntArray, as_of_s: int, weeks: IntArray) -> BoolArray:
+    """(K, n) out-of-home flags from the spells known at D (scripted, or removed by D): what
+    the oracle may condition on, so both generators' oracles take them from here."""
     row_of = np.full(len(latent.unit), -1, dtype=np.int64)
     row_of[child] = np.arange(len(child))
     known = (latent.away_trigger <= as_of_s) & (row_of[latent.away_child] >= 0)
@@ -110,7 +130,7 @@ def _away_as_of(latent: Latent, child: IntArray, as_of_s: int, weeks: IntArray) 
     rows = row_of[latent.away_child[known]]
     np.add.at(diff, (first, rows), 1)
     np.add.at(diff, (stop, rows), -1)
-    return np.cumsum(diff[:-1], axis=0) > 0
+    return np.asarray(np.cumsum(diff[:-1], axis=0) > 0, dtype=np.bool_)
 
 
 def oracle_probability(state: HorizonState) -> FloatArray:
@@ -138,15 +158,24 @@ def simulate_outcomes_from(
     Each replay runs ``step_week`` (the generator's own weekly step) from the state at D
     with fresh randomness, the children's chains independent of each other.
     """
-    n = len(state.child)
+    return share_of_replays(
+        len(state.child), n_draws, batch, lambda draws: _replay(state, draws, rng)
+    )
+
+
+def share_of_replays(
+    n: int, n_draws: int, batch: int, replay: Callable[[int], BoolArray]
+) -> FloatArray:
+    """Per child, the share of ``n_draws`` replays with an outcome; ``replay(draws)`` runs
+    ``draws`` replays of all ``n`` children at once (draw-major), about ``batch`` rows a call."""
     per_batch = max(1, batch // max(n, 1))
     hits = np.zeros(n, dtype=np.int64)
     done = 0
     while done < n_draws:
         draws = min(per_batch, n_draws - done)
-        hits += _replay(state, draws, rng).reshape(draws, n).sum(axis=0)
+        hits += replay(draws).reshape(draws, n).sum(axis=0)
         done += draws
-    return hits / n_draws
+    return np.asarray(hits / n_draws, dtype=np.float64)
 
 
 def _replay(state: HorizonState, draws: int, rng: Rng) -> BoolArray:

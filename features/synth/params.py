@@ -134,8 +134,9 @@ def default_ordinary_kinds() -> tuple[OrdinaryKind, ...]:
     )  # fmt: skip
 
 
-def _districts() -> tuple[tuple[str, float], ...]:
-    # 2020 census resident population, in 10 000s.
+def district_populations() -> tuple[tuple[str, float], ...]:
+    """Beijing's 16 districts with their 2020 census resident population, in 10 000s: the
+    district weights of both generators."""
     return (
         ("Dongcheng", 70.9), ("Xicheng", 110.6), ("Chaoyang", 345.2), ("Fengtai", 201.9),
         ("Shijingshan", 56.8), ("Haidian", 313.3), ("Mentougou", 39.3), ("Fangshan", 131.3),
@@ -159,7 +160,7 @@ class SynthParams:
     """Every rate and coefficient of the generator (defaults give a 1-3% base rate)."""
 
     # ---- population -------------------------------------------------------------------
-    districts: tuple[tuple[str, float], ...] = field(default_factory=_districts)  # weights
+    districts: tuple[tuple[str, float], ...] = field(default_factory=district_populations)
     household_sizes: tuple[float, float, float] = (0.65, 0.30, 0.05)  # 1, 2, 3 children
     sibling_gap_years: tuple[float, float] = (1.5, 6.0)  # gap between siblings' births
     hukou_core: tuple[float, float, float, float] = (0.75, 0.22, 0.015, 0.015)  # HUKOU_VALUES

@@ -30,8 +30,29 @@ HUKOU_NONE = s.HUKOU_VALUES.index("none")
 HUKOU_UNKNOWN = s.HUKOU_VALUES.index("unknown")
 
 
+class ChildDays:
+    """The times both generators derive from each child's household, birth and 18th
+    birthday (a base of their ``Population`` dataclasses, which hold the fields)."""
+
+    unit: IntArray  # household of each child
+    birth_day: IntArray  # days from start (negative: born before start)
+    adult_day: IntArray  # 18th birthday, days from start
+
+    @property
+    def n_children(self) -> int:
+        return len(self.unit)
+
+    @property
+    def birth_s(self) -> IntArray:
+        return self.birth_day * DAY
+
+    @property
+    def adult_s(self) -> IntArray:
+        return self.adult_day * DAY
+
+
 @dataclass(frozen=True)
-class Population:
+class Population(ChildDays):
     """One chunk: households (``hh_*``, indexed by ``unit``) and children."""
 
     hh_risk: FloatArray  # latent family risk, N(0, 1)
@@ -48,20 +69,8 @@ class Population:
     risk: FloatArray  # latent child risk (mix of family risk and own noise)
 
     @property
-    def n_children(self) -> int:
-        return len(self.unit)
-
-    @property
     def n_households(self) -> int:
         return len(self.hh_risk)
-
-    @property
-    def birth_s(self) -> IntArray:
-        return self.birth_day * DAY
-
-    @property
-    def adult_s(self) -> IntArray:
-        return self.adult_day * DAY
 
     @property
     def abandoned(self) -> BoolArray:
@@ -85,11 +94,8 @@ def _add_years(day: date, years: int) -> date:
 
 def draw_population(params: SynthParams, grid: TimeGrid, n: int, rng: Rng) -> Population:
     """Households until n children, then each child's birth, sex and risk."""
-    sizes = _household_sizes(params, n, rng)
+    sizes, unit, district, area = draw_households(params.household_sizes, params.districts, n, rng)
     n_h = len(sizes)
-    unit = np.repeat(np.arange(n_h, dtype=np.int64), sizes)
-    district = choice(rng, tuple(w for _, w in params.districts), n_h)
-    area = _areas(params)[district]
     hukou = _hukou(params, area, rng)
     births = _births(params, grid, sizes, rng)
     share = params.family_risk_share
@@ -107,14 +113,27 @@ def draw_population(params: SynthParams, grid: TimeGrid, n: int, rng: Rng) -> Po
         hh_abandoned=abandoned,
         unit=unit,
         birth_day=births,
-        adult_day=_adult_days(grid.start, births),
+        adult_day=adult_days(grid.start, births),
         sex=choice(rng, params.sex, n),
         risk=risk,
     )
 
 
-def _household_sizes(params: SynthParams, n: int, rng: Rng) -> IntArray:
-    sizes = choice(rng, params.household_sizes, n) + 1  # at least as many as needed
+def draw_households(
+    weights: tuple[float, ...], districts: tuple[tuple[str, float], ...], n: int, rng: Rng
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Households for ``n`` children: their sizes, each child's household (``unit``), and
+    each household's district (index into ``districts``) and area; both generators start so."""
+    sizes = household_sizes(weights, n, rng)
+    unit = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    district = choice(rng, tuple(w for _, w in districts), len(sizes))
+    return sizes, unit, district, district_areas(districts)[district]
+
+
+def household_sizes(weights: tuple[float, ...], n: int, rng: Rng) -> IntArray:
+    """Household sizes (1, 2, 3... by ``weights``) adding up to ``n`` children, the last
+    household cut to fit."""
+    sizes = choice(rng, weights, n) + 1  # at least as many as needed
     ends = np.cumsum(sizes)
     n_h = int(np.searchsorted(ends, n)) + 1
     sizes = sizes[:n_h]
@@ -122,11 +141,12 @@ def _household_sizes(params: SynthParams, n: int, rng: Rng) -> IntArray:
     return sizes
 
 
-def _areas(params: SynthParams) -> IntArray:
-    for name, _ in params.districts:
+def district_areas(districts: tuple[tuple[str, float], ...]) -> IntArray:
+    """Area index (AREA_INDEX: core, inner, outlying) of each (name, weight) district."""
+    for name, _ in districts:
         if name not in BEIJING_DISTRICTS:
             raise ValueError(f"district {name!r} is not one of Beijing's 16 districts")
-    return np.array([AREA_INDEX[BEIJING_DISTRICTS[name]] for name, _ in params.districts])
+    return np.array([AREA_INDEX[BEIJING_DISTRICTS[name]] for name, _ in districts])
 
 
 def _hukou(params: SynthParams, area: IntArray, rng: Rng) -> IntArray:
@@ -139,13 +159,7 @@ def _hukou(params: SynthParams, area: IntArray, rng: Rng) -> IntArray:
 def _births(params: SynthParams, grid: TimeGrid, sizes: IntArray, rng: Rng) -> IntArray:
     """Birth days; siblings are spaced by sibling_gap_years, all inside the valid range."""
     low, high = birth_day_range(grid)
-    n = int(sizes.sum())
-    first_index = np.cumsum(sizes) - sizes
-    gap_low, gap_high = params.sibling_gap_years
-    gaps = (gap_low + (gap_high - gap_low) * rng.random(n)) * (YEAR / DAY)
-    gaps[first_index] = 0.0
-    total = np.cumsum(gaps)
-    offset = np.round(total - np.repeat(total[first_index], sizes)).astype(np.int64)
+    offset = sibling_offsets(sizes, params.sibling_gap_years, rng)
     first = np.repeat(rng.integers(low, high, len(sizes)), sizes)
     direction = np.repeat(np.where(rng.random(len(sizes)) < 0.5, 1, -1), sizes)
     births = first + direction * offset
@@ -156,14 +170,25 @@ def _births(params: SynthParams, grid: TimeGrid, sizes: IntArray, rng: Rng) -> I
     return np.asarray(births, dtype=np.int64)
 
 
+def sibling_offsets(sizes: IntArray, gap_years: tuple[float, float], rng: Rng) -> IntArray:
+    """Days from each household's first child to each child, siblings spaced by a uniform
+    gap in ``gap_years`` (0 for the first child): one uniform per child, in child order."""
+    first = np.cumsum(sizes) - sizes
+    gap_low, gap_high = gap_years
+    gaps = (gap_low + (gap_high - gap_low) * rng.random(int(sizes.sum()))) * (YEAR / DAY)
+    gaps[first] = 0.0
+    total = np.cumsum(gaps)
+    return np.asarray(np.round(total - np.repeat(total[first], sizes)), dtype=np.int64)
+
+
 def _abandoned(params: SynthParams, sizes: IntArray, last_birth: IntArray, rng: Rng) -> BoolArray:
     """Single-child households whose infant, born in the window, is abandoned."""
     chosen = (sizes == 1) & (last_birth >= 0) & (rng.random(len(sizes)) < params.abandoned)
     return np.asarray(chosen, dtype=np.bool_)
 
 
-def _adult_days(start: date, births: IntArray) -> IntArray:
-    """18th birthdays in days from start (29 February -> 1 March)."""
+def adult_days(start: date, births: IntArray) -> IntArray:
+    """18th birthdays in days from start (29 February -> 1 March), for both generators."""
     origin = np.datetime64(start, "D")
     born = origin + births.astype("timedelta64[D]")
     year = born.astype("datetime64[Y]")

@@ -103,17 +103,34 @@ def _outcome_marks(
     child = np.repeat(np.flatnonzero(counts), counts[counts > 0])
     n = len(child)
     time = week * WEEK + np.floor(rng.random(n) * WEEK).astype(np.int64)
-    mix = np.array(params.outcome_mix)[latent.band[week, child]]
-    cum = np.cumsum(mix, axis=1)
-    kind = np.minimum((cum <= rng.random(n)[:, None] * cum[:, -1:]).sum(axis=1), 3)
-    severity = np.full(n, -1, dtype=np.int64)
+    kind = outcome_kinds(params.outcome_mix, latent.band[week, child], rng)
+    severity = outcome_severity(
+        kind, params.removal_severity, params.outcome_injury_severe_share, rng
+    )
+    return OutcomeDraws(child, time, kind, severity)
+
+
+def outcome_kinds(mix: tuple[tuple[float, ...], ...], band: np.ndarray, rng: Rng) -> IntArray:
+    """Kind of each outcome (REMOVAL...) from the mix of its child's age band; shared with
+    the strain world, whose outcomes are the same four kinds."""
+    cum = np.cumsum(np.array(mix)[band], axis=1)
+    kind = np.minimum((cum <= rng.random(len(band))[:, None] * cum[:, -1:]).sum(axis=1), 3)
+    return np.asarray(kind, dtype=np.int64)
+
+
+def outcome_severity(
+    kind: IntArray, removal_severity: tuple[float, ...], injury_severe_share: float, rng: Rng
+) -> IntArray:
+    """Severity of each outcome: drawn for a removal, 3 for a finding, 3 or 2 for an
+    injury, -1 (none) for a rescue. Uniforms in a fixed order: removals, then injuries."""
+    severity = np.full(len(kind), -1, dtype=np.int64)
     removal = kind == REMOVAL
-    severity[removal] = choice(rng, params.removal_severity, int(removal.sum())) + 1
+    severity[removal] = choice(rng, removal_severity, int(removal.sum())) + 1
     severity[kind == FINDING] = 3
     injury = kind == INJURY
-    severe = rng.random(int(injury.sum())) < params.outcome_injury_severe_share
+    severe = rng.random(int(injury.sum())) < injury_severe_share
     severity[injury] = np.where(severe, 3, 2)
-    return OutcomeDraws(child, time, kind.astype(np.int64), severity)
+    return severity
 
 
 def _removals(params: SynthParams, latent: Latent, draws: OutcomeDraws, rng: Rng) -> Removals:
@@ -128,14 +145,27 @@ def _removals(params: SynthParams, latent: Latent, draws: OutcomeDraws, rng: Rng
     reunify_at = time + ((lo + (hi - lo) * rng.random(n)) * MONTH).astype(np.int64)
     lo, hi = params.adoption_months
     adopt_at = time + ((lo + (hi - lo) * rng.random(n)) * MONTH).astype(np.int64)
+    ends = (end_kind, reunify_at, adopt_at)
+    return removals_ending(child, time, ends, params.foster_share,
+                           params.removal_state_guardian_share, rng)  # fmt: skip
+
+
+def removals_ending(
+    child: IntArray, time: IntArray, ends: tuple[IntArray, IntArray, IntArray],
+    foster_share: float, guardian_share: float, rng: Rng,
+) -> Removals:  # fmt: skip
+    """Removals with their drawn ends ``(end_kind, reunify_at, adopt_at)``: the end is at
+    the time of its kind (NEVER for STAY). Then one uniform per removal for foster care
+    and one for state guardianship, in that order (both generators draw them last)."""
+    end_kind, reunify_at, adopt_at = ends
     end_at = np.select([end_kind == REUNIFY, end_kind == ADOPT], [reunify_at, adopt_at], NEVER)
     return Removals(
         child=child,
         time=time,
         end_kind=end_kind.astype(np.int64),
         end_at=end_at.astype(np.int64),
-        foster=rng.random(n) < params.foster_share,
-        state_guardian=rng.random(n) < params.removal_state_guardian_share,
+        foster=rng.random(len(child)) < foster_share,
+        state_guardian=rng.random(len(child)) < guardian_share,
     )
 
 

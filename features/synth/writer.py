@@ -33,13 +33,14 @@ SYNTH_FILE = "synth.json"
 _EPOCH = date(1970, 1, 1)
 
 
-def _codes(names: tuple[str, ...], index: IntArray) -> pl.Series:
-    """Strings for code indices; index -1 gives null."""
+def codes(names: tuple[str, ...], index: IntArray) -> pl.Series:
+    """Strings for code indices; index -1 gives null (both generators write codes so)."""
     idx = pl.Series(np.where(index >= 0, index, 0)).set(pl.Series(index < 0), None)
     return pl.Series(names).gather(idx)
 
 
-def _ids(prefix: str, number: IntArray, width: int = 8) -> pl.Series:
+def ids(prefix: str, number: IntArray, width: int = 8) -> pl.Series:
+    """``prefix`` + the number zero-padded to ``width`` digits: child and household ids."""
     digits = pl.Series(number, dtype=pl.Int64).cast(pl.String).str.zfill(width)
     return pl.select(pl.lit(prefix) + digits).to_series()
 
@@ -54,28 +55,29 @@ def children_frame(config: SynthConfig, result: ChunkResult) -> pl.DataFrame:
     unit = pop.unit
     number = child_numbers(config, result, np.arange(pop.n_children))
     household = np.where(pop.hh_id_known[unit], result.index * config.chunk_size + unit + 1, -1)
-    hh_id = _ids("HH", np.maximum(household, 0)).set(pl.Series(household < 0), None)
+    hh_id = ids("HH", np.maximum(household, 0)).set(pl.Series(household < 0), None)
     districts = tuple(name for name, _ in config.params.districts)
     return pl.DataFrame(
         {
-            s.CHILD_ID: _ids("BJ", number),
+            s.CHILD_ID: ids("BJ", number),
             s.BIRTH_DATE: pl.Series(pop.birth_day + (config.start - _EPOCH).days).cast(pl.Date),
-            s.SEX: _codes(s.SEX_VALUES, pop.sex),
-            s.DISTRICT: _codes(districts, pop.hh_district[unit]),
-            s.HUKOU: _codes(s.HUKOU_VALUES, pop.hh_hukou[unit]),
-            s.ETHNICITY: _codes(s.ETHNICITY_VALUES, pop.hh_ethnicity[unit]),
+            s.SEX: codes(s.SEX_VALUES, pop.sex),
+            s.DISTRICT: codes(districts, pop.hh_district[unit]),
+            s.HUKOU: codes(s.HUKOU_VALUES, pop.hh_hukou[unit]),
+            s.ETHNICITY: codes(s.ETHNICITY_VALUES, pop.hh_ethnicity[unit]),
             s.HOUSEHOLD_ID: hh_id,
         }
     )
 
 
-def _timestamps(config: SynthConfig, seconds: IntArray) -> pl.Series:
-    origin = (config.start - _EPOCH).days * DAY
+def timestamps(start: date, seconds: IntArray) -> pl.Series:
+    """Contract timestamps of times in seconds from ``start`` 00:00 (the generators' clock)."""
+    origin = (start - _EPOCH).days * DAY
     return pl.Series((seconds + origin) * 1_000_000).cast(s.TIMESTAMP_DTYPE)
 
 
-def _sequence(child: IntArray) -> IntArray:
-    """1-based position of each event within its child's (contiguous) run."""
+def sequence(child: IntArray) -> IntArray:
+    """1-based position of each event within its child's (contiguous) run: the event id's tail."""
     if not len(child):
         return np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, child[1:] != child[:-1]])
@@ -85,19 +87,19 @@ def _sequence(child: IntArray) -> IntArray:
 
 def events_frame(config: SynthConfig, result: ChunkResult) -> pl.DataFrame:
     ev = result.events
-    child_id = _ids("BJ", child_numbers(config, result, ev.child))
-    event_id = child_id + "-" + pl.Series(_sequence(ev.child)).cast(pl.String).str.zfill(4)
+    child_id = ids("BJ", child_numbers(config, result, ev.child))
+    event_id = child_id + "-" + pl.Series(sequence(ev.child)).cast(pl.String).str.zfill(4)
     severity = pl.Series(ev.severity).set(pl.Series(ev.severity < 0), None).cast(pl.Int8)
     return pl.DataFrame(
         {
             s.EVENT_ID: event_id,
             s.CHILD_ID: child_id,
-            s.EVENT_TYPE: _codes(s.EVENT_TYPES, ev.etype),
-            s.OCCURRED_AT: _timestamps(config, ev.occurred),
-            s.RECORDED_AT: _timestamps(config, ev.recorded),
+            s.EVENT_TYPE: codes(s.EVENT_TYPES, ev.etype),
+            s.OCCURRED_AT: timestamps(config.start, ev.occurred),
+            s.RECORDED_AT: timestamps(config.start, ev.recorded),
             s.SEVERITY: severity,
             s.AMOUNT: pl.Series(ev.amount, nan_to_null=True),
-            s.DETAIL: _codes(s.DETAIL_CODES, ev.detail),
+            s.DETAIL: codes(s.DETAIL_CODES, ev.detail),
         }
     )
 
@@ -108,7 +110,7 @@ def oracle_frame(config: SynthConfig, result: ChunkResult) -> pl.DataFrame:
     order = np.lexsort((rows.as_of, rows.child))
     return pl.DataFrame(
         {
-            s.CHILD_ID: _ids("BJ", child_numbers(config, result, rows.child[order])),
+            s.CHILD_ID: ids("BJ", child_numbers(config, result, rows.child[order])),
             "as_of": dates.gather(pl.Series(rows.as_of[order])),
             "horizon_days": pl.Series(np.full(len(order), config.horizon_days), dtype=pl.Int32),
             "probability": pl.Series(rows.probability[order], dtype=pl.Float64),

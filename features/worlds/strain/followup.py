@@ -36,9 +36,10 @@ from features.synth.arrays import (
     concat_fields,
     detail_codes,
 )
+from features.synth.recording import uniform_s
+from features.synth.weekly import ADOPT, FINDING, INJURY, RESCUE, REUNIFY, OutcomeDraws, Removals
 from features.worlds.strain.params import StrainParams
 from features.worlds.strain.recording import Recorder
-from features.worlds.strain.weeks import ADOPT, FINDING, INJURY, RESCUE, REUNIFY, Outcomes, Removals
 
 MONTH = YEAR / 12
 ALLEGATION_MIX = (0.45, 0.25, 0.05, 0.12, 0.05, 0.08)  # ALLEGATIONS
@@ -79,11 +80,6 @@ def report_severity(params: StrainParams, level: IntArray, rng: Rng) -> IntArray
     noisy = level + params.report_noise_sd * rng.standard_normal(n)
     severity = np.clip(1 + np.floor(noisy / 4), 1, 3).astype(np.int64)
     return np.where(rng.random(n) < params.missing_mark_share, -1, severity)
-
-
-def uniform_s(low_days: float, high_days: float, n: int, rng: Rng) -> IntArray:
-    """Uniform durations in seconds between low_days and high_days."""
-    return np.floor((low_days + (high_days - low_days) * rng.random(n)) * DAY).astype(np.int64)
 
 
 def report_blocks(
@@ -145,7 +141,7 @@ def case_blocks(
 
 
 def outcome_blocks(
-    params: StrainParams, drawn: Outcomes, removals: Removals, rec: Recorder, rng: Rng
+    params: StrainParams, drawn: OutcomeDraws, removals: Removals, rec: Recorder, rng: Rng
 ) -> list[EventBlock]:
     """The outcome events themselves and everything tied to them (all at or after)."""
     out = _removal_blocks(params, drawn, removals, rec, rng)
@@ -165,7 +161,7 @@ def _urgent(
 
 
 def _removal_blocks(
-    params: StrainParams, drawn: Outcomes, rem: Removals, rec: Recorder, rng: Rng
+    params: StrainParams, drawn: OutcomeDraws, rem: Removals, rec: Recorder, rng: Rng
 ) -> list[EventBlock]:
     pick = drawn.kind == 0
     out = [_urgent("welfare.emergency_removal", drawn.child[pick], drawn.time[pick], rec,

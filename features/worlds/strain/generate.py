@@ -21,10 +21,10 @@ import numpy as np
 import polars as pl
 
 from features import schema as s
-from features.synth.arrays import DAY, IntArray, TimeGrid
+from features.synth.arrays import TimeGrid
 from features.synth.config import default_as_of_dates
 from features.synth.generator import OutputFolderError, check_out_dir
-from features.synth.writer import FolderWriter
+from features.synth.writer import FolderWriter, codes, ids, sequence, timestamps
 from features.worlds.strain.params import GENERATOR, GENERATOR_VERSION, StrainParams
 from features.worlds.strain.world import World, simulate_world
 
@@ -69,68 +69,43 @@ def build_world(children: int, seed: int, params: StrainParams | None = None) ->
     return simulate_world(params or StrainParams(), children, seed, grid, dates, HORIZON_DAYS)
 
 
-def _ids(prefix: str, number: IntArray, width: int = 8) -> pl.Series:
-    digits = pl.Series(number, dtype=pl.Int64).cast(pl.String).str.zfill(width)
-    return pl.select(pl.lit(prefix) + digits).to_series()
-
-
-def _codes(names: tuple[str, ...], index: IntArray) -> pl.Series:
-    """Strings for code indices; index -1 gives null."""
-    idx = pl.Series(np.where(index >= 0, index, 0)).set(pl.Series(index < 0), None)
-    return pl.Series(names).gather(idx)
-
-
 def children_frame(params: StrainParams, world: World) -> pl.DataFrame:
     """The children table, typed as the contract's schema."""
     pop = world.pop
     unit = pop.unit
-    household = _ids("SH", unit + 1).set(pl.Series(~pop.hh_id_known[unit]), None)
+    household = ids("SH", unit + 1).set(pl.Series(~pop.hh_id_known[unit]), None)
     districts = tuple(name for name, _ in params.districts)
     origin = (world.grid.start - _EPOCH).days
     frame = pl.DataFrame(
         {
-            s.CHILD_ID: _ids("SW", np.arange(pop.n_children) + 1),
+            s.CHILD_ID: ids("SW", np.arange(pop.n_children) + 1),
             s.BIRTH_DATE: pl.Series(pop.birth_day + origin).cast(pl.Date),
-            s.SEX: _codes(s.SEX_VALUES, pop.sex),
-            s.DISTRICT: _codes(districts, pop.hh_district[unit]),
-            s.HUKOU: _codes(s.HUKOU_VALUES, pop.hh_hukou[unit]),
-            s.ETHNICITY: _codes(s.ETHNICITY_VALUES, pop.hh_ethnicity[unit]),
+            s.SEX: codes(s.SEX_VALUES, pop.sex),
+            s.DISTRICT: codes(districts, pop.hh_district[unit]),
+            s.HUKOU: codes(s.HUKOU_VALUES, pop.hh_hukou[unit]),
+            s.ETHNICITY: codes(s.ETHNICITY_VALUES, pop.hh_ethnicity[unit]),
             s.HOUSEHOLD_ID: household,
         }
     )
     return frame.cast(dict(s.CHILDREN_SCHEMA))  # type: ignore[arg-type]
 
 
-def _timestamps(grid: TimeGrid, seconds: IntArray) -> pl.Series:
-    origin = (grid.start - _EPOCH).days * DAY
-    return pl.Series((seconds + origin) * 1_000_000).cast(s.TIMESTAMP_DTYPE)
-
-
-def _sequence(child: IntArray) -> IntArray:
-    """1-based position of each event within its child's (contiguous) run."""
-    if not len(child):
-        return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, child[1:] != child[:-1]])
-    lengths = np.diff(np.r_[starts, len(child)])
-    return np.arange(len(child)) - np.repeat(starts, lengths) + 1
-
-
 def events_frame(world: World) -> pl.DataFrame:
     """The events table (sorted by child, then time), typed as the contract's schema."""
     ev = world.events
-    child_id = _ids("SW", ev.child + 1)
-    event_id = child_id + "-" + pl.Series(_sequence(ev.child)).cast(pl.String).str.zfill(5)
+    child_id = ids("SW", ev.child + 1)
+    event_id = child_id + "-" + pl.Series(sequence(ev.child)).cast(pl.String).str.zfill(5)
     severity = pl.Series(ev.severity).set(pl.Series(ev.severity < 0), None).cast(pl.Int8)
     frame = pl.DataFrame(
         {
             s.EVENT_ID: event_id,
             s.CHILD_ID: child_id,
-            s.EVENT_TYPE: _codes(s.EVENT_TYPES, ev.etype),
-            s.OCCURRED_AT: _timestamps(world.grid, ev.occurred),
-            s.RECORDED_AT: _timestamps(world.grid, ev.recorded),
+            s.EVENT_TYPE: codes(s.EVENT_TYPES, ev.etype),
+            s.OCCURRED_AT: timestamps(world.grid.start, ev.occurred),
+            s.RECORDED_AT: timestamps(world.grid.start, ev.recorded),
             s.SEVERITY: severity,
             s.AMOUNT: pl.Series(ev.amount, nan_to_null=True),
-            s.DETAIL: _codes(s.DETAIL_CODES, ev.detail),
+            s.DETAIL: codes(s.DETAIL_CODES, ev.detail),
         }
     )
     return frame.cast(dict(s.EVENTS_SCHEMA))  # type: ignore[arg-type]
@@ -143,7 +118,7 @@ def oracle_frame(world: World) -> pl.DataFrame:
     order = np.lexsort((rows.as_of, rows.child))
     return pl.DataFrame(
         {
-            s.CHILD_ID: _ids("SW", rows.child[order] + 1),
+            s.CHILD_ID: ids("SW", rows.child[order] + 1),
             "as_of": dates.gather(pl.Series(rows.as_of[order])),
             "horizon_days": pl.Series(np.full(len(order), HORIZON_DAYS), dtype=pl.Int32),
             "probability": pl.Series(rows.probability[order], dtype=pl.Float64),

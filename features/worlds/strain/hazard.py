@@ -82,22 +82,6 @@ def overlap(
     return start, np.maximum(end, start)
 
 
-def draw_counts(mean: FloatArray, u: FloatArray) -> IntArray:
-    """Poisson(mean) by inverse CDF from uniforms ``u``: exact, cheap for tiny means."""
-    p = np.exp(-mean)
-    cdf = p.copy()
-    counts = np.zeros(len(mean), dtype=np.int64)
-    idx = np.flatnonzero(u >= cdf)
-    k = 0
-    while idx.size and k < 1000:
-        k += 1
-        p[idx] *= mean[idx] / k
-        cdf[idx] += p[idx]
-        counts[idx] = k
-        idx = idx[(u[idx] >= cdf[idx]) & (p[idx] > 0)]
-    return counts
-
-
 def place(start: IntArray, end: IntArray, counts: IntArray, rng: Rng) -> tuple[IntArray, IntArray]:
     """Rows repeated by ``counts`` and a uniform whole second in each row's [start, end)."""
     row = np.repeat(np.arange(len(counts)), counts)

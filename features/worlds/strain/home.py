@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from features.synth.arrays import WEEK, IntArray
+from features.synth.latent import away_weeks
 from features.worlds.strain.params import INACTIVE
-from features.worlds.strain.weeks import Latent, care_weeks
+from features.worlds.strain.weeks import Latent
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def homes(latent: Latent, n_households: int) -> Homes:
     n_weeks, n = latent.band.shape
     size = np.bincount(latent.unit, minlength=n_households).astype(np.int64)
     care = np.zeros((n_weeks + 1, n), dtype=np.int32)
-    first, stop = care_weeks(latent.away_start, latent.away_end, n_weeks)
+    first, stop = away_weeks(latent.away_start, latent.away_end, n_weeks)
     np.add.at(care, (first, latent.away_child), 1)
     np.add.at(care, (stop, latent.away_child), -1)
     return Homes(

@@ -32,7 +32,8 @@ from features.synth.arrays import (
     choice,
     detail_codes,
 )
-from features.worlds.strain.followup import Reports, make_reports, uniform_s
+from features.synth.recording import uniform_s
+from features.worlds.strain.followup import Reports, make_reports
 from features.worlds.strain.home import Homes
 from features.worlds.strain.params import StrainParams
 from features.worlds.strain.population import HUKOU_NONE, Population

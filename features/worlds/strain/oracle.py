@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from features.synth.arrays import DAY, WEEK, BoolArray, FloatArray, IntArray, Rng
-from features.worlds.strain.hazard import draw_counts, outcome_rate, overlap
+from features.synth.latent import poisson_counts
+from features.synth.oracle import away_as_of, share_of_replays
+from features.worlds.strain.hazard import outcome_rate, overlap
 from features.worlds.strain.ladder import (
     advance_mass,
     draw_shocks,
@@ -38,7 +40,7 @@ from features.worlds.strain.ladder import (
     step_levels,
 )
 from features.worlds.strain.params import StrainParams
-from features.worlds.strain.weeks import Latent, care_weeks
+from features.worlds.strain.weeks import Latent
 
 
 @dataclass(frozen=True)
@@ -98,24 +100,9 @@ def horizon_state(
         recovery=ladder.recovery[unit],
         calendar=ladder.calendar[weeks],
         band=latent.band[np.ix_(weeks, child)],
-        away=_away_as_of(latent, child, as_of_s, weeks),
+        away=away_as_of(latent, child, as_of_s, weeks),
         exposure=(end - start) / WEEK,
     )
-
-
-def _away_as_of(latent: Latent, child: IntArray, as_of_s: int, weeks: IntArray) -> BoolArray:
-    """(K, n) in care, from the spells of removals at or before D."""
-    row_of = np.full(len(latent.unit), -1, dtype=np.int64)
-    row_of[child] = np.arange(len(child))
-    known = (latent.away_trigger <= as_of_s) & (row_of[latent.away_child] >= 0)
-    first, stop = care_weeks(latent.away_start[known], latent.away_end[known], 2**40)
-    first = np.clip(first - weeks[0], 0, len(weeks))
-    stop = np.clip(stop - weeks[0], 0, len(weeks))
-    diff = np.zeros((len(weeks) + 1, len(child)), dtype=np.int64)
-    rows = row_of[latent.away_child[known]]
-    np.add.at(diff, (first, rows), 1)
-    np.add.at(diff, (stop, rows), -1)
-    return np.asarray(np.cumsum(diff[:-1], axis=0) > 0, dtype=np.bool_)
 
 
 def oracle_probability(params: StrainParams, state: HorizonState) -> FloatArray:
@@ -147,18 +134,14 @@ def simulate_horizon(
     """Monte Carlo: the share of ``n_draws`` replays of the future after D with an outcome.
 
     Each replay moves the level with ``step_levels`` and draws outcomes with
-    ``draw_counts`` from ``outcome_rate`` at the realised level, as the simulation does,
+    ``poisson_counts`` from ``outcome_rate`` at the realised level, as the simulation does,
     each child's chain independent of the others'.
     """
-    n = len(state.child)
-    per_batch = max(1, batch // max(n, 1))
-    hits = np.zeros(n, dtype=np.int64)
-    done = 0
-    while done < n_draws:
-        draws = min(per_batch, n_draws - done)
-        hits += _replay(params, state, draws, rng).reshape(draws, n).sum(axis=0)
-        done += draws
-    return hits / n_draws
+
+    def replay(draws: int) -> BoolArray:
+        return _replay(params, state, draws, rng)
+
+    return share_of_replays(len(state.child), n_draws, batch, replay)
 
 
 def _replay(params: StrainParams, state: HorizonState, draws: int, rng: Rng) -> BoolArray:
@@ -181,5 +164,5 @@ def _replay(params: StrainParams, state: HorizonState, draws: int, rng: Rng) -> 
         rate = outcome_rate(
             params, tiled(state.factor), tiled(state.band[k]), level, tiled(state.away[k])
         )
-        hit |= draw_counts(rate * tiled(state.exposure[k]), rng.random(len(level))) > 0
+        hit |= poisson_counts(rate * tiled(state.exposure[k]), rng.random(len(level))) > 0
     return hit

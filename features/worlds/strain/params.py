@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
+from features.synth.params import district_populations
+
 GENERATOR: Final = "strain"
 GENERATOR_VERSION: Final = "1"
 
@@ -110,16 +112,6 @@ def _signal_kinds() -> tuple[SignalKind, ...]:
     )  # fmt: skip
 
 
-def _districts() -> tuple[tuple[str, float], ...]:
-    # 2020 census resident population, in 10 000s (the same facts our generator uses).
-    return (
-        ("Dongcheng", 70.9), ("Xicheng", 110.6), ("Chaoyang", 345.2), ("Fengtai", 201.9),
-        ("Shijingshan", 56.8), ("Haidian", 313.3), ("Mentougou", 39.3), ("Fangshan", 131.3),
-        ("Tongzhou", 184.0), ("Shunyi", 132.4), ("Changping", 226.9), ("Daxing", 199.4),
-        ("Huairou", 44.1), ("Pinggu", 45.7), ("Miyun", 52.8), ("Yanqing", 34.5),
-    )  # fmt: skip
-
-
 def _lags() -> tuple[tuple[str, float, float], ...]:
     # (source, median days, log-normal sigma) of the recording lag.
     return (
@@ -135,7 +127,7 @@ class StrainParams:
     """Every rate and coefficient of the strain world (defaults: a 1-3% base rate)."""
 
     # ---- population ---------------------------------------------------------------------
-    districts: tuple[tuple[str, float], ...] = field(default_factory=_districts)
+    districts: tuple[tuple[str, float], ...] = field(default_factory=district_populations)
     household_sizes: tuple[float, float, float] = (0.55, 0.33, 0.12)  # 1, 2, 3 children
     sibling_gap_years: tuple[float, float] = (1.0, 7.0)
     # hukou (local, nonlocal, none, unknown) by area: core, inner, outlying

@@ -12,12 +12,10 @@ frailty is a shared gamma part plus its own gamma part (a gamma of mean 1 in tot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 
 from features import schema as s
-from features.deployment import BEIJING_DISTRICTS
 from features.synth.arrays import (
     DAY,
     NEVER,
@@ -29,15 +27,21 @@ from features.synth.arrays import (
     TimeGrid,
     choice,
 )
+from features.synth.population import (
+    ChildDays,
+    adult_days,
+    birth_day_range,
+    draw_households,
+    sibling_offsets,
+)
 from features.worlds.strain.params import StrainParams
 
-AREAS = ("core", "inner", "outlying")
 HUKOU_NONE = s.HUKOU_VALUES.index("none")
 STABLE, EPISODIC, CHRONIC = 0, 1, 2
 
 
 @dataclass(frozen=True)
-class Population:
+class Population(ChildDays):
     """Households (``hh_*``, indexed by ``unit``) and children, with their static latents."""
 
     hh_district: IntArray  # index into params.districts
@@ -57,20 +61,8 @@ class Population:
     disabled_at: IntArray  # certification time (s), NEVER if no disability
 
     @property
-    def n_children(self) -> int:
-        return len(self.unit)
-
-    @property
     def n_households(self) -> int:
         return len(self.hh_type)
-
-    @property
-    def birth_s(self) -> IntArray:
-        return self.birth_day * DAY
-
-    @property
-    def adult_s(self) -> IntArray:
-        return self.adult_day * DAY
 
     @property
     def disabled(self) -> BoolArray:
@@ -79,11 +71,8 @@ class Population:
 
 def draw_population(params: StrainParams, grid: TimeGrid, n: int, rng: Rng) -> Population:
     """Households until ``n`` children, then each child's birth, sex, frailty, disability."""
-    sizes = _household_sizes(params, n, rng)
+    sizes, unit, district, area = draw_households(params.household_sizes, params.districts, n, rng)
     n_h = len(sizes)
-    unit = np.repeat(np.arange(n_h, dtype=np.int64), sizes)
-    district = choice(rng, tuple(w for _, w in params.districts), n_h)
-    area = district_areas(params)[district]
     hukou = _hukou(params, area, rng)
     births = _births(params, grid, sizes, rng)
     return Population(
@@ -103,23 +92,6 @@ def draw_population(params: StrainParams, grid: TimeGrid, n: int, rng: Rng) -> P
         frailty=_frailty(params, unit, n_h, rng),
         disabled_at=_disability(params, births, rng),
     )
-
-
-def district_areas(params: StrainParams) -> IntArray:
-    """Area index (core, inner, outlying) of each district in params.districts."""
-    for name, _ in params.districts:
-        if name not in BEIJING_DISTRICTS:
-            raise ValueError(f"district {name!r} is not one of Beijing's 16 districts")
-    return np.array([AREAS.index(BEIJING_DISTRICTS[name]) for name, _ in params.districts])
-
-
-def _household_sizes(params: StrainParams, n: int, rng: Rng) -> IntArray:
-    sizes = choice(rng, params.household_sizes, n) + 1
-    ends = np.cumsum(sizes)
-    n_h = int(np.searchsorted(ends, n)) + 1
-    sizes = sizes[:n_h]
-    sizes[-1] -= int(ends[n_h - 1]) - n
-    return sizes
 
 
 def _hukou(params: StrainParams, area: IntArray, rng: Rng) -> IntArray:
@@ -166,43 +138,10 @@ def _disability(params: StrainParams, births: IntArray, rng: Rng) -> IntArray:
     return np.where(has, births * DAY + age_s, NEVER).astype(np.int64)
 
 
-def birth_day_range(grid: TimeGrid) -> tuple[int, int]:
-    """[low, high) of birth days: 0-17 at some point of the window, at most 25 at export."""
-    low = _add_years(grid.start, -18).toordinal() + 1
-    oldest = _add_years(grid.end, -25).toordinal()
-    return max(low, oldest) - grid.start.toordinal(), grid.export_s // DAY
-
-
 def _births(params: StrainParams, grid: TimeGrid, sizes: IntArray, rng: Rng) -> IntArray:
     """Birth days: the eldest anywhere that leaves room for the younger siblings' gaps."""
     low, high = birth_day_range(grid)
-    n = int(sizes.sum())
-    first = np.cumsum(sizes) - sizes
-    gap_low, gap_high = params.sibling_gap_years
-    gaps = (gap_low + (gap_high - gap_low) * rng.random(n)) * (YEAR / DAY)
-    gaps[first] = 0.0
-    total = np.cumsum(gaps)
-    offset = np.round(total - np.repeat(total[first], sizes)).astype(np.int64)
+    offset = sibling_offsets(sizes, params.sibling_gap_years, rng)
     span = offset[np.cumsum(sizes) - 1]
     eldest = low + np.floor(rng.random(len(sizes)) * np.maximum(high - low - span, 1))
     return np.asarray(np.repeat(eldest.astype(np.int64), sizes) + offset, dtype=np.int64)
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def adult_days(start: date, births: IntArray) -> IntArray:
-    """18th birthdays in days from start (29 February -> 1 March)."""
-    origin = np.datetime64(start, "D")
-    born = origin + births.astype("timedelta64[D]")
-    year = born.astype("datetime64[Y]")
-    month = born.astype("datetime64[M]")
-    day_in_month = (born - month.astype("datetime64[D]")).astype(np.int64)
-    month_in_year = (month - year.astype("datetime64[M]")).astype(np.int64)
-    adult_month = (year + 18).astype("datetime64[M]") + month_in_year.astype("timedelta64[M]")
-    adult = adult_month.astype("datetime64[D]") + day_in_month.astype("timedelta64[D]")
-    return np.asarray((adult - origin).astype(np.int64), dtype=np.int64)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from features.synth.arrays import WEEK, EventBlock, FloatArray, IntArray, Rng, block, choice
-from features.worlds.strain.followup import Reports, make_reports, report_severity, uniform_s
+from features.synth.recording import uniform_s
+from features.worlds.strain.followup import Reports, make_reports, report_severity
 from features.worlds.strain.params import INACTIVE, N_BANDS, StrainParams
 from features.worlds.strain.population import Population
 from features.worlds.strain.recording import Recorder

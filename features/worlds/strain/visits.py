@@ -29,7 +29,8 @@ from features.synth.arrays import (
     block,
     choice,
 )
-from features.worlds.strain.followup import Reports, make_reports, report_severity, uniform_s
+from features.synth.recording import uniform_s
+from features.worlds.strain.followup import Reports, make_reports, report_severity
 from features.worlds.strain.home import Homes
 from features.worlds.strain.params import StrainParams
 from features.worlds.strain.population import Population

@@ -19,17 +19,29 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from features.synth.arrays import (
-    NEVER,
     WEEK,
     YEAR,
     BoolArray,
     FloatArray,
     IntArray,
     Rng,
-    choice,
     concat_fields,
 )
-from features.worlds.strain.hazard import draw_counts, outcome_rate, place
+from features.synth.latent import away_weeks, poisson_counts
+from features.synth.weekly import (
+    ADOPT,
+    FINDING,
+    REMOVAL,
+    REUNIFY,
+    STAY,
+    OutcomeDraws,
+    Removals,
+    away_until,
+    outcome_kinds,
+    outcome_severity,
+    removals_ending,
+)
+from features.worlds.strain.hazard import outcome_rate, place
 from features.worlds.strain.ladder import (
     Ladder,
     draw_shocks,
@@ -40,8 +52,6 @@ from features.worlds.strain.ladder import (
 from features.worlds.strain.params import StrainParams
 from features.worlds.strain.population import Population
 
-REMOVAL, FINDING, RESCUE, INJURY = 0, 1, 2, 3
-REUNIFY, ADOPT, STAY = 0, 1, 2
 MONTH = YEAR / 12
 T = TypeVar("T")
 
@@ -77,28 +87,6 @@ class Shocks:
     jump: IntArray
 
 
-@dataclass(frozen=True)
-class Outcomes:
-    """Every outcome event: child, time (s), kind (REMOVAL...), severity (-1 none)."""
-
-    child: IntArray
-    time: IntArray
-    kind: IntArray
-    severity: IntArray
-
-
-@dataclass(frozen=True)
-class Removals:
-    """What follows each removal (rows parallel to the removals among the outcomes)."""
-
-    child: IntArray
-    time: IntArray
-    end_kind: IntArray  # REUNIFY, ADOPT or STAY
-    end_at: IntArray  # reunification or adoption time (NEVER for STAY)
-    foster: BoolArray
-    state_guardian: BoolArray
-
-
 @dataclass
 class _Care:
     """Per child, the weeks [first, stop) of its latest spell in care."""
@@ -109,14 +97,14 @@ class _Care:
 
 def run_weeks(
     params: StrainParams, pop: Population, latent: Latent, chain_rng: Rng, marks_rng: Rng
-) -> tuple[Latent, Shocks, Outcomes, Removals]:
+) -> tuple[Latent, Shocks, OutcomeDraws, Removals]:
     """Simulate every week; returns the latent state with its path and spells filled."""
     n_weeks = latent.levels.shape[0]
     never = np.full(pop.n_children, n_weeks, dtype=np.int64)
     care = _Care(never.copy(), never.copy())
     level = initial_levels(params, pop, chain_rng)
     shocks: list[Shocks] = []
-    outcomes: list[Outcomes] = []
+    outcomes: list[OutcomeDraws] = []
     removals: list[Removals] = []
     for week in range(n_weeks):
         latent.levels[week] = level
@@ -140,13 +128,13 @@ def _week_outcomes(
     level: IntArray,
     chain_rng: Rng,
     marks_rng: Rng,
-) -> Outcomes | None:
+) -> OutcomeDraws | None:
     """This week's outcome events (None when there are none)."""
     away = (care.first <= week) & (week < care.stop)
     rate = outcome_rate(params, latent.factor, latent.band[week], level[latent.unit], away)
     start = np.maximum(week * WEEK, latent.birth_s)
     end = np.maximum(np.minimum((week + 1) * WEEK, latent.adult_s), start)
-    counts = draw_counts(rate * ((end - start) / WEEK), chain_rng.random(len(rate)))
+    counts = poisson_counts(rate * ((end - start) / WEEK), chain_rng.random(len(rate)))
     if not counts.any():
         return None
     row, time = place(start, end, counts, marks_rng)
@@ -156,26 +144,18 @@ def _week_outcomes(
 def _marks(
     params: StrainParams, band: np.ndarray, away: BoolArray, child: IntArray, time: IntArray,
     rng: Rng,
-) -> Outcomes:  # fmt: skip
+) -> OutcomeDraws:  # fmt: skip
     """Kind and severity of each outcome: by age band; in care, no removal (a finding)."""
-    n = len(child)
-    mix = np.array(params.outcome_mix)[band]
-    cum = np.cumsum(mix, axis=1)
-    kind = np.minimum((cum <= rng.random(n)[:, None] * cum[:, -1:]).sum(axis=1), 3)
+    kind = outcome_kinds(params.outcome_mix, band, rng)
     order = np.lexsort((time, child))
-    first = np.ones(n, dtype=np.bool_)
+    first = np.ones(len(child), dtype=np.bool_)
     first[order[1:]] = child[order[1:]] != child[order[:-1]]
     kind[(kind == REMOVAL) & (away | ~first)] = FINDING  # one removal a week, never in care
-    severity = np.full(n, -1, dtype=np.int64)
-    removal = kind == REMOVAL
-    severity[removal] = choice(rng, params.removal_severity, int(removal.sum())) + 1
-    severity[kind == FINDING] = 3
-    injury = kind == INJURY
-    severity[injury] = np.where(rng.random(int(injury.sum())) < params.injury_severe_share, 3, 2)
-    return Outcomes(child, time, kind.astype(np.int64), severity)
+    severity = outcome_severity(kind, params.removal_severity, params.injury_severe_share, rng)
+    return OutcomeDraws(child, time, kind, severity)
 
 
-def _removals(params: StrainParams, pop: Population, drawn: Outcomes, rng: Rng) -> Removals:
+def _removals(params: StrainParams, pop: Population, drawn: OutcomeDraws, rng: Rng) -> Removals:
     pick = drawn.kind == REMOVAL
     child, time = drawn.child[pick], drawn.time[pick]
     n = len(child)
@@ -187,31 +167,13 @@ def _removals(params: StrainParams, pop: Population, drawn: Outcomes, rng: Rng) 
     end_kind = np.where(rng.random(n) < params.reunify_share, REUNIFY, STAY)
     adopt = (end_kind == STAY) & (age_years < 4) & (rng.random(n) < params.adoption_share_under_4)
     end_kind[adopt] = ADOPT
-    end_at = np.select([end_kind == REUNIFY, end_kind == ADOPT], [reunify_at, adopt_at], NEVER)
-    return Removals(
-        child=child,
-        time=time,
-        end_kind=end_kind.astype(np.int64),
-        end_at=end_at.astype(np.int64),
-        foster=rng.random(n) < params.foster_share,
-        state_guardian=rng.random(n) < params.state_guardian_share,
-    )
-
-
-def away_until(removals: Removals) -> IntArray:
-    """End of the spell in care: reunification, else never (adopted or staying)."""
-    return np.where(removals.end_kind == REUNIFY, removals.end_at, NEVER).astype(np.int64)
-
-
-def care_weeks(start: IntArray, end: IntArray, n_weeks: int) -> tuple[IntArray, IntArray]:
-    """[first, stop) indices of the weeks whose start lies in [start, end)."""
-    first = np.clip(-(-start // WEEK), 0, n_weeks)
-    stop = np.clip(-(-np.minimum(end, 2**61) // WEEK), 0, n_weeks)
-    return first, stop
+    ends = (end_kind, reunify_at, adopt_at)
+    return removals_ending(child, time, ends, params.foster_share,
+                           params.state_guardian_share, rng)  # fmt: skip
 
 
 def _into_care(care: _Care, removed: Removals, n_weeks: int) -> None:
-    first, stop = care_weeks(removed.time + 1, away_until(removed), n_weeks)
+    first, stop = away_weeks(removed.time + 1, away_until(removed), n_weeks)
     care.first[removed.child] = first
     care.stop[removed.child] = stop
 
@@ -245,8 +207,10 @@ def _with_spells(latent: Latent, removals: list[Removals]) -> Latent:
     )
 
 
-def _finish(outcomes: list[Outcomes], removals: list[Removals]) -> tuple[Outcomes, Removals]:
-    return _concat(Outcomes, outcomes), _concat(Removals, removals)
+def _finish(
+    outcomes: list[OutcomeDraws], removals: list[Removals]
+) -> tuple[OutcomeDraws, Removals]:
+    return _concat(OutcomeDraws, outcomes), _concat(Removals, removals)
 
 
 def _concat(cls: type[T], items: list[T]) -> T:
