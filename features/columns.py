@@ -3,9 +3,9 @@
 The one place each feature kind's value is defined from the kernels' sums and maxima
 (docs/features.md says the same in words): counts, highest severities, amounts, "never",
 days since the last, recency-weighted counts, trends, source systems, siblings' counts,
-statuses and the child's own attributes. Values come out as numpy arrays, one per
-feature, for the rows the cohort keeps; the batch turns them into a polars table
-(features.build), a request feeds them to the model directly.
+statuses, the days since each was last set and the child's own attributes. Values come
+out as numpy arrays, one per feature, for the rows the cohort keeps; the batch turns them
+into a polars table (features.build), a request feeds them to the model directly.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from features.plan import (
     source_columns,
     trend_names,
 )
-from features.registry import TREND_RECENT_DAYS, TREND_SPAN_DAYS, FeatureSpec
+from features.registry import TREND_RECENT_DAYS, TREND_SPAN_DAYS, FeatureSpec, group_of
 from features.statuses import Categorical, latest_is, status_columns
 
 UINT16_MAX = 65_535
@@ -148,6 +148,8 @@ def feature_values(
             continue
         if spec.kind == "status":
             out[spec.name] = statuses[spec.name]
+        elif spec.kind == "status_days":
+            out[spec.name] = days_since(at[group_of(spec)], as_of_us, plan.config.days_since_cap)
         else:
             out[spec.name] = aggregate(spec, at, as_of_us, plan.config)
     out["__outcomes"] = rows.of(internal.outcomes)
@@ -197,11 +199,17 @@ def aggregate(
     if spec.kind == "never":
         return never
     if spec.kind == "days_since":
-        last = at[f"__last__{spec.name}"]
-        days = np.clip((as_of_us - unpack_us(last)) // DAY_US, 0, config.days_since_cap)
-        return np.where(never | (last == NONE), config.days_since_cap, days).astype(np.int32)
+        days = days_since(at[f"__last__{spec.name}"], as_of_us, config.days_since_cap)
+        return np.where(never, config.days_since_cap, days).astype(np.int32)
     name = count_name(event_type, spec.detail, spec.window or "all")
     return _uint16(at[f"__hh__{name}"] - at[name], spec)
+
+
+def days_since(last: Int, as_of_us: Int, cap: int) -> npt.NDArray[np.int32]:
+    """Whole days from a packed latest occurrence to the date, at most ``cap``; ``cap``
+    where there is none (NONE): a recency and a status's days since set alike."""
+    days = np.clip((as_of_us - unpack_us(last)) // DAY_US, 0, cap)
+    return np.where(last == NONE, cap, days).astype(np.int32)
 
 
 def history(spec: FeatureSpec, at: Mapping[str, Values]) -> Values:

@@ -19,7 +19,8 @@ from features import schema as s
 from features.tomlfile import read_over_defaults
 
 Window = int | Literal["all"]
-# the defaults with the history features on (decayed, trend, sources): what to measure them by
+# the defaults with the history features on (decayed, trend, sources, status days): what to
+# measure them by
 EXTENDED_FEATURES: Final = Path(__file__).with_name("extended_features.toml")
 EXCLUDABLE_FAMILIES: Final = ("disability", "hukou", "association", "poverty", "sex", "area")
 
@@ -74,6 +75,7 @@ class FeatureConfig:
     aggregates: tuple[Aggregate, ...] = ()
     household_windows: tuple[Window, ...] = (365, "all")
     source_windows: tuple[Window, ...] = ()  # distinct source systems with a record
+    status_days: bool = False  # days since each status decided by its latest event was set
 
     def digest(self) -> str:
         return _digest(self)
@@ -238,7 +240,8 @@ def load_feature_config(path: Path | None = None) -> FeatureConfig:
     """Read and validate a feature configuration; None gives the defaults."""
     raw, where = _read_toml(path, "default_features.toml")
     cohort, label = _cohort(raw["cohort"]), _label(raw["label"])
-    windows = _check_keys(raw["windows"], {"days_since_cap", "household", "sources"}, "windows")
+    known = {"days_since_cap", "household", "sources", "status_days"}
+    windows = _check_keys(raw["windows"], known, "windows")
     aggregates = raw["aggregate"]
     if not isinstance(aggregates, list):
         raise ConfigError("aggregate: expected a list of [[aggregate]] tables")
@@ -253,6 +256,7 @@ def load_feature_config(path: Path | None = None) -> FeatureConfig:
         aggregates=parsed,
         household_windows=_windows(windows.get("household", []), "windows.household"),
         source_windows=_windows(windows.get("sources", []), "windows.sources"),
+        status_days=_flag(windows, "status_days", "windows"),
     )
 
 

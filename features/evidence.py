@@ -4,9 +4,10 @@ A caseworker who sees "3 concern reports in the last 365 days" can open those th
 reports. The records are chosen from the very window bounds the kernels sum over
 (features.compute.Bounds: known by the date, still in the window, not expired), so a
 count always equals its number of records; a status or a recency's record is the event
-whose packed (occurrence, code) is the running maximum the value was read from. A
-recency-weighted count's records are every event it weighs, a trend's those of the last
-365 days it compares, a source-systems count's those of the window from counted systems.
+whose packed (occurrence, code) is the running maximum the value was read from (the
+days since a status was last set: the status's). A recency-weighted count's records are
+every event it weighs, a trend's those of the last 365 days it compares, a
+source-systems count's those of the window from counted systems.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from features.contract import CaseHistories
 from features.events import Events, events_of
 from features.kernel import Bool, Grid, Int, expand, pack
 from features.plan import NOT_IN, PACK_SEVERITY, counted_codes, latest_row, matching
-from features.registry import AWAY_STATUSES, FeatureSpec
+from features.registry import AWAY_STATUSES, FeatureSpec, group_of
 from features.statuses import LATEST_OF
 
 FOR = "for_child"  # whose feature value the record is behind (a sibling's, for association)
@@ -42,15 +43,7 @@ EVIDENCE_COLUMNS = (
 )
 UNIT = "__unit"
 
-# status features decided by the latest event of a group, and by counts of events
-STATUS_GROUPS = {
-    "status__left_behind": "__left_behind",
-    "status__dibao": "__dibao",
-    "status__open_case": "__open_case",
-    "status__school": "__school",
-    "status__guardian": "__guardian",
-    **{f"status__parent_{code}": f"__parent_{code}" for code in AWAY_STATUSES},
-}
+# status features decided by counts of events (the others: features.registry.STATUS_GROUPS)
 PARENT = "community.parent_status"
 STATUS_COUNTED = {
     "status__unattended": matching("community.unattended_registered"),
@@ -82,7 +75,7 @@ class Known:
             return self._siblings(spec, wanting)
         if spec.kind == "status" and spec.name in STATUS_COUNTED:
             chosen = np.flatnonzero(STATUS_COUNTED[spec.name][events.code] & self.known)
-        elif spec.kind in {"status", "days_since"}:
+        elif spec.kind in {"status", "status_days", "days_since"}:
             chosen = self._latest(spec)
         else:
             chosen = np.flatnonzero(self.counted(spec))
@@ -110,7 +103,7 @@ class Known:
         elif spec.name == "status__disability_level":
             row = np.where(matching("health.disability_certified"), PACK_SEVERITY, NOT_IN)
         else:
-            row = latest_row(LATEST_OF[STATUS_GROUPS[spec.name]])
+            row = latest_row(LATEST_OF[group_of(spec)])
         code = row[events.code]
         chosen = np.flatnonzero((code != NOT_IN) & self.known)
         code = np.where(code == PACK_SEVERITY, np.maximum(events.severity, 0), code)[chosen]

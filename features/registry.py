@@ -8,7 +8,7 @@ evidence finder reads the predicates.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Final, Literal
 
 from features import schema as s
@@ -16,10 +16,12 @@ from features.config import Aggregate, FeatureConfig, Policy, Window
 from features.deployment import AREAS
 from features.vocabulary import (
     DETAIL_LABELS,
+    Label,
     decayed_words,
     recency_words,
     sources_words,
     stat_words,
+    status_days_words,
     subject,
     trend_words,
     window_words,
@@ -27,7 +29,7 @@ from features.vocabulary import (
 
 Kind = Literal[
     "count", "max_severity", "sum_amount", "days_since", "never", "decayed", "trend",
-    "sources", "status", "static", "household",
+    "sources", "status", "status_days", "static", "household",
 ]  # fmt: skip
 
 FAMILY_OF_SOURCE: Final = {
@@ -219,6 +221,38 @@ def _status(
 
 PARENT = ("community.parent_status",)
 AWAY_STATUSES: Final = ("migrated", "incarcerated", "ill_or_disabled", "drug_rehab", "contact_lost")
+# the statuses decided by the latest event of a group (features.statuses.LATEST_OF), and
+# each one's group; "days since the status was last set" reads the same running maximum
+STATUS_GROUPS: Final = {
+    "status__left_behind": "__left_behind",
+    "status__dibao": "__dibao",
+    "status__open_case": "__open_case",
+    "status__school": "__school",
+    "status__guardian": "__guardian",
+    **{f"status__parent_{code}": f"__parent_{code}" for code in AWAY_STATUSES},
+}
+STATUS_DAYS: Final = "__days"  # status__dibao__days: days since status__dibao was last set
+
+
+def group_of(spec: FeatureSpec) -> str:
+    """The group whose latest event decides a status, or gives its days since set."""
+    return STATUS_GROUPS[spec.name.removesuffix(STATUS_DAYS)]
+
+
+def status_days_specs(statuses: list[FeatureSpec], cap: int) -> list[FeatureSpec]:
+    """Days since each status decided by a latest event was last set (whichever way):
+    from its group's events, so of its family (excluding poverty drops dibao's)."""
+    specs = []
+    for spec in statuses:
+        if spec.name in STATUS_GROUPS:
+            words = status_days_words(Label(spec.description_en, spec.description_zh), cap)
+            unit_en, unit_zh = UNITS["days_since"]
+            name = f"{spec.name}{STATUS_DAYS}"
+            specs.append(
+                replace(spec, name=name, description_en=words.en, description_zh=words.zh,
+                        unit_en=unit_en, unit_zh=unit_zh, kind="status_days", categories=None)
+            )  # fmt: skip
+    return specs
 
 
 def status_specs() -> list[FeatureSpec]:
@@ -400,7 +434,10 @@ class Registry:
 
 def build_registry(config: FeatureConfig, policy: Policy) -> Registry:
     """Every feature the configuration asks for and the policy allows, in table order."""
-    specs = static_specs() + status_specs()
+    statuses = status_specs()
+    specs = static_specs() + statuses
+    if config.status_days:
+        specs += status_days_specs(statuses, config.days_since_cap)
     for aggregate in config.aggregates:
         specs += _aggregate_specs(aggregate, config)
     specs += source_specs(config, policy)

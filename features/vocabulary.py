@@ -194,3 +194,13 @@ def sources_words(window: int | str, systems: Sequence[str]) -> Label:
         f"(of {', '.join(name.en for name in names)})",
         f"{within.zh}有记录的来源系统数（{'、'.join(name.zh for name in names)}）",
     )
+
+
+def status_days_words(status: Label, cap: int) -> Label:
+    """Days since the latest record deciding ``status`` (set or ended), saturating at
+    ``cap`` as the other "days since" features do."""
+    return Label(
+        f"Days since the status was last set (its latest record, either way): {status.en} "
+        f"(at most {cap}; {cap} if never recorded)",
+        f"距该状况最近一次记录（设立或终止）的天数：{status.zh}（最多{cap}天；从未记录记为{cap}）",
+    )

@@ -11,7 +11,8 @@ settings), and every family honours it:
 - a count, recency-weighted count, maximum severity or amount of a risk-increasing
   event, and the number of sources reporting: ``+1``; its "days since the last" and
   "never recorded" (and a severity's "none recorded"): ``-1``; a trend of such an event
-  is refused (one more old event lowers it);
+  is refused (one more old event lowers it); a status, and the days since one was last
+  set, are not held (``0``): neither a longer nor a shorter time is evidence of danger;
 - an event type matches a selector ``"type"`` (any detail) or ``"type:detail"``; a
   feature of the event type without a detail matches every selector of that type.
 

@@ -87,13 +87,59 @@ def _in_window(e: Event, d: datetime, window: Any, expiry: dict[str, datetime]) 
     return window == "all" or e.occurred_at > d - timedelta(days=window)
 
 
-def _latest(known: list[Event], codes: dict[tuple[str, str | None], int]) -> int | None:
+def _latest_event(
+    known: list[Event], codes: dict[tuple[str, str | None], int]
+) -> tuple[datetime, int] | None:
+    """The (occurrence, code) of the latest event of a status group, ties to the code."""
     best: tuple[datetime, int] | None = None
     for e in known:
         for (event_type, detail), code in codes.items():
             if _matches(e, event_type, detail) and (best is None or (e.occurred_at, code) > best):
                 best = (e.occurred_at, code)
+    return best
+
+
+def _latest(known: list[Event], codes: dict[tuple[str, str | None], int]) -> int | None:
+    best = _latest_event(known, codes)
     return None if best is None else best[1]
+
+
+# the statuses decided by the latest event of a group: each group's codes
+LATEST_GROUPS: dict[str, dict[tuple[str, str | None], int]] = {
+    "status__left_behind": {
+        ("community.left_behind_registered", None): 1,
+        ("community.left_behind_ended", None): 0,
+    },
+    "status__dibao": {("social_aid.dibao_start", None): 1, ("social_aid.dibao_end", None): 0},
+    "status__open_case": {("welfare.case_opened", None): 1, ("welfare.case_closed", None): 0},
+    "status__school": {("education.enrolled", None): 1, ("education.dropout", None): 2},
+    "status__guardian": {
+        ("welfare.guardianship_change", g): i + 1 for i, g in enumerate(s.GUARDIANS)
+    },
+    **{
+        f"status__parent_{c}": {
+            ("community.parent_status", c): 1,
+            ("community.parent_status", "returned"): 0,
+        }
+        for c in AWAY_STATUSES
+    },
+}
+
+
+YES_NO = [
+    status for status in LATEST_GROUPS if status not in ("status__school", "status__guardian")
+]
+
+
+def status_days_values(known: list[Event], d: datetime, cap: int) -> dict[str, int]:
+    """Whole days from each group's latest known event to D, at most ``cap``; ``cap``
+    when the group has none (as a "days since the last" of an event never recorded)."""
+    out = {}
+    for status, codes in LATEST_GROUPS.items():
+        best = _latest_event(known, codes)
+        days = cap if best is None else min(max((d - best[0]) // timedelta(days=1), 0), cap)
+        out[f"{status}__days"] = days
+    return out
 
 
 def _age(birth: date, d: date) -> int:
@@ -107,44 +153,16 @@ def status_values(known: list[Event]) -> dict[str, Any]:
     deceased = min(n("community.parent_status", "deceased"), 2)
     left = sum(n("community.parent_status", c) for c in AWAY_STATUSES)
     away = max(left - n("community.parent_status", "returned"), 0)
-    latest = {
-        "status__left_behind": _latest(
-            known,
-            {
-                ("community.left_behind_registered", None): 1,
-                ("community.left_behind_ended", None): 0,
-            },
-        )
-        == 1,
-        "status__dibao": _latest(
-            known, {("social_aid.dibao_start", None): 1, ("social_aid.dibao_end", None): 0}
-        )
-        == 1,
-        "status__open_case": _latest(
-            known, {("welfare.case_opened", None): 1, ("welfare.case_closed", None): 0}
-        )
-        == 1,
-    }
-    school = _latest(known, {("education.enrolled", None): 1, ("education.dropout", None): 2})
-    guardian = _latest(
-        known, {("welfare.guardianship_change", g): i + 1 for i, g in enumerate(s.GUARDIANS)}
-    )
+    latest = {status: _latest(known, codes) for status, codes in LATEST_GROUPS.items()}
+    school, guardian = latest["status__school"], latest["status__guardian"]
     certified = [e for e in known if e.event_type == "health.disability_certified"]
     level = max(certified, key=lambda e: (e.occurred_at, e.severity or 0)) if certified else None
     return {
-        **latest,
+        **{status: latest[status] == 1 for status in YES_NO},
         "status__unattended": n("community.unattended_registered") > 0,
         "status__parents_deceased": deceased,
         "status__orphan": deceased >= 2,
         "status__parents_away": min(away, 2 - deceased),
-        **{
-            f"status__parent_{c}": _latest(
-                known,
-                {("community.parent_status", c): 1, ("community.parent_status", "returned"): 0},
-            )
-            == 1
-            for c in AWAY_STATUSES
-        },
         "status__disabled": bool(certified),
         "status__disability_level": 0 if level is None else (level.severity or 0),
         "status__school": {None: "none", 1: "enrolled", 2: "dropped_out"}[school],
@@ -254,6 +272,7 @@ def reference_table(
                 continue
             row: dict[str, Any] = {"child_id": child["child_id"], "as_of": day}
             statuses = status_values(known)
+            status_days = status_days_values(known, d, config.days_since_cap)
             static = {
                 "age_years": age,
                 "sex": child["sex"],
@@ -265,6 +284,8 @@ def reference_table(
                     row[spec.name] = static[spec.name]
                 elif spec.kind == "status":
                     row[spec.name] = statuses[spec.name]
+                elif spec.kind == "status_days":
+                    row[spec.name] = status_days[spec.name]
                 elif spec.kind == "sources":
                     row[spec.name] = sources_value(mine, d, spec.window, expiry, policy)
                 else:

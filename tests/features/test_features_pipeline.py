@@ -68,6 +68,9 @@ def test_evidence_is_the_records_behind_each_value(
                 assert (moment - occurred) // timedelta(days=1) == value
             elif spec.kind == "status" and value not in (False, 0, "none", "parent"):
                 assert ids, (spec.name, value)
+            elif spec.kind == "status_days" and value < config.days_since_cap:
+                days = {max((moment - t) // timedelta(days=1), 0) for t in found[s.OCCURRED_AT]}
+                assert days == {value}, (spec.name, child, day, ids, value)
             elif spec.kind in ("decayed", "trend", "sources"):
                 assert _history_value(spec, found, moment) == pytest.approx(value, rel=1e-9)
 
@@ -227,6 +230,7 @@ def test_invalid_data_is_refused_before_anything_is_written(tmp_path: Path) -> N
             "aggregate[0].trend: expected bool",
         ),
         ("[windows]\nsources = [0]\n", "windows.sources: 0 is not a window"),
+        ('[windows]\nstatus_days = "yes"\n', "windows.status_days: expected bool"),
         ("[nonsense]\n", "unknown key 'nonsense'"),
         ("not toml ===", "not valid TOML"),
     ],
@@ -283,10 +287,13 @@ def test_policy_exclusions_and_association_switch() -> None:
 def test_the_extended_configuration_is_the_default_with_history_features() -> None:
     default, extended = load_feature_config(), load_feature_config(EXTENDED_FEATURES)
     assert not default.source_windows
+    assert not default.status_days
     assert not any(a.decayed or a.trend for a in default.aggregates)
     plain = tuple(dataclasses.replace(a, decayed=(), trend=False) for a in extended.aggregates)
-    assert dataclasses.replace(extended, aggregates=plain, source_windows=()) == default
+    off = dataclasses.replace(extended, aggregates=plain, source_windows=(), status_days=False)
+    assert off == default
     assert extended.source_windows == (90, 365)
+    assert extended.status_days
     assert sum(bool(a.decayed) for a in extended.aggregates) == 8
     # trends only of events not held increasing (models/monotone.py refuses the others)
     assert sum(a.trend for a in extended.aggregates) == 4

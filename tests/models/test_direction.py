@@ -191,3 +191,22 @@ def test_new_history_kinds_get_their_directions_and_a_held_trend_is_refused() ->
     assert directions["welfare_investigation_opened__trend_90d"] == 0
     with pytest.raises(DirectionError, match="welfare_investigation_opened__trend_90d"):
         column_directions(columns, registry.specs, ["welfare.investigation_opened"])
+
+
+def test_the_days_since_a_status_was_last_set_are_not_held() -> None:
+    """Not a count of events: one more held event can move it either way (it resets the
+    days), and neither more days nor fewer mean more danger, so it is left free (0) and
+    not refused, even when every event of its group is held increasing."""
+    registry = build_registry(load_feature_config(EXTENDED_FEATURES), load_policy())
+    columns = design_columns(registry)
+    held = ["community.parent_status", "social_aid.dibao_start", "welfare.case_opened"]
+    directions = dict(
+        zip(
+            [c.name for c in columns],
+            column_directions(columns, registry.specs, held),
+            strict=True,
+        )
+    )
+    days = [spec.name for spec in registry.specs if spec.kind == "status_days"]
+    assert "status__dibao__days" in days
+    assert {name: directions[name] for name in days} == dict.fromkeys(days, 0)
