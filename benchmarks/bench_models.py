@@ -2,7 +2,7 @@
 and each world's oracle; then the ablations that decide the defaults.
 
     python -m benchmarks.bench_models [--children 60000] [--worlds synth strain ...]
-        [--arms families ablations window] [--full 1000000] [--full-model scorecard]
+        [--arms families ablations peers window] [--full 1000000] [--full-model scorecard]
 
 1. Worlds (features/worlds): our generator with one habit moved per variant (crisis
    persistence and frequency, reporting bias, recording lags, how much siblings share,
@@ -16,7 +16,8 @@ and each world's oracle; then the ablations that decide the defaults.
    regression on the same standardised columns: the peer a default must not lose to.
    Arm sets: ``families`` (every family at its defaults, plain), ``ablations`` (the
    direction constraints, the binning, the transform, regularisation chosen by temporal
-   validation inside the training block), ``window`` (training dates, sampling, the
+   validation inside the training block), ``peers`` (gbm's early stopping, leaves and
+   rounds: is the benchmark held back?), ``window`` (training dates, sampling, the
    calibration block, learning curves in rows; each its own split).
 3. Across worlds: per arm the mean and worst lift, mean rank, and the ranking's stability
    (mean Kendall tau of the families' order between pairs of worlds); the default: the
