@@ -56,7 +56,7 @@ DEFAULTS: Final[dict[str, dict[str, Any]]] = {
         "n_jobs": 2,
     },
     # 150 rounds, no early stopping: stopping on random rows (a child's monthly rows on
-    # both sides of that split) ran on too long and cost the benchmark 0.02-0.05 AUC out
+    # both sides of that split) ran on too long and cost the benchmark 0.007-0.035 AUC out
     # of time on every world measured; leaves of at least 200 rows (docs/models.md)
     "gbm": {
         "max_iter": 150,
