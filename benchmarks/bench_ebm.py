@@ -126,13 +126,12 @@ from features.config import load_feature_config, load_policy
 from features.contract import load_case_histories
 from models.design import design_columns, design_matrix
 from models.monotone import column_directions
-from models.settings import load_training_settings, plan_split
-from models.train import build_blocks
+from models.settings import load_training_settings
+from models.train import planned_blocks
 histories = load_case_histories(Path({data!r}))
 config, policy, settings = load_feature_config(), load_policy(), load_training_settings()
-split = plan_split(settings, histories.exported_at, config.label.horizon_days)
 t0 = time.perf_counter()
-blocks = build_blocks(histories, config, policy, split, settings.max_train_rows, settings.seed)
+blocks = planned_blocks(histories, config, policy, settings)
 columns = design_columns(blocks.registry)
 directions = column_directions(columns, blocks.registry.specs, settings.increasing)
 def matrix(frame):

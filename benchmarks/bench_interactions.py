@@ -56,13 +56,12 @@ def one_world(world: str, children: int) -> None:
     from models.experiments import Matrices
     from models.families import as_frame, make_pipeline
     from models.monotone import column_directions
-    from models.settings import load_training_settings, plan_split
-    from models.train import build_blocks
+    from models.settings import load_training_settings
+    from models.train import planned_blocks
 
     histories = load_case_histories(world_data(world, children))
     config, policy, settings = load_feature_config(), load_policy(), load_training_settings()
-    split = plan_split(settings, histories.exported_at, config.label.horizon_days)
-    blocks = build_blocks(histories, config, policy, split, settings.max_train_rows, settings.seed)
+    blocks = planned_blocks(histories, config, policy, settings)
     m = Matrices.of(blocks)
     names = [c.name for c in m.columns]
     directions = column_directions(m.columns, blocks.registry.specs, settings.increasing)

@@ -136,16 +136,15 @@ from features.config import load_feature_config, load_policy
 from features.contract import load_case_histories
 from models.experiments import Arm, Matrices, judge_arm
 from models.flagging import load_flagging_policy
-from models.settings import load_training_settings, plan_split
-from models.train import build_blocks, oracle_of
+from models.settings import load_training_settings
+from models.train import oracle_of, planned_blocks
 histories = load_case_histories(Path({data!r}))
 config, policy = load_feature_config({features}), load_policy({policy})
 base = load_training_settings()
 for window, changes, arms in {runs!r}:
     settings = dataclasses.replace(base, **changes)
-    split = plan_split(settings, histories.exported_at, config.label.horizon_days)
     t0 = time.perf_counter()
-    blocks = build_blocks(histories, config, policy, split, settings.max_train_rows, settings.seed)
+    blocks = planned_blocks(histories, config, policy, settings)
     matrices = Matrices.of(blocks)
     oracle = oracle_of(histories, blocks.test, blocks.horizon_days)
     print(json.dumps({{"window": window, "features_seconds": time.perf_counter() - t0,

@@ -88,6 +88,15 @@ def sample_negatives(frame: pl.LazyFrame, label: str, rate: float, seed: int) ->
     return frame.filter((pl.col(label) == 1) | (draw < threshold))
 
 
+def planned_blocks(
+    histories: CaseHistories, config: FeatureConfig, policy: Policy, settings: TrainingSettings
+) -> Blocks:
+    """The blocks of the split ``settings`` plan on this export, sampled as training
+    samples them: what a benchmark or a notebook judging many arms builds once."""
+    split = plan_split(settings, histories.exported_at, config.label.horizon_days)
+    return build_blocks(histories, config, policy, split, settings.max_train_rows, settings.seed)
+
+
 def build_blocks(
     histories: CaseHistories,
     config: FeatureConfig,
