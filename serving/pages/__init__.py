@@ -2,7 +2,7 @@
 and English, served by the service's own app.
 
 - account: the start page, the language, sign-in and sign-out;
-- casework: the queue, a child, a decision;
+- queue: the queue; child: a child's page; decisions: recording a decision;
 - model: the model page (supervisors, analysts);
 - review: the linkage review queue (records officers) and caseworkers' link requests;
 - session: sessions and CSRF; render: templates, language, headers; errors: error pages;
@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from serving.pages import account, casework, model, review
+from serving.pages import account, child, decisions, model, queue, review
 from serving.pages.errors import PageError, SignInRequiredError, page_error
 from serving.pages.render import here
 
@@ -33,8 +33,8 @@ def install(app: FastAPI) -> None:
         StaticFiles(directory=str(resources.files("serving") / "static")),
         name="static",
     )
-    for router in (account.router, casework.router, model.router, review.router):
-        app.include_router(router)
+    for room in (account, queue, child, decisions, model, review):
+        app.include_router(room.router)
 
     @app.exception_handler(SignInRequiredError)
     async def sign_in_first(request: Request, _: SignInRequiredError) -> Response:

@@ -1,6 +1,7 @@
-"""The caseworkers' and supervisors' pages: the queue, a child, a decision. They call
-the same domain functions as the API (serving.risk, serving.cases): never a second
-path to the data, and the same audit records.
+"""A child's page: the score, the factors behind it and the records behind each factor,
+the case history and the decisions. It calls the same domain functions as the API
+(serving.risk, serving.cases): never a second path to the data, and the same audit
+records.
 
 The child page alone shows who the child is (serving.identity: name, ID number, age,
 household), and beside every record the partner system it came from, marked where the
@@ -12,31 +13,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Final
-from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from features.linkage import schema as ls
 from features.linkage.policy import LinkagePolicy
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
-from models.flagging import TIERS
 from serving import cases
 from serving.access import admit
 from serving.audit import Action
-from serving.errors import InvalidError
 from serving.identity import read_identity
-from serving.limits import CODE, CURSOR, IDENTIFIER, NOTE, OPTIONAL_IDENTIFIER, form, path, query
+from serving.limits import IDENTIFIER, path
 from serving.pages import words
-from serving.pages.errors import PageError
 from serving.pages.render import language_of, render
-from serving.pages.session import Session, check_csrf
+from serving.pages.session import Session
 from serving.risk import stored_risk
 from serving.service import service_of
 from serving.vocabulary import DISTRICT_ROLES, DecisionAction, OverrideReason, codes
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE: Final = 25
 
 
 def _event_labeller(language: str) -> Callable[[str, str | None], str]:
@@ -68,46 +64,6 @@ def _link_marker(policy: LinkagePolicy) -> Callable[[str | None, float | None], 
         return words.likelihood(probability, policy)
 
     return mark
-
-
-@router.get("/queue", response_class=HTMLResponse)
-def queue_page(
-    request: Request,
-    signed_in: Session,
-    district: Annotated[str | None, query(OPTIONAL_IDENTIFIER)] = None,
-    tier: Annotated[str | None, query(CODE)] = None,
-    undecided: bool = False,
-    cursor: Annotated[str | None, query(CURSOR)] = None,
-) -> Response:
-    caller = signed_in.caller
-    admit(caller, Action.READ_QUEUE, DISTRICT_ROLES)
-    service = service_of(request)
-    district, tier = district or None, (tier if tier in TIERS else None)
-    asked = cases.QueueAsked(district, tier, undecided, True, PAGE_SIZE, cursor)
-    try:
-        page = cases.read_queue(service, caller, asked)
-    except InvalidError as exc:  # a cursor this service did not issue
-        raise PageError(400, "cursor") from exc
-    cases.with_flagged_since(service, page)
-    words = cases.reason_words(service, language_of(request))
-    for row in page.rows:
-        row["reason_labels"] = [words(r["factor"], r.get("value")) for r in row["reasons"]]
-    filters = {"district": district or "", "tier": tier or "", "undecided": undecided}
-    shown = {key: value for key, value in filters.items() if value}
-    following = page.next_cursor
-    return render(
-        request,
-        "queue.html",
-        user=caller.principal,
-        csrf=signed_in.csrf,
-        batch=page.batch,
-        rows=page.rows,
-        today=date.today(),
-        filters=filters,
-        districts=sorted(caller.principal.districts),
-        tiers=TIERS,
-        more=f"/queue?{urlencode({**shown, 'cursor': following})}" if following else None,
-    )
 
 
 @router.get("/children/{child_id}", response_class=HTMLResponse)
@@ -149,22 +105,3 @@ def child_page(
         event_label=_event_labeller(language),
         horizon=risk.horizon_days,
     )
-
-
-@router.post("/children/{child_id}/decisions")
-def decide(
-    request: Request,
-    child_id: Annotated[str, path(IDENTIFIER)],
-    signed_in: Session,
-    csrf: Annotated[str, form(CODE)] = "",
-    action: Annotated[str, form(CODE)] = "",
-    agrees: Annotated[str, form(CODE)] = "",
-    reason_code: Annotated[str, form(CODE)] = "",
-    note: Annotated[str, form(NOTE)] = "",
-) -> Response:
-    caller = signed_in.caller
-    check_csrf(caller.audit, Action.RECORD_DECISION, signed_in.csrf, csrf)
-    admit(caller, Action.RECORD_DECISION, DISTRICT_ROLES)
-    decided = cases.Decided(action, agrees == "yes", reason_code or None, note)
-    cases.record_decision(service_of(request), caller, child_id, decided)
-    return RedirectResponse(f"/children/{quote(child_id)}#decisions", status_code=303)

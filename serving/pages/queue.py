@@ -1,0 +1,67 @@
+"""The queue page: the latest batch's children in the caller's districts, highest score
+first, each with the reasons behind their score. It calls the same domain functions as
+the API (serving.cases): never a second path to the data, and the same audit records."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Final
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from models.flagging import TIERS
+from serving import cases
+from serving.access import admit
+from serving.audit import Action
+from serving.errors import InvalidError
+from serving.limits import CODE, CURSOR, OPTIONAL_IDENTIFIER, query
+from serving.pages.errors import PageError
+from serving.pages.render import language_of, render
+from serving.pages.session import Session
+from serving.service import service_of
+from serving.vocabulary import DISTRICT_ROLES
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE: Final = 25
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    signed_in: Session,
+    district: Annotated[str | None, query(OPTIONAL_IDENTIFIER)] = None,
+    tier: Annotated[str | None, query(CODE)] = None,
+    undecided: bool = False,
+    cursor: Annotated[str | None, query(CURSOR)] = None,
+) -> Response:
+    caller = signed_in.caller
+    admit(caller, Action.READ_QUEUE, DISTRICT_ROLES)
+    service = service_of(request)
+    district, tier = district or None, (tier if tier in TIERS else None)
+    asked = cases.QueueAsked(district, tier, undecided, True, PAGE_SIZE, cursor)
+    try:
+        page = cases.read_queue(service, caller, asked)
+    except InvalidError as exc:  # a cursor this service did not issue
+        raise PageError(400, "cursor") from exc
+    cases.with_flagged_since(service, page)
+    words = cases.reason_words(service, language_of(request))
+    for row in page.rows:
+        row["reason_labels"] = [words(r["factor"], r.get("value")) for r in row["reasons"]]
+    filters = {"district": district or "", "tier": tier or "", "undecided": undecided}
+    shown = {key: value for key, value in filters.items() if value}
+    following = page.next_cursor
+    return render(
+        request,
+        "queue.html",
+        user=caller.principal,
+        csrf=signed_in.csrf,
+        batch=page.batch,
+        rows=page.rows,
+        today=date.today(),
+        filters=filters,
+        districts=sorted(caller.principal.districts),
+        tiers=TIERS,
+        more=f"/queue?{urlencode({**shown, 'cursor': following})}" if following else None,
+    )
