@@ -204,3 +204,46 @@ def status_days_words(status: Label, cap: int) -> Label:
         f"(at most {cap}; {cap} if never recorded)",
         f"距该状况最近一次记录（设立或终止）的天数：{status.zh}（最多{cap}天；从未记录记为{cap}）",
     )
+
+
+# ---- the values of categorical features, and each one's short name ---------------------
+
+# feature -> its short name, for "Current guardian: grandparent" (a test checks every
+# categorical feature of the registry has one, and words for each of its categories)
+CATEGORY_NAMES: Final[dict[str, Label]] = {
+    "sex": Label("Sex", "性别"),
+    "area": Label("Area", "所在区域"),
+    "hukou": Label("Household registration (hukou)", "户籍"),
+    "status__school": Label("Schooling", "就学状况"),
+    "status__guardian": Label("Current guardian", "现监护人"),
+}
+CATEGORY_LABELS: Final[dict[str, dict[str, Label]]] = {
+    "sex": {
+        "F": Label("female", "女"),
+        "M": Label("male", "男"),
+        "U": Label("not recorded", "未登记"),
+    },
+    "area": {
+        "core": Label("core districts", "核心区"),
+        "inner": Label("inner districts", "城六区"),
+        "outlying": Label("outlying districts", "郊区"),
+    },
+    "hukou": {
+        "local": Label("local", "本地户籍"),
+        "nonlocal": Label("non-local", "非本地户籍"),
+        "none": Label("none", "无户籍"),
+        "unknown": Label("not known", "户籍不详"),
+    },
+    "status__school": {
+        "none": Label("no school record", "无就学记录"),
+        "enrolled": Label("enrolled", "在读"),
+        "dropped_out": Label("dropped out", "已辍学"),
+    },
+    "status__guardian": {
+        "parent": Label("parent", "父母"),
+        "grandparent": Label("grandparent", "祖父母"),
+        "relative": Label("other relative", "其他亲属"),
+        "state": Label("the state", "国家监护"),
+        "other": Label("other", "其他"),
+    },
+}

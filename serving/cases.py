@@ -12,13 +12,15 @@ from typing import Any
 from serving.access import Caller, districts_asked, reach_child
 from serving.audit import Action
 from serving.champion import ModelUnavailableError
-from serving.explain import factor_label
+from serving.explain import factor_fact
 from serving.i18n import Language
 from serving.service import Service
+from serving.store import changes
 from serving.store import children as stored
 from serving.store import decisions as recorded
 from serving.store import queue as batches
-from serving.store.queue import BatchSummary
+from serving.store.changes import PastScore
+from serving.store.queue import BatchSummary, Capacity
 
 
 @dataclass(frozen=True)
@@ -142,10 +144,33 @@ def record_decision(
 
 
 def reason_words(service: Service, language: Language) -> Callable[[str, Any], str]:
-    """Plain words for a stored reason (factor name and value), in ``language``; the
-    factor's own name when no model is loaded to say more."""
+    """A stored reason (factor name and value) said as a fact about the child, in
+    ``language``; the factor's own name when no model is loaded to say more."""
     try:
         model = service.served().model
     except ModelUnavailableError:
         return lambda factor, _: factor
-    return lambda factor, value: factor_label(model, tuple(factor.split(" & ")), language, value)
+    return lambda factor, value: factor_fact(model, tuple(factor.split(" & ")), language, value)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A child's place in the latest batch: their scores (latest first) and the capacity
+    of their flagging group."""
+
+    scores: list[PastScore]
+    capacity: Capacity | None
+
+
+def read_standing(service: Service, caller: Caller, child_id: str) -> Standing:
+    """The child's scores in the last two batches and their group's capacity; audited."""
+    child = reach_child(caller, child_id, Action.READ_RISK)
+    with service.engine.begin() as connection:
+        scores = changes.scores_of(connection, child_id)
+        capacity = (
+            batches.capacity_of(connection, scores[0].batch_id, child.district, service.flagging)
+            if scores
+            else None
+        )
+        caller.audit.allowed(connection, Action.READ_RISK, child_id, child.district)
+    return Standing(scores, capacity)

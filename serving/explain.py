@@ -25,10 +25,10 @@ from features.deployment import Deployment
 from features.household import Household, HouseholdFeatures, household_features
 from features.plan import compile_plan
 from features.statuses import Categorical
-from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS, FlaggingPolicy
 from models.riskmodel import Explanation, RiskModel
 from serving.errors import NotScorableError
+from serving.facts import fact, retention_note
 from serving.i18n import Language
 
 
@@ -42,6 +42,8 @@ class FactorView:
     points: float
     direction: Literal["raises", "lowers"]
     event_ids: tuple[str, ...]
+    fact: str = ""  # the value said as a fact with its unit (serving.facts)
+    note: str | None = None  # why a count can be lower than the records listed
 
 
 @dataclass(frozen=True)
@@ -81,29 +83,36 @@ def tier_for(score: int, policy: FlaggingPolicy) -> str:
 def factor_label(
     model: RiskModel, features: tuple[str, ...], lang: Language, value: Any = None
 ) -> str:
-    """A factor in plain words. A "never" feature whose value is false is said the way it
-    is true of the child ("at least one record of X"), never as "no X ever recorded",
-    which as a reason for a raised score would say the opposite of the records."""
+    """A factor's features by name, in plain words ("Days since the last concern report");
+    ``factor_fact`` says the child's value."""
     specs = {spec.name: spec for spec in model.specs}
-    values = value if isinstance(value, list) else [value] * len(features)
-    words = []
-    for name, known in zip(features, values, strict=False):
-        spec = specs.get(name)
-        if spec is None:
-            words.append(name)
-        elif spec.kind == "never" and known is False and spec.sources:
-            words.append(_at_least_once(spec.sources[0], spec.detail, lang))
-        else:
-            words.append(spec.description_zh if lang == "zh-CN" else spec.description_en)
+    words = [
+        (specs[name].description_zh if lang == "zh-CN" else specs[name].description_en)
+        if name in specs
+        else name
+        for name in features
+    ]
     return (" 与 " if lang == "zh-CN" else " & ").join(words)
 
 
-def _at_least_once(event_type: str, detail: str | None, lang: Language) -> str:
-    kind = EVENT_LABELS[event_type]
-    code = DETAIL_LABELS[detail] if detail else None
-    if lang == "zh-CN":
-        return f"曾有{kind.zh}{f'（{code.zh}）' if code else ''}记录"
-    return f"At least one record of {kind.en}{f' ({code.en})' if code else ''}"
+def factor_fact(model: RiskModel, features: tuple[str, ...], lang: Language, value: Any) -> str:
+    """A factor's value said as a fact about the child (serving.facts), the facts of an
+    interaction's two features joined."""
+    specs = {spec.name: spec for spec in model.specs}
+    values = value if isinstance(value, list) else [value] * len(features)
+    cap = model.config.days_since_cap
+    said = [
+        fact(specs[name], known, lang, cap) if name in specs else f"{name}: {known}"
+        for name, known in zip(features, values, strict=False)
+    ]
+    return ("；" if lang == "zh-CN" else "; ").join(said)
+
+
+def factor_note(model: RiskModel, features: tuple[str, ...], lang: Language) -> str | None:
+    """Why the factor's count can be lower than the case history's records, if it can."""
+    specs = {spec.name: spec for spec in model.specs}
+    notes = [retention_note(specs[name], model.policy, lang) for name in features if name in specs]
+    return next((note for note in notes if note), None)
 
 
 def _plain(value: Any) -> Any:
@@ -211,6 +220,8 @@ def _view(
                 points=float(explanation.points[index, i]),
                 direction="raises" if log_odds[i] > 0 else "lowers",
                 event_ids=tuple(ids),
+                fact=factor_fact(model, factor.features, ask.lang, one),
+                note=factor_note(model, factor.features, ask.lang),
             )
         )
     return RiskView(

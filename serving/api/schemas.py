@@ -146,8 +146,17 @@ class EvidenceEventOut(BaseModel):
 class FactorOut(BaseModel):
     factor: str = Field(description="the feature (or 'A & B' for an interaction)")
     features: list[str]
-    label: str = Field(description="plain words, in the language asked for")
+    label: str = Field(description="the feature's name in plain words, in the language asked for")
     value: Any = Field(description="the feature's value on the as-of date")
+    fact: str = Field(
+        description="the value said as a fact about the child, with its unit "
+        "(e.g. 'Concern reports in the last 30 days: 2', 'Aged 1')"
+    )
+    note: str | None = Field(
+        default=None,
+        description="why the value can be lower than the records a case history lists "
+        "(the retention policy), where it applies",
+    )
     log_odds: float = Field(description="contribution to the calibrated log-odds")
     points: float = Field(description="contribution in scorecard points (20 double the odds)")
     direction: Literal["raises", "lowers"]

@@ -46,6 +46,8 @@ def risk_out(risk: Risk, lang: Language) -> RiskOut:
                 features=list(f.features),
                 label=f.label,
                 value=f.value,
+                fact=f.fact,
+                note=f.note,
                 log_odds=f.log_odds,
                 points=f.points,
                 direction=f.direction,

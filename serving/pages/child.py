@@ -20,11 +20,13 @@ from fastapi.responses import HTMLResponse, Response
 from features.linkage import schema as ls
 from features.linkage.policy import LinkagePolicy
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
+from models.flagging import TIERS
 from serving import cases
 from serving.access import admit
 from serving.audit import Action
 from serving.identity import read_identity
 from serving.limits import IDENTIFIER, path
+from serving.overview import is_severe, overview
 from serving.pages import words
 from serving.pages.render import language_of, render
 from serving.pages.session import Session
@@ -33,6 +35,7 @@ from serving.service import service_of
 from serving.vocabulary import DISTRICT_ROLES, DecisionAction, OverrideReason, codes
 
 router = APIRouter(include_in_schema=False)
+SHOWN: Final = 6  # the strongest factors shown open; the rest are folded
 
 
 def _event_labeller(language: str) -> Callable[[str, str | None], str]:
@@ -81,7 +84,9 @@ def child_page(
     who = read_identity(service, caller, child_id)
     _, grouped = cases.read_history(service, caller, child_id)
     decisions = cases.read_decisions(service, caller, child_id)
+    standing = cases.read_standing(service, caller, child_id)
     factors = risk.view.factors
+    up = [f for f in factors if f.log_odds > 0]
     return render(
         request,
         "child.html",
@@ -93,8 +98,15 @@ def child_page(
         risk=risk.view,
         flagged=risk.flagged,
         version=risk.version,
-        up=[f for f in factors if f.log_odds > 0],
+        up=up[:SHOWN],
+        up_more=up[SHOWN:],
         down=[f for f in factors if f.log_odds < 0],
+        added=sum(f.points for f in factors),
+        overview=overview(grouped, standing.scores),
+        capacity=standing.capacity,
+        flag_from=service.flagging.flag_from,
+        reaches_flagging=TIERS.index(risk.view.tier) >= TIERS.index(service.flagging.flag_from),
+        severe=is_severe,
         widest=max((abs(f.log_odds) for f in factors), default=1.0) or 1.0,
         events={event["event_id"]: event for rows in grouped.values() for event in rows},
         history=grouped,

@@ -73,6 +73,26 @@ SYSTEM: Final = {
     "health": N_("Health"),
     "police": N_("Police"),
 }
+# Beijing's districts (features.deployment.BEIJING_DISTRICTS; a test checks they match):
+# a deployment's own districts without words here are shown by their code, marked English
+DISTRICT: Final = {
+    "Dongcheng": N_("Dongcheng"),
+    "Xicheng": N_("Xicheng"),
+    "Chaoyang": N_("Chaoyang"),
+    "Haidian": N_("Haidian"),
+    "Fengtai": N_("Fengtai"),
+    "Shijingshan": N_("Shijingshan"),
+    "Tongzhou": N_("Tongzhou"),
+    "Shunyi": N_("Shunyi"),
+    "Daxing": N_("Daxing"),
+    "Changping": N_("Changping"),
+    "Fangshan": N_("Fangshan"),
+    "Mentougou": N_("Mentougou"),
+    "Huairou": N_("Huairou"),
+    "Pinggu": N_("Pinggu"),
+    "Miyun": N_("Miyun"),
+    "Yanqing": N_("Yanqing"),
+}
 # the data contract's sex codes
 SEX: Final = {"F": N_("female"), "M": N_("male"), "U": N_("not recorded")}
 
@@ -166,6 +186,7 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "level": dict(LEVEL),
     "system": dict(SYSTEM),
     "sex": dict(SEX),
+    "district": dict(DISTRICT),
 }
 VOCABULARIES: Final[dict[str, type[StrEnum]]] = {
     "role": Role,

@@ -71,12 +71,25 @@ def first_flagged(connection: Connection, child_ids: Sequence[str]) -> dict[str,
     return {str(child): at for child, at in rows}
 
 
-def capacity_left(
+@dataclass(frozen=True)
+class Capacity:
+    """A flagging group's capacity in a batch: the flags the policy allows, the flags
+    given, and the lowest rate flagged (where the capacity ran out, if it did)."""
+
+    allowed: int
+    flagged: int
+    lowest: float | None
+
+    @property
+    def left(self) -> int:
+        return max(0, self.allowed - self.flagged)
+
+
+def capacity_of(
     connection: Connection, batch_id: int, district: str, policy: FlaggingPolicy
-) -> tuple[int, float | None]:
-    """How many more flags the batch's capacity allows in the district's group (the
-    district, or the whole batch for a top-percent policy), and the lowest rate flagged
-    in that group (where the capacity ran out, if it did)."""
+) -> Capacity:
+    """The capacity of the district's flagging group in the batch (the district, or the
+    whole batch for a top-percent policy)."""
     scope = [SCORES.c.batch_id == batch_id]
     if policy.by_district:
         scope.append(SCORES.c.district == district)
@@ -89,7 +102,15 @@ def capacity_left(
     ).one()
     children, flagged, lowest = int(row[0]), int(row[1] or 0), row[2]
     allowed = policy.flags_allowed(children)  # the policy's one rule (models.flagging)
-    return max(0, allowed - flagged), (float(lowest) if lowest is not None else None)
+    return Capacity(allowed, flagged, float(lowest) if lowest is not None else None)
+
+
+def capacity_left(
+    connection: Connection, batch_id: int, district: str, policy: FlaggingPolicy
+) -> tuple[int, float | None]:
+    """How many more flags the district's group allows, and the lowest rate flagged."""
+    found = capacity_of(connection, batch_id, district, policy)
+    return found.left, found.lowest
 
 
 def _cursor_encode(score: int, probability: float, child_id: str) -> str:

@@ -249,3 +249,9 @@ def test_the_password_command_reads_stdin_and_refuses_a_short_one(api: Api) -> N
     )
     assert short.exit_code == 2
     assert "at least 12" in short.stderr
+
+
+def test_every_beijing_district_has_its_words() -> None:
+    from features.deployment import BEIJING_DISTRICTS
+
+    assert set(words.DISTRICT) == set(BEIJING_DISTRICTS)
