@@ -20,7 +20,7 @@ from serving.store import children as stored
 from serving.store import decisions as recorded
 from serving.store import queue as batches
 from serving.store.changes import PastScore
-from serving.store.queue import BatchSummary, Capacity
+from serving.store.queue import BatchSummary, Capacity, DistrictCount
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,38 @@ def read_queue(service: Service, caller: Caller, asked: QueueAsked) -> QueuePage
 
 def with_flagged_since(service: Service, page: QueuePage) -> None:
     """Add to each row of ``page`` when its child was first flagged (``flagged_since``:
-    the creation of the earliest batch that flagged them; None if none did)."""
+    the as-of date of the earliest batch that flagged them; None if none did)."""
     with service.engine.connect() as connection:
         first = batches.first_flagged(connection, [row["child_id"] for row in page.rows])
     for row in page.rows:
         row["flagged_since"] = first.get(row["child_id"])
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """How the latest batch's flags fell in the caller's districts: each district's
+    children by tier and flagged, and the flags its capacity allows."""
+
+    districts: list[DistrictCount]
+    allowed: dict[str, int]
+
+
+def read_queue_counts(service: Service, caller: Caller, district: str | None) -> QueueCounts:
+    """The latest batch's counts in the caller's districts (or the one asked): counts of
+    children, no child's data, so not audited per child."""
+    districts = districts_asked(caller, district, Action.READ_QUEUE)
+    with service.engine.connect() as connection:
+        batch = batches.latest_batch(connection)
+        if batch is None:
+            return QueueCounts([], {})
+        counts = batches.district_counts(connection, batch.id, districts)
+        allowed = {
+            count.district: batches.capacity_of(
+                connection, batch.id, count.district, service.flagging
+            ).allowed
+            for count in counts
+        }
+    return QueueCounts(counts, allowed)
 
 
 def read_history(

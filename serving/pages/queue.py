@@ -4,8 +4,8 @@ the API (serving.cases): never a second path to the data, and the same audit rec
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Final
+from collections.abc import Callable
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -36,19 +36,19 @@ def queue_page(
     undecided: bool = False,
     cursor: Annotated[str | None, query(CURSOR)] = None,
 ) -> Response:
+    """The flagged children; with a tier chosen, every child of that tier, flagged or not
+    (the tiers below the flagging tier hold no flagged child)."""
     caller = signed_in.caller
     admit(caller, Action.READ_QUEUE, DISTRICT_ROLES)
     service = service_of(request)
     district, tier = district or None, (tier if tier in TIERS else None)
-    asked = cases.QueueAsked(district, tier, undecided, True, PAGE_SIZE, cursor)
+    asked = cases.QueueAsked(district, tier, undecided, tier is None, PAGE_SIZE, cursor)
     try:
         page = cases.read_queue(service, caller, asked)
     except InvalidError as exc:  # a cursor this service did not issue
         raise PageError(400, "cursor") from exc
     cases.with_flagged_since(service, page)
-    words = cases.reason_words(service, language_of(request))
-    for row in page.rows:
-        row["reason_labels"] = [words(r["factor"], r.get("value")) for r in row["reasons"]]
+    _with_reasons(page.rows, cases.reason_words(service, language_of(request)))
     filters = {"district": district or "", "tier": tier or "", "undecided": undecided}
     shown = {key: value for key, value in filters.items() if value}
     following = page.next_cursor
@@ -59,9 +59,15 @@ def queue_page(
         csrf=signed_in.csrf,
         batch=page.batch,
         rows=page.rows,
-        today=date.today(),
+        counts=cases.read_queue_counts(service, caller, district),
+        policy=service.flagging,
         filters=filters,
         districts=sorted(caller.principal.districts),
         tiers=TIERS,
         more=f"/queue?{urlencode({**shown, 'cursor': following})}" if following else None,
     )
+
+
+def _with_reasons(rows: list[dict[str, Any]], said: Callable[[str, Any], str]) -> None:
+    for row in rows:
+        row["reason_labels"] = [said(r["factor"], r.get("value")) for r in row["reasons"]]

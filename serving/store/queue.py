@@ -57,18 +57,56 @@ def batch_score(connection: Connection, batch_id: int, child_id: str) -> dict[st
     return dict(found) if found else None
 
 
-def first_flagged(connection: Connection, child_ids: Sequence[str]) -> dict[str, datetime]:
-    """When each child was first flagged, by the creation of the earliest batch flagging it
-    (days since flagged, on the queue)."""
+def first_flagged(connection: Connection, child_ids: Sequence[str]) -> dict[str, date]:
+    """The date of the earliest batch that flagged each child (its as-of date: a batch
+    scored today for a date a year ago flagged its children a year ago)."""
     if not child_ids:
         return {}
     rows = connection.execute(
-        select(SCORES.c.child_id, func.min(BATCHES.c.created_at))
+        select(SCORES.c.child_id, func.min(BATCHES.c.as_of))
         .join(BATCHES, BATCHES.c.id == SCORES.c.batch_id)
         .where(SCORES.c.child_id.in_(list(child_ids)), SCORES.c.flagged.is_(True))
         .group_by(SCORES.c.child_id)
     ).all()
     return {str(child): at for child, at in rows}
+
+
+@dataclass(frozen=True)
+class DistrictCount:
+    """A district's children in a batch: scored, in each tier, and flagged."""
+
+    district: str
+    children: int
+    by_tier: dict[str, int]
+    flagged: int
+
+
+def district_counts(
+    connection: Connection, batch_id: int, districts: Sequence[str]
+) -> list[DistrictCount]:
+    """For each of ``districts`` (in order), its children in the batch by tier and flag."""
+    rows = connection.execute(
+        select(
+            SCORES.c.district,
+            SCORES.c.tier,
+            func.count(),
+            func.sum(case((SCORES.c.flagged.is_(True), 1), else_=0)),
+        )
+        .where(SCORES.c.batch_id == batch_id, SCORES.c.district.in_(list(districts)))
+        .group_by(SCORES.c.district, SCORES.c.tier)
+    ).all()
+    counts = []
+    for district in districts:
+        mine = [row for row in rows if row[0] == district]
+        counts.append(
+            DistrictCount(
+                district,
+                sum(int(row[2]) for row in mine),
+                {str(row[1]): int(row[2]) for row in mine},
+                sum(int(row[3] or 0) for row in mine),
+            )
+        )
+    return counts
 
 
 @dataclass(frozen=True)
@@ -145,19 +183,25 @@ def queue(
     cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a batch's children in ``districts``, highest score first (then highest
-    rate, then child id), with the latest decision recorded since the batch."""
+    rate, then child id), with the latest decision recorded since the batch (``decided_at``,
+    ``decided_action``, ``decided_agrees``, ``decided_reason``; None if none)."""
     latest_decision = (
-        select(
-            DECISIONS.c.child_id,
-            func.max(DECISIONS.c.created_at).label("decided_at"),
-        )
+        select(DECISIONS.c.child_id, func.max(DECISIONS.c.id).label("decision_id"))
         .where(DECISIONS.c.created_at >= batch.created_at)
         .group_by(DECISIONS.c.child_id)
         .subquery()
     )
+    decision = DECISIONS.alias("decision")
     query = (
-        select(SCORES, latest_decision.c.decided_at)
+        select(
+            SCORES,
+            decision.c.created_at.label("decided_at"),
+            decision.c.action.label("decided_action"),
+            decision.c.agrees.label("decided_agrees"),
+            decision.c.reason_code.label("decided_reason"),
+        )
         .join(latest_decision, latest_decision.c.child_id == SCORES.c.child_id, isouter=True)
+        .join(decision, decision.c.id == latest_decision.c.decision_id, isouter=True)
         .where(SCORES.c.batch_id == batch.id, SCORES.c.district.in_(list(districts)))
         .order_by(SCORES.c.score_1_20.desc(), SCORES.c.probability.desc(), SCORES.c.child_id)
         .limit(limit + 1)
@@ -167,7 +211,7 @@ def queue(
     if tier is not None:
         query = query.where(SCORES.c.tier == tier)
     if undecided:
-        query = query.where(latest_decision.c.decided_at.is_(None))
+        query = query.where(latest_decision.c.decision_id.is_(None))
     if cursor:
         score, probability, child_id = _cursor_decode(cursor)
         query = query.where(
