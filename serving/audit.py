@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 from serving.clock import utc_now
 from serving.store.tables import AuditRecord
 
-OUTCOMES: Final = ("allowed", "denied", "not_found", "throttled")
+# "repeated": a decision refused as one already recorded (serving.store.decisions)
+OUTCOMES: Final = ("allowed", "denied", "not_found", "throttled", "repeated")
 
 
 class Action(StrEnum):
@@ -51,6 +52,8 @@ class Action(StrEnum):
     READ_REVIEW = "read_review"  # the linkage review queue and a pair's records
     DECIDE_PAIR = "decide_pair"  # a records officer's decision on a pair of records
     REQUEST_LINK = "request_link"  # a caseworker's request to merge or split children
+    ASSIGN_CHILD = "assign_child"  # a supervisor gives a child to a caseworker
+    READ_SUPERVISION = "read_supervision"  # a supervisor's counts of decisions by worker
 
 
 class Actor(Protocol):

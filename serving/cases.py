@@ -152,21 +152,26 @@ def record_decision(
     service: Service, caller: Caller, child_id: str, decided: Decided
 ) -> dict[str, Any]:
     """Store a decision about a reachable child with the score it was taken on; audited.
-    A field that breaks its rule is InvalidError naming it."""
+    A field that breaks its rule is InvalidError naming it; the same decision sent again
+    is RepeatedDecisionError, audited as ``repeated``, and nothing is stored twice."""
     child = reach_child(caller, child_id, Action.RECORD_DECISION)
     who = caller.principal
-    with service.engine.begin() as connection:
-        stored_row = recorded.record_decision(
-            connection,
-            child,
-            who.name,
-            who.role,
-            decided.action,
-            decided.agrees,
-            decided.reason_code,
-            decided.note,
-        )
-        caller.audit.allowed(connection, Action.RECORD_DECISION, child_id, child.district)
+    try:
+        with service.engine.begin() as connection:
+            stored_row = recorded.record_decision(
+                connection,
+                child,
+                who.name,
+                who.role,
+                decided.action,
+                decided.agrees,
+                decided.reason_code,
+                decided.note,
+            )
+            caller.audit.allowed(connection, Action.RECORD_DECISION, child_id, child.district)
+    except recorded.RepeatedDecisionError:
+        caller.audit.refused(Action.RECORD_DECISION, "repeated", child_id, child.district)
+        raise
     return stored_row
 
 

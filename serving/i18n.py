@@ -9,10 +9,11 @@ memory; a test checks that every message the templates use has a Chinese transla
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
 from typing import Final, Literal
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -20,6 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
+
+from features.deployment import DEFAULT_TIMEZONE
 
 Language = Literal["en", "zh-CN"]
 LANGUAGES: Final = {"en": "en", "zh-CN": "zh_CN"}  # language -> catalogue / locale
@@ -81,10 +84,14 @@ def _weight(parameters: str) -> float:
 
 
 class Formats:
-    """Dates and numbers as the language writes them."""
+    """Dates and numbers as the language writes them; instants (decisions, sign-ins: the
+    store keeps them in UTC, naive or aware) in the deployment's time zone, so 19:53 UTC
+    reads 03:53 the next morning in Beijing. Event times are the contract's naive local
+    times already and are shown as they are."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, timezone: str = DEFAULT_TIMEZONE) -> None:
         self.locale = Locale.parse(LANGUAGES[language])
+        self.zone = ZoneInfo(timezone)
 
     def day(self, value: date | datetime | None) -> str:
         if value is None:
@@ -92,9 +99,11 @@ class Formats:
         return format_date(value, format="medium", locale=self.locale)
 
     def moment(self, value: datetime | None) -> str:
+        """A UTC instant as the deployment's local date and time."""
         if value is None:
             return ""
-        return format_datetime(value, format="short", locale=self.locale)
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return format_datetime(aware.astimezone(self.zone), format="short", locale=self.locale)
 
     def number(self, value: float | int | None, digits: int = 0) -> str:
         if value is None:

@@ -20,7 +20,7 @@ router = APIRouter(tags=["decisions"])
     "/v1/children/{child_id}/decisions",
     status_code=201,
     response_model=DecisionOut,
-    responses={404: {"model": ErrorOut}},
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
 def decide(
     child_id: ChildPath,
@@ -29,7 +29,9 @@ def decide(
     service: Svc,
 ) -> DecisionOut:
     """Record what was decided about a child: an action, agreement with the flag or an
-    override with its reason, and a note. Stored durably; never edited."""
+    override with its reason, and a note. Stored durably; never edited. The same
+    decision sent again (same action, agreement, reason, note and batch as the caller's
+    latest about the child) is 409: nothing is stored twice."""
     decided = cases.Decided(body.action, body.agrees, body.reason_code, body.note)
     return DecisionOut(**cases.record_decision(service, caller, child_id, decided))
 

@@ -75,6 +75,7 @@ def child_page(
     child_id: Annotated[str, path(IDENTIFIER)],
     signed_in: Session,
     as_of: Annotated[date | None, Query()] = None,
+    saved: Annotated[str | None, Query(max_length=32)] = None,  # compared, never shown
 ) -> Response:
     caller = signed_in.caller
     admit(caller, Action.READ_RISK, DISTRICT_ROLES)
@@ -111,6 +112,8 @@ def child_page(
         events={event["event_id"]: event for rows in grouped.values() for event in rows},
         history=grouped,
         decisions=decisions,
+        decision_child=child_id,
+        saved=next((d for d in decisions if str(d["id"]) == saved), None),  # this child's
         actions=codes(DecisionAction),
         reasons=codes(OverrideReason),
         per_hundred=risk.view.probability * 100,

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from features.deployment import DEFAULT_TIMEZONE
 from serving import i18n
 from serving.access import Principal
 from serving.pages import words
@@ -50,6 +51,13 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
+def _zone_of(request: Request) -> str:
+    """The deployment's time zone, from the app's service (the default before one is
+    installed, as on the sign-in page of an app still starting)."""
+    service = getattr(request.app.state, "service", None)
+    return service.deployment.timezone if service is not None else DEFAULT_TIMEZONE
+
+
 def render(
     request: Request,
     template: str,
@@ -65,7 +73,7 @@ def render(
         .render(
             lang=language,
             languages=i18n.NAMES,
-            fmt=i18n.Formats(language),
+            fmt=i18n.Formats(language, _zone_of(request)),
             user=user,
             csrf=csrf,
             path=here(request),

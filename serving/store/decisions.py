@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from serving.clock import utc_now
-from serving.errors import InvalidError
+from serving.errors import ConflictError, InvalidError
 from serving.store.children import ChildRef, merged_with
 from serving.store.queue import batch_score, latest_batch
 from serving.store.tables import DECISIONS
@@ -40,6 +40,8 @@ def record_decision(
         _invalid("note", f"at most {MAX_NOTE} characters")
     batch = latest_batch(connection)
     scored = batch_score(connection, batch.id, child.child_id) if batch else None
+    taken = (action, agrees, reason_code, note, batch.id if scored and batch else None)
+    _refuse_a_repeat(connection, child.child_id, user_name, taken)
     values = {
         "child_id": child.child_id,
         "district": child.district,
@@ -58,6 +60,41 @@ def record_decision(
         insert(DECISIONS).values(**values).returning(DECISIONS.c.id)
     ).scalar_one()
     return {"id": decision_id, **values}
+
+
+def _refuse_a_repeat(
+    connection: Connection, child_id: str, user_name: str, taken: tuple[Any, ...]
+) -> None:
+    """The same decision twice is one decision: a user's latest decision about the child,
+    if it has the same action, agreement, reason and note on the same batch, is refused
+    as already recorded (a double click, a form sent again after "back"). A changed mind
+    (any field different) or a new batch is a new decision."""
+    last = (
+        connection.execute(
+            select(DECISIONS)
+            .where(DECISIONS.c.child_id == child_id, DECISIONS.c.user_name == user_name)
+            .order_by(DECISIONS.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if last is None:
+        return
+    fields = ("action", "agrees", "reason_code", "note", "batch_id")
+    if tuple(last[name] for name in fields) == taken:
+        raise RepeatedDecisionError(last["id"], last["created_at"])
+
+
+class RepeatedDecisionError(ConflictError):
+    """This decision is already recorded: ``decision_id`` at ``created_at`` (UTC)."""
+
+    def __init__(self, decision_id: int, created_at: Any) -> None:
+        super().__init__(
+            f"this decision is already recorded (decision {decision_id}, "
+            f"{created_at:%Y-%m-%d %H:%M} UTC): nothing was stored again"
+        )
+        self.decision_id, self.created_at = decision_id, created_at
 
 
 def _invalid(field: str, rule: str) -> NoReturn:
