@@ -20,6 +20,7 @@ from features.deployment import load_deployment
 from features.linkage.policy import load_linkage_policy
 from models.flagging import load_flagging_policy
 from serving import api, pages
+from serving.api import docs
 from serving.api import errors as api_errors
 from serving.api.schemas import ErrorOut
 from serving.champion import Champion
@@ -30,7 +31,7 @@ from serving.service import Service
 from serving.settings import Settings
 from serving.store.db import make_engine, upgrade
 
-API_PATHS: Final = ("/v1/", "/healthz", "/readyz", "/docs", "/openapi.json")
+API_PATHS: Final = ("/v1/", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json")
 DESCRIPTION = (
     "Scores are calibrated rates of a recorded outcome (an urgent intervention "
     "recorded within the horizon) among past children whose records looked alike, "
@@ -69,10 +70,13 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=_lifespan(service),
         responses=RESPONSES,  # type: ignore[arg-type]
+        docs_url=None,  # served from this machine's files instead (serving.api.docs)
+        redoc_url=None,
     )
     app.state.service = service
     api_errors.install(app)
     pages.install(app)
+    docs.install(app)
     _dispatch_errors(app)
     for router in api.ROUTERS:
         app.include_router(router)
