@@ -1,6 +1,8 @@
 """The model page, for supervisors and analysts: how well the model ranks and is
-calibrated, how it treats groups, and how its training data's records were linked into
-children (the model's provenance; no child's data)."""
+calibrated, how it treats groups and districts (each disparity outside the tolerance
+listed and linked to its row, with what the promotion said of them), how its training
+data's records were linked into children (the model's provenance; no child's data), and
+its model card, read into sections (serving.pages.card) with their headings translated."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from features.linkage.schema import HOW_VALUES
 from serving.access import admit
 from serving.audit import Action
 from serving.champion import ModelUnavailableError
+from serving.pages.card import read_card
 from serving.pages.errors import PageError
 from serving.pages.render import render
 from serving.pages.session import Session
@@ -18,7 +21,6 @@ from serving.service import service_of
 from serving.vocabulary import MODEL_PAGE_ROLES
 
 router = APIRouter(include_in_schema=False)
-GROUPS_SHOWN = ("area", "hukou", "sex")
 LINKAGE_GROUPS = ("hukou", "area")  # features.linkage.summary's share_by_how_by_<group>
 
 
@@ -38,19 +40,42 @@ def model_page(request: Request, signed_in: Session) -> Response:
     linkage_groups = [
         (group, linkage.get(f"share_by_how_by_{group}") or {}) for group in LINKAGE_GROUPS
     ]
+    rows = fairness.get("rows", [])
+    title, card = read_card(served.reports.get("model_card.md") or "")
     return render(
         request,
         "model.html",
+        districts=[row for row in rows if row["attribute"] == "district"],
+        violations=[_violation(text) for text in fairness.get("violations", [])],
+        justification=served.promotion.get("disparity_justification", ""),
+        capacity=service_of(request).flagging,
+        card_title=title,
+        card=card,
         user=signed_in.principal,
         csrf=signed_in.csrf,
         served=served,
         evaluation=evaluation,
         by_score=by_score,
         highest=max(rates, default=0.0) or 1.0,
-        groups=[row for row in fairness.get("rows", []) if row["attribute"] in GROUPS_SHOWN],
+        groups=[row for row in rows if row["attribute"] != "district"],  # every attribute
         fairness=fairness,
         linkage=linkage,
         linkage_groups=linkage_groups,
         hows=HOW_VALUES,
         loaded=served.loaded_at,
+        anchor=row_anchor,
     )
+
+
+def _violation(text: str) -> dict[str, str]:
+    """A violation as models.fairness describes it ("district=Chaoyang: fpr ..."), with
+    the anchor of its group's row on this page."""
+    group = text.split(":", 1)[0]
+    attribute, _, value = group.partition("=")
+    return {"text": text, "anchor": row_anchor(attribute, value)}
+
+
+def row_anchor(attribute: str, group: str) -> str:
+    """The id of a group's row in the page's tables (one definition, for the template)."""
+    safe = "".join(c if c.isalnum() else "-" for c in f"{attribute}-{group}")
+    return f"group-{safe}"

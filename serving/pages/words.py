@@ -93,6 +93,19 @@ DISTRICT: Final = {
     "Miyun": N_("Miyun"),
     "Yanqing": N_("Yanqing"),
 }
+# the model card's sections (models.reports.model_card_markdown), by their heading
+CARD_SECTION: Final = {
+    "Model details": N_("Model details"),
+    "Intended use": N_("Intended use"),
+    "Not intended use": N_("Not intended use"),
+    "Label": N_("Label"),
+    "Data": N_("Data"),
+    "Linkage": N_("Linkage"),
+    "Metrics (test block)": N_("Metrics (test block)"),
+    "Fairness": N_("Fairness"),
+    "Limitations": N_("Limitations"),
+    "Policy": N_("Policy"),
+}
 # the data contract's sex codes
 SEX: Final = {"F": N_("female"), "M": N_("male"), "U": N_("not recorded")}
 
@@ -187,6 +200,7 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "system": dict(SYSTEM),
     "sex": dict(SEX),
     "district": dict(DISTRICT),
+    "card_section": dict(CARD_SECTION),
 }
 VOCABULARIES: Final[dict[str, type[StrEnum]]] = {
     "role": Role,
