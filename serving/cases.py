@@ -15,7 +15,7 @@ from serving.champion import ModelUnavailableError
 from serving.explain import factor_fact
 from serving.i18n import Language
 from serving.service import Service
-from serving.store import changes
+from serving.store import assignments, changes
 from serving.store import children as stored
 from serving.store import decisions as recorded
 from serving.store import queue as batches
@@ -68,11 +68,15 @@ def read_queue(service: Service, caller: Caller, asked: QueueAsked) -> QueuePage
 
 def with_flagged_since(service: Service, page: QueuePage) -> None:
     """Add to each row of ``page`` when its child was first flagged (``flagged_since``:
-    the as-of date of the earliest batch that flagged them; None if none did)."""
+    the as-of date of the earliest batch that flagged them; None if none did) and who the
+    child is assigned to (``assignee``: a user name, None if nobody)."""
+    children = [row["child_id"] for row in page.rows]
     with service.engine.connect() as connection:
-        first = batches.first_flagged(connection, [row["child_id"] for row in page.rows])
+        first = batches.first_flagged(connection, children)
+        assigned = assignments.assignees(connection, children)
     for row in page.rows:
         row["flagged_since"] = first.get(row["child_id"])
+        row["assignee"] = assigned.get(row["child_id"])
 
 
 @dataclass(frozen=True)

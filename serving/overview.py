@@ -20,8 +20,8 @@ CASE_OPENED: Final = "welfare.case_opened"
 CASE_CLOSED: Final = "welfare.case_closed"
 # a contact: someone from the division or its partners saw the child or the family
 CONTACTS: Final = ("community.home_visit", "welfare.investigation_opened", "welfare.finding")
-SEVERE: Final = 3
-DISABILITY: Final = "health.disability_certified"  # the highest level of the contract's 0-3 and 1-3 scales
+SEVERE: Final = 3  # the highest level of the contract's 0-3 and 1-3 scales
+DISABILITY: Final = "health.disability_certified"  # its 1-4 is a level, not a severity
 SHOWN_CHANGES: Final = 5
 
 

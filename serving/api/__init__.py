@@ -15,7 +15,17 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from serving.api import admin, children, decisions, model, operations, queue, review, scores
+from serving.api import (
+    admin,
+    children,
+    decisions,
+    model,
+    operations,
+    queue,
+    review,
+    scores,
+    supervision,
+)
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     operations.router,
@@ -24,6 +34,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     queue.router,
     decisions.router,
     review.router,
+    supervision.router,
     model.router,
     admin.router,
 )

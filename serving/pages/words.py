@@ -93,6 +93,33 @@ DISTRICT: Final = {
     "Miyun": N_("Miyun"),
     "Yanqing": N_("Yanqing"),
 }
+# the fairness report's groups (models.fairness: area, hukou, sex, ethnicity, disability;
+# districts have their own words above), as "attribute = group" on the model page
+ATTRIBUTE: Final = {
+    "area": N_("Area"),
+    "hukou": N_("Hukou"),
+    "sex": N_("Sex"),
+    "ethnicity": N_("Ethnicity"),
+    "disability": N_("Disability"),
+    "district": N_("District"),
+}
+GROUP: Final = {
+    "area:core": N_("core districts"),
+    "area:inner": N_("inner districts"),
+    "area:outlying": N_("outlying districts"),
+    "hukou:local": N_("local hukou"),
+    "hukou:nonlocal": N_("non-local hukou"),
+    "hukou:none": N_("no hukou"),
+    "hukou:unknown": N_("hukou not known"),
+    "sex:F": N_("female"),
+    "sex:M": N_("male"),
+    "sex:U": N_("not recorded"),
+    "ethnicity:han": N_("Han"),
+    "ethnicity:minority": N_("an ethnic minority"),
+    "ethnicity:unknown": N_("not recorded"),
+    "disability:certified": N_("disability certified"),
+    "disability:not certified": N_("no disability certified"),
+}
 # the model card's sections (models.reports.model_card_markdown), by their heading
 CARD_SECTION: Final = {
     "Model details": N_("Model details"),
@@ -201,6 +228,8 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "sex": dict(SEX),
     "district": dict(DISTRICT),
     "card_section": dict(CARD_SECTION),
+    "attribute": dict(ATTRIBUTE),
+    "group": dict(GROUP),
 }
 VOCABULARIES: Final[dict[str, type[StrEnum]]] = {
     "role": Role,

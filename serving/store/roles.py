@@ -28,6 +28,7 @@ APPEND_ONLY: Final = (
     "pair_decisions",
     "link_requests",
     "child_changes",
+    "assignments",
 )
 
 # every table of the schema, with what the service may do to it (a table missing here is

@@ -307,6 +307,23 @@ class ChildChange(Base):
     records: Mapped[int]
 
 
+class Assignment(Base):
+    """Which caseworker (or supervisor) a supervisor gave a child to, with a note:
+    append-only (migration 0008); the latest row per child is the current assignment,
+    and unassigning is a row whose ``assignee`` is None."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_child", "child_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    child_id: Mapped[str] = mapped_column(String(64), ForeignKey("children.child_id"))
+    district: Mapped[str] = mapped_column(String(64), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 def _core(model: type[Base]) -> Table:
     table: Table = model.__table__  # type: ignore[assignment]
     return table
@@ -326,3 +343,4 @@ REVIEW_PAIRS: Final = _core(ReviewPair)
 PAIR_DECISIONS: Final = _core(PairDecision)
 LINK_REQUESTS: Final = _core(LinkRequest)
 CHILD_CHANGES: Final = _core(ChildChange)
+ASSIGNMENTS: Final = _core(Assignment)

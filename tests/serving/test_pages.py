@@ -127,8 +127,8 @@ def test_the_model_page_says_how_the_training_data_was_linked(api: Api) -> None:
     ]
     assert "Share of records joined by ID number, by the model" in section
     assert re.search(r"All records</th>(<td>[\d.]+%</td>){4}</tr>", section)
-    assert re.search(r"hukou = local</th>(<td>[\d.]+%</td>){4}</tr>", section)
-    assert re.search(r"area = (core|inner|outlying)</th>", section)
+    assert re.search(r"Hukou = local hukou</th>(<td>[\d.]+%</td>){4}</tr>", section)
+    assert re.search(r"Area = (core|inner|outlying) districts</th>", section)
     assert "Pairwise precision" in section  # the fixture links against the synthetic truth
     assert "/children/" not in section  # no child: figures only
 

@@ -111,3 +111,15 @@ def test_every_child_has_a_heading_and_the_queue_is_cards_on_a_phone(
     phone = sheet[sheet.index("@media (max-width: 600px)") :]
     assert "table.queue td::before { content: attr(data-label)" in phone
     assert "display: block" in phone
+
+
+def test_an_assigned_child_says_so_in_the_queue(api: Api, caseworker: TestClient) -> None:
+    child = re.search(  # type: ignore[union-attr]
+        r'href="/children/([^"]+)"', _rows(caseworker.get("/queue").text)[-1]
+    ).group(1)
+    assigned = api.client.post(
+        f"/v1/children/{child}/assignment", json={"assignee": "cw"}, headers=api.headers("sup")
+    )
+    assert assigned.status_code == 201, assigned.text
+    row = next(r for r in _rows(caseworker.get("/queue").text) if f"/children/{child}" in r)
+    assert "Assigned to you" in row

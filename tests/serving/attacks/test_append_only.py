@@ -1,5 +1,5 @@
 """D3: the record tables (audit, decisions, batches, batch_scores, loads, pair_decisions,
-link_requests, child_changes) refuse every
+link_requests, child_changes, assignments) refuse every
 statement form that edits or erases a row, on SQLite and PostgreSQL; on PostgreSQL the
 service's own role cannot even try."""
 
@@ -29,6 +29,7 @@ ROWS = {  # one row per table, in an order that keeps the foreign keys
     f"'caseworker', {NOW})",
     "pair_decisions": f"(1, 'welfare', 'W1', 'health', 'H1', 'same', 'note', 1, 'li', {NOW})",
     "child_changes": "(1, 1, 'merged', 'BJ1', 'BJ2', 3)",
+    "assignments": f"(1, 'BJ1', 'Chaoyang', 'wang', 'zhao', 'note', {NOW})",
 }
 KEYS = {
     "loads": "id",
@@ -39,6 +40,7 @@ KEYS = {
     "link_requests": "id",
     "pair_decisions": "id",
     "child_changes": "id",
+    "assignments": "id",
 }
 SET = {
     "loads": "source = 'x'",
@@ -49,6 +51,7 @@ SET = {
     "link_requests": "reason = 'x'",
     "pair_decisions": "decision = 'different'",
     "child_changes": "records = 9",
+    "assignments": "assignee = 'li'",
 }
 
 
