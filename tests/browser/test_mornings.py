@@ -60,7 +60,13 @@ def _shoot(what: Any, name: str) -> None:
 def _no_sideways_scroll(page: Any, where: str) -> None:
     wide = page.evaluate("document.documentElement.scrollWidth")
     seen = page.evaluate("window.innerWidth")
-    assert wide <= seen, f"{where}: {wide} px wide on a {seen} px screen"
+    culprits = page.evaluate(
+        """width => [...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > width + 1)
+            .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)""",
+        seen,
+    )
+    assert wide <= seen, f"{where}: {wide} px wide on a {seen} px screen: {culprits}"
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
@@ -127,3 +133,35 @@ def test_the_pages_fit_a_phone(site: Site, page: Any, language: str) -> None:
     _no_sideways_scroll(page, f"child ({language})")
     _clean(page, f"child on a phone ({language})")
     _shoot(page, f"child-{language}-phone")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_a_supervisor_s_morning(site: Site, page: Any, language: str) -> None:
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, site, "sup")
+    page.goto(site.url(f"/lang/{language}?next=/supervision"))
+    assert page.locator("html").get_attribute("lang") == language
+    for table in ("#workers-heading", "#districts-heading", "#reasons-heading"):
+        assert page.locator(table).is_visible()
+    waiting = page.locator("table.waiting tbody tr")
+    assert waiting.count() > 0
+    _clean(page, f"supervision ({language})")
+    _shoot(page, f"supervision-{language}")
+
+    first = waiting.first
+    child = first.locator("th a").inner_text().strip()
+    first.locator("select").select_option("cw")
+    first.locator("button").click()
+    page.wait_for_load_state()
+    assert child in page.locator("p.saved").inner_text()
+    _clean(page, f"assignment saved ({language})")
+
+    page.goto(site.url("/queue"))
+    row = page.locator("table.queue tbody tr", has=page.locator(f"a:text-is('{child}')"))
+    assert row.locator(".assignee").inner_text().strip()  # who has the child, in the queue
+
+    page.set_viewport_size(PHONE)
+    page.goto(site.url("/supervision"))
+    _no_sideways_scroll(page, f"supervision on a phone ({language})")
+    _clean(page, f"supervision on a phone ({language})")
+    _shoot(page, f"supervision-{language}-phone")
