@@ -62,8 +62,8 @@ def _no_sideways_scroll(page: Any, where: str) -> None:
     seen = page.evaluate("window.innerWidth")
     culprits = page.evaluate(
         """width => [...document.querySelectorAll('main *')]
-            .filter(e => e.getBoundingClientRect().right > width + 1)
-            .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)""",
+            .filter(e => e.getBoundingClientRect().right > width + 1).slice(0, 5)
+            .map(e => `${e.tagName}.${e.className} ${e.getBoundingClientRect().right}`)""",
         seen,
     )
     assert wide <= seen, f"{where}: {wide} px wide on a {seen} px screen: {culprits}"
