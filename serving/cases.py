@@ -26,7 +26,8 @@ from serving.store.queue import BatchSummary, Capacity, DistrictCount
 @dataclass(frozen=True)
 class QueueAsked:
     """Which part of the queue: a district of the caller's (or all), a tier, only the
-    undecided, only the flagged; a page of ``limit`` from ``cursor``."""
+    undecided, only the flagged; a page of ``limit`` from ``cursor``, in ``order``
+    (serving.store.queue.ORDERS)."""
 
     district: str | None = None
     tier: str | None = None
@@ -34,6 +35,7 @@ class QueueAsked:
     flagged: bool = True
     limit: int = 50
     cursor: str | None = None
+    order: str = batches.ORDERS[0]
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def read_queue(service: Service, caller: Caller, asked: QueueAsked) -> QueuePage
             asked.flagged,
             asked.limit,
             asked.cursor,
+            asked.order,
         )
         for row in rows:
             caller.audit.allowed(connection, Action.READ_QUEUE, row["child_id"], row["district"])

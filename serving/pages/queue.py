@@ -21,6 +21,7 @@ from serving.pages.errors import PageError
 from serving.pages.render import language_of, render
 from serving.pages.session import Session
 from serving.service import service_of
+from serving.store.queue import ORDERS
 from serving.vocabulary import DISTRICT_ROLES
 
 router = APIRouter(include_in_schema=False)
@@ -34,6 +35,7 @@ def queue_page(
     district: Annotated[str | None, query(OPTIONAL_IDENTIFIER)] = None,
     tier: Annotated[str | None, query(CODE)] = None,
     undecided: bool = False,
+    order: Annotated[str, query(CODE)] = ORDERS[0],
     cursor: Annotated[str | None, query(CURSOR)] = None,
 ) -> Response:
     """The flagged children; with a tier chosen, every child of that tier, flagged or not
@@ -42,7 +44,10 @@ def queue_page(
     admit(caller, Action.READ_QUEUE, DISTRICT_ROLES)
     service = service_of(request)
     district, tier = district or None, (tier if tier in TIERS else None)
-    asked = cases.QueueAsked(district, tier, undecided, tier is None, PAGE_SIZE, cursor)
+    if order not in ORDERS:
+        raise PageError(400, "order")
+    flagged = tier is None
+    asked = cases.QueueAsked(district, tier, undecided, flagged, PAGE_SIZE, cursor, order)
     try:
         page = cases.read_queue(service, caller, asked)
     except InvalidError as exc:  # a cursor this service did not issue
@@ -50,6 +55,7 @@ def queue_page(
     cases.with_flagged_since(service, page)
     _with_reasons(page.rows, cases.reason_words(service, language_of(request)))
     filters = {"district": district or "", "tier": tier or "", "undecided": undecided}
+    filters["order"] = order if order != ORDERS[0] else ""
     shown = {key: value for key, value in filters.items() if value}
     following = page.next_cursor
     return render(
@@ -64,6 +70,7 @@ def queue_page(
         filters=filters,
         districts=sorted(caller.principal.districts),
         tiers=TIERS,
+        orders=ORDERS,
         more=f"/queue?{urlencode({**shown, 'cursor': following})}" if following else None,
     )
 

@@ -120,6 +120,12 @@ GROUP: Final = {
     "disability:certified": N_("disability certified"),
     "disability:not certified": N_("no disability certified"),
 }
+# the queue's orders (serving.store.queue.ORDERS; a test checks they match)
+ORDER: Final = {
+    "rate": N_("Highest rate first"),
+    "district": N_("By district, then highest rate"),
+    "undecided": N_("Undecided first, then highest rate"),
+}
 # the model card's sections (models.reports.model_card_markdown), by their heading
 CARD_SECTION: Final = {
     "Model details": N_("Model details"),
@@ -229,6 +235,7 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "district": dict(DISTRICT),
     "card_section": dict(CARD_SECTION),
     "attribute": dict(ATTRIBUTE),
+    "order": dict(ORDER),
     "group": dict(GROUP),
 }
 VOCABULARIES: Final[dict[str, type[StrEnum]]] = {

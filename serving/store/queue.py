@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
@@ -151,15 +151,38 @@ def capacity_left(
     return found.left, found.lowest
 
 
-def _cursor_encode(score: int, probability: float, child_id: str) -> str:
-    return cursors.encode(score, probability, child_id)
+ORDERS: Final = ("rate", "district", "undecided")  # the queue's orders; the first is the default
 
 
-def _cursor_decode(cursor: str) -> tuple[int, float, str]:
-    """The position a cursor holds, parsed strictly: a 1-20 score, a rate in [0, 1] and a
-    child id, exactly as _cursor_encode writes them. Anything else was not issued here."""
-    position = cursors.position(cursor, 3)
+def _lead(order: str, decided: Any) -> Any:
+    """The key an order sorts by before the rate (None for the rate's own order): the
+    district, or whether a decision was recorded (the undecided first)."""
+    if order == "district":
+        return SCORES.c.district
+    if order == "undecided":
+        return case((decided.is_(None), 0), else_=1)
+    return None
+
+
+def _cursor_encode(order: str, row: dict[str, Any]) -> str:
+    key = (row["score_1_20"], row["probability"], row["child_id"])
+    return cursors.encode(*key) if order == ORDERS[0] else cursors.encode(order, row["lead"], *key)
+
+
+def _cursor_decode(cursor: str, order: str) -> tuple[Any, int, float, str]:
+    """The position a cursor holds, parsed strictly: for the rate's order a 1-20 score, a
+    rate in [0, 1] and a child id; for another order, the order's name, its lead key
+    (a district, or 0/1 for decided) and the same three. A cursor of another order, or
+    anything else, was not issued for this page."""
+    size = 3 if order == ORDERS[0] else 5
+    position = cursors.position(cursor, size)
     if position is not None:
+        lead = None
+        if size == 5:
+            named, lead, *position = position
+            valid_lead = IDENTIFIER.matches(lead) if order == "district" else lead in (0, 1)
+            if named != order or type(lead) not in (str, int) or not valid_lead:
+                cursors.refused()
         score, probability, child_id = position
         if (
             type(score) is int  # bool is an int subclass: excluded
@@ -168,8 +191,24 @@ def _cursor_decode(cursor: str) -> tuple[int, float, str]:
             and 0.0 <= probability <= 1.0  # NaN fails too
             and IDENTIFIER.matches(child_id)
         ):
-            return score, float(probability), child_id
+            return lead, score, float(probability), child_id
     cursors.refused()
+
+
+def _after(position: tuple[Any, int, float, str], lead: Any) -> Any:
+    """The rows after a cursor's position: by the lead key (ascending), then the highest
+    score, the highest rate and the child id."""
+    key, score, probability, child_id = position
+    tail = or_(
+        SCORES.c.score_1_20 < score,
+        and_(SCORES.c.score_1_20 == score, SCORES.c.probability < probability),
+        and_(
+            SCORES.c.score_1_20 == score,
+            SCORES.c.probability == probability,
+            SCORES.c.child_id > child_id,
+        ),
+    )
+    return tail if lead is None else or_(lead > key, and_(lead == key, tail))
 
 
 def queue(
@@ -181,10 +220,12 @@ def queue(
     flagged_only: bool,
     limit: int,
     cursor: str | None,
+    order: str = ORDERS[0],
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a batch's children in ``districts``, highest score first (then highest
-    rate, then child id), with the latest decision recorded since the batch (``decided_at``,
-    ``decided_action``, ``decided_agrees``, ``decided_reason``; None if none)."""
+    rate, then child id), or first by district or with the undecided first (``order``),
+    with the latest decision recorded since the batch (``decided_at``, ``decided_action``,
+    ``decided_agrees``, ``decided_reason``; None if none)."""
     latest_decision = (
         select(DECISIONS.c.child_id, func.max(DECISIONS.c.id).label("decision_id"))
         .where(DECISIONS.c.created_at >= batch.created_at)
@@ -192,6 +233,7 @@ def queue(
         .subquery()
     )
     decision = DECISIONS.alias("decision")
+    lead = _lead(order, latest_decision.c.decision_id)
     query = (
         select(
             SCORES,
@@ -199,11 +241,17 @@ def queue(
             decision.c.action.label("decided_action"),
             decision.c.agrees.label("decided_agrees"),
             decision.c.reason_code.label("decided_reason"),
+            *([] if lead is None else [lead.label("lead")]),
         )
         .join(latest_decision, latest_decision.c.child_id == SCORES.c.child_id, isouter=True)
         .join(decision, decision.c.id == latest_decision.c.decision_id, isouter=True)
         .where(SCORES.c.batch_id == batch.id, SCORES.c.district.in_(list(districts)))
-        .order_by(SCORES.c.score_1_20.desc(), SCORES.c.probability.desc(), SCORES.c.child_id)
+        .order_by(
+            *([] if lead is None else [lead]),
+            SCORES.c.score_1_20.desc(),
+            SCORES.c.probability.desc(),
+            SCORES.c.child_id,
+        )
         .limit(limit + 1)
     )
     if flagged_only:
@@ -213,24 +261,10 @@ def queue(
     if undecided:
         query = query.where(latest_decision.c.decision_id.is_(None))
     if cursor:
-        score, probability, child_id = _cursor_decode(cursor)
-        query = query.where(
-            or_(
-                SCORES.c.score_1_20 < score,
-                and_(SCORES.c.score_1_20 == score, SCORES.c.probability < probability),
-                and_(
-                    SCORES.c.score_1_20 == score,
-                    SCORES.c.probability == probability,
-                    SCORES.c.child_id > child_id,
-                ),
-            )
-        )
+        query = query.where(_after(_cursor_decode(cursor, order), lead))
     rows = [dict(row) for row in connection.execute(query).mappings()]
     page, more = rows[:limit], len(rows) > limit
-    following = None
-    if more and page:
-        last = page[-1]
-        following = _cursor_encode(last["score_1_20"], last["probability"], last["child_id"])
+    following = _cursor_encode(order, page[-1]) if more and page else None
     for row in page:
         row["reasons"] = json.loads(row["reasons"])
     return page, following

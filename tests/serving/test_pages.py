@@ -255,3 +255,9 @@ def test_every_beijing_district_has_its_words() -> None:
     from features.deployment import BEIJING_DISTRICTS
 
     assert set(words.DISTRICT) == set(BEIJING_DISTRICTS)
+
+
+def test_every_queue_order_has_its_words() -> None:
+    from serving.store.queue import ORDERS
+
+    assert set(words.ORDER) == set(ORDERS)

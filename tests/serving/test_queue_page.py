@@ -123,3 +123,48 @@ def test_an_assigned_child_says_so_in_the_queue(api: Api, caseworker: TestClient
     assert assigned.status_code == 201, assigned.text
     row = next(r for r in _rows(caseworker.get("/queue").text) if f"/children/{child}" in r)
     assert "Assigned to you" in row
+
+
+def _children(html: str) -> list[str]:
+    return [re.search(r'href="/children/([^"]+)"', r).group(1) for r in _rows(html)]  # type: ignore[union-attr]
+
+
+def _next(html: str) -> str | None:
+    found = re.search(r'<a href="(/queue\?[^"]+)">Next page</a>', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+@pytest.mark.parametrize("order", ["rate", "district", "undecided"])
+def test_each_order_pages_through_every_child_once(
+    api: Api, caseworker: TestClient, order: str
+) -> None:
+    seen: list[str] = []
+    url: str | None = f"/queue?tier=moderate&order={order}"
+    while url:
+        html = caseworker.get(url).text
+        seen += _children(html)
+        url = _next(html)
+    with api.engine.connect() as connection:
+        expected = connection.execute(
+            select(func.count()).where(SCORES.c.district == OWN, SCORES.c.tier == "moderate")
+        ).scalar_one()
+    assert len(seen) == len(set(seen)) == expected
+    assert expected > 25  # more than one page: the cursor is used
+
+
+def test_the_undecided_come_first_in_their_order(caseworker: TestClient) -> None:
+    rows = _rows(caseworker.get("/queue?order=undecided").text)
+    decided = ["None yet" not in row for row in rows]
+    assert decided == sorted(decided)  # False (undecided) before True
+
+
+def test_a_bad_order_or_another_order_s_cursor_is_refused(caseworker: TestClient) -> None:
+    assert caseworker.get("/queue?order=age").status_code == 400
+    html = caseworker.get("/queue?tier=moderate&order=district").text
+    following = _next(html)
+    assert following is not None
+    cursor = re.search(r"cursor=([^&]+)", following).group(1)  # type: ignore[union-attr]
+    assert caseworker.get(f"/queue?tier=moderate&cursor={cursor}").status_code == 400
+    assert (
+        caseworker.get(f"/queue?tier=moderate&order=undecided&cursor={cursor}").status_code == 400
+    )
