@@ -77,7 +77,14 @@ def test_an_analyst_cannot_open_a_child_page(site: Site, page: Any) -> None:
 
 
 def _labels(page: Any) -> list[str]:
-    return [text.strip() for text in page.locator(LABELS).all_inner_texts() if text.strip()]
+    """The page's labels, but those inside an element marked English (the model card's
+    own text stays as written in both languages, and says so)."""
+    texts: list[str] = page.evaluate(
+        """labels => [...document.querySelectorAll(labels)]
+            .filter(e => !e.closest('body [lang="en"]')).map(e => e.innerText)""",
+        LABELS,
+    )
+    return [text.strip() for text in texts if text.strip()]
 
 
 def test_the_language_switch_changes_every_visible_label(site: Site, page: Any) -> None:
