@@ -54,6 +54,8 @@ class Action(StrEnum):
     REQUEST_LINK = "request_link"  # a caseworker's request to merge or split children
     ASSIGN_CHILD = "assign_child"  # a supervisor gives a child to a caseworker
     READ_SUPERVISION = "read_supervision"  # a supervisor's counts of decisions by worker
+    CORRECT_RECORD = "correct_record"  # a record marked wrong, amended or expunged
+    READ_WHATIF = "read_whatif"  # what would change a child's score
 
 
 class Actor(Protocol):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
+from features.corrections import CorrectionKind
 from serving.store.changes import PastScore
 
 CASE_OPENED: Final = "welfare.case_opened"
@@ -53,7 +54,13 @@ def overview(history: Mapping[str, list[dict[str, Any]]], scores: list[PastScore
 
 
 def _all(history: Mapping[str, list[dict[str, Any]]]) -> Iterable[dict[str, Any]]:
-    return (event for rows in history.values() for event in rows)
+    """The history's records in use (a disputed record, confirmed wrong, is not)."""
+    return (
+        event
+        for rows in history.values()
+        for event in rows
+        if event.get("correction") != CorrectionKind.DISPUTED
+    )
 
 
 def _open_case(events: list[dict[str, Any]]) -> datetime | None:

@@ -7,10 +7,11 @@ or checks again. ``validate_folder`` runs the same code and returns the report.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -62,6 +63,9 @@ class CaseHistories:
     deployment: Deployment
     source: Path
     report: ValidationReport
+    # the record corrections applied to ``events`` (features.corrections.provenance:
+    # their count and digest); None when none were given
+    corrections: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from fastapi import APIRouter
 from serving.api import (
     admin,
     children,
+    corrections,
     decisions,
     model,
     operations,
@@ -33,6 +34,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     children.router,
     queue.router,
     decisions.router,
+    corrections.router,
     review.router,
     supervision.router,
     model.router,

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Connection
 
+import features.corrections as fc
+import features.schema as s
 from features.deployment import Deployment
 from features.household import Household
+from serving.store import corrections as corrected
 from serving.store.load import read_frames
 from serving.store.provenance import sourced_events
 from serving.store.tables import CHILDREN, EVENTS, LOADS
@@ -55,8 +59,11 @@ def exported_at(connection: Connection) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def household(engine: Engine, child: ChildRef, deployment: Deployment) -> Household:
-    """The child's case history and its siblings' (association features read them)."""
+def household(
+    engine: Engine, child: ChildRef, deployment: Deployment, pending: pl.DataFrame | None = None
+) -> Household:
+    """The child's case history and its siblings' (association features read them), as
+    their corrections say they are (and the ``pending`` ones: serving.store.load)."""
     members = [child.child_id]
     if child.household_id:
         with engine.connect() as connection:
@@ -68,7 +75,7 @@ def household(engine: Engine, child: ChildRef, deployment: Deployment) -> Househ
                     )
                 ).scalars()
             )
-    children, events = read_frames(engine, members)
+    children, events = read_frames(engine, members, pending)
     return Household(children, events, deployment)
 
 
@@ -76,14 +83,35 @@ def history(connection: Connection, child_id: str) -> dict[str, list[dict[str, A
     """A child's events grouped by kind (the part of the event type before the dot),
     oldest first, each with where it came from (serving.store.provenance: the partner's
     ``source`` system, ``source_record_id``, ``link_how``, ``link_probability``) read in
-    the same query."""
+    the same query, as its corrections say it is (``correction``: disputed, corrected or
+    None; an expunged record left out)."""
     rows = connection.execute(
         sourced_events()
         .where(EVENTS.c.child_id == child_id)
         .order_by(EVENTS.c.occurred_at, EVENTS.c.event_id)
     ).mappings()
+    said = _corrections_by_record(connection, child_id)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        source = str(row["event_type"]).split(".", 1)[0]
-        grouped.setdefault(source, []).append(dict(row))
+        shown = _as_corrected(dict(row), said.get(row["event_id"]))
+        if shown is not None:
+            source = str(shown["event_type"]).split(".", 1)[0]
+            grouped.setdefault(source, []).append(shown)
     return grouped
+
+
+def _corrections_by_record(connection: Connection, child_id: str) -> dict[str, dict[str, Any]]:
+    latest = fc.current(corrected.frame(connection, [child_id]))
+    return {row[s.EVENT_ID]: row for row in latest.iter_rows(named=True)}
+
+
+def _as_corrected(row: dict[str, Any], said: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A record as its corrections say it is, with ``correction`` (its kind, or None):
+    an expunged record is None (gone from the history too); a corrected one amended."""
+    if said is None:
+        return {**row, "correction": None}
+    if said["kind"] == fc.CorrectionKind.EXPUNGED.value:
+        return None
+    fields = fc.parse_amended(said["amended"])
+    amended = {name: fc.typed_value(name, value) for name, value in fields.items()}
+    return {**row, **amended, "correction": said["kind"]}

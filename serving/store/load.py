@@ -29,10 +29,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+import features.corrections as fc
 import features.schema as s
 from features.contract import CaseHistories, load_case_histories
 from features.deployment import Deployment
 from serving.clock import utc_now
+from serving.store import corrections as corrected
 from serving.store.db import StoreError, require_current
 from serving.store.linkage import LINKAGE_FILES, load_linkage, with_sources
 from serving.store.tables import CHILDREN, EVENTS, LOADS
@@ -170,11 +172,13 @@ def load_folder(engine: Engine, folder: Path, deployment: Deployment | None = No
 
 
 def read_frames(
-    engine: Engine, child_ids: Sequence[str] | None = None
+    engine: Engine, child_ids: Sequence[str] | None = None, pending: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Children and events from the store, typed as the contract loader types them: the
     whole store's (children merged into another, whose records have moved, left out),
-    or those of ``child_ids``."""
+    or those of ``child_ids``; the events as their corrections say they are (disputed
+    and expunged records left out, corrected ones amended: features.corrections), and
+    as they would be with the ``pending`` corrections too (a correction being made)."""
     children_query = select(CHILDREN).order_by(CHILDREN.c.child_id)
     events_query = select(EVENTS).order_by(EVENTS.c.event_id)
     if child_ids is None:
@@ -191,9 +195,13 @@ def read_frames(
         events = pl.read_database(
             events_query, connection, schema_overrides=_stored(s.EVENTS_SCHEMA)
         )
+        corrections = corrected.frame(connection, child_ids)
+    if pending is not None:
+        corrections = pl.concat([corrections, pending])
+    typed = _typed(events, s.EVENTS_SCHEMA)
     return (
         _typed(children, s.CHILDREN_SCHEMA),
-        _typed(events, s.EVENTS_SCHEMA),
+        fc.apply_corrections(typed.lazy(), corrections).collect(),
     )
 
 

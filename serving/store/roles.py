@@ -29,6 +29,7 @@ APPEND_ONLY: Final = (
     "link_requests",
     "child_changes",
     "assignments",
+    "corrections",
 )
 
 # every table of the schema, with what the service may do to it (a table missing here is

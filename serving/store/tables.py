@@ -324,6 +324,37 @@ class Assignment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Correction(Base):
+    """A record marked wrong, amended or expunged (features.corrections), with the
+    child's score before and after it: append-only (migration 0009)."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (
+        Index("ix_corrections_child", "child_id", "id"),
+        Index("ix_corrections_event", "event_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String, ForeignKey("events.event_id"))
+    child_id: Mapped[str] = mapped_column(String(64), ForeignKey("children.child_id"))
+    district: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    amended: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(256))
+    confirmed_by: Mapped[str] = mapped_column(String(128))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    as_of: Mapped[date | None]
+    score_before: Mapped[int | None] = mapped_column(SmallInteger)
+    score_after: Mapped[int | None] = mapped_column(SmallInteger)
+    rate_before: Mapped[float | None] = mapped_column(Float)
+    rate_after: Mapped[float | None] = mapped_column(Float)
+    moved: Mapped[str | None] = mapped_column(Text)
+
+
 def _core(model: type[Base]) -> Table:
     table: Table = model.__table__  # type: ignore[assignment]
     return table
@@ -344,3 +375,4 @@ PAIR_DECISIONS: Final = _core(PairDecision)
 LINK_REQUESTS: Final = _core(LinkRequest)
 CHILD_CHANGES: Final = _core(ChildChange)
 ASSIGNMENTS: Final = _core(Assignment)
+CORRECTIONS: Final = _core(Correction)

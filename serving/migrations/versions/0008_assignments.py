@@ -12,37 +12,14 @@ Revises: 0007
 import sqlalchemy as sa
 from alembic import op
 
+from serving.migrations.guards import append_only
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 TABLE = "assignments"
-MESSAGE = f"{TABLE} records are append-only"
-
-
-def _append_only(postgresql: bool) -> None:
-    """0006's guards (its function ``riskflag_append_only`` on PostgreSQL)."""
-    if postgresql:
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_update_delete BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION riskflag_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION riskflag_append_only()"
-        )
-        return
-    for verb in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_{verb.lower()} BEFORE {verb} ON {TABLE} "
-            f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
-        )
-    op.execute(
-        f"CREATE TRIGGER {TABLE}_no_replace BEFORE INSERT ON {TABLE} "
-        f"WHEN EXISTS (SELECT 1 FROM {TABLE} WHERE id = NEW.id) "
-        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
-    )
 
 
 def upgrade() -> None:
@@ -58,7 +35,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_assignments_child", TABLE, ["child_id", "id"])
     op.create_index("ix_assignments_district", TABLE, ["district"])
-    _append_only(op.get_bind().dialect.name == "postgresql")
+    append_only(TABLE, op.get_bind().dialect.name == "postgresql")
 
 
 def downgrade() -> None:

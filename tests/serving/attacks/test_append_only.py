@@ -1,5 +1,5 @@
 """D3: the record tables (audit, decisions, batches, batch_scores, loads, pair_decisions,
-link_requests, child_changes, assignments) refuse every
+link_requests, child_changes, assignments, corrections) refuse every
 statement form that edits or erases a row, on SQLite and PostgreSQL; on PostgreSQL the
 service's own role cannot even try."""
 
@@ -30,6 +30,9 @@ ROWS = {  # one row per table, in an order that keeps the foreign keys
     "pair_decisions": f"(1, 'welfare', 'W1', 'health', 'H1', 'same', 'note', 1, 'li', {NOW})",
     "child_changes": "(1, 1, 'merged', 'BJ1', 'BJ2', 3)",
     "assignments": f"(1, 'BJ1', 'Chaoyang', 'wang', 'zhao', 'note', {NOW})",
+    "events": f"('E1', 'BJ1', 'school.absence', {NOW}, {NOW}, NULL, NULL, NULL, NULL, NULL)",
+    "corrections": f"(1, 'E1', 'BJ1', 'Chaoyang', 'disputed', NULL, 'not hers', 'note 7', "
+    f"'the school', 'li', 'supervisor', {NOW}, '1', '2025-12-01', 17, 12, 0.2, 0.1, '[]')",
 }
 KEYS = {
     "loads": "id",
@@ -41,6 +44,7 @@ KEYS = {
     "pair_decisions": "id",
     "child_changes": "id",
     "assignments": "id",
+    "corrections": "id",
 }
 SET = {
     "loads": "source = 'x'",
@@ -52,6 +56,7 @@ SET = {
     "pair_decisions": "decision = 'different'",
     "child_changes": "records = 9",
     "assignments": "assignee = 'li'",
+    "corrections": "kind = 'corrected'",
 }
 
 
