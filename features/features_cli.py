@@ -15,6 +15,8 @@ from features.build import month_grid
 from features.config import ConfigError, FeatureConfig, Policy, load_feature_config, load_policy
 from features.console import fail
 from features.contract import CaseHistories, ContractError, load_case_histories
+from features.corrections import CorrectionError, corrected
+from features.corrections import read_file as read_corrections
 from features.deployment import Deployment, DeploymentError, load_deployment
 from features.registry import build_registry
 from features.table import write_features
@@ -35,14 +37,25 @@ MASTER_HELP = "Spark master URL (--engine spark; default: the configured one, el
 PARTITIONS_HELP = "Spark partitions (--engine spark; default: one per 50,000 children)."
 
 
-def histories_or_exit(data: Path, deployment: Deployment) -> CaseHistories:
-    """The checked case histories of a folder, or every violation printed and exit 1:
-    how every command that reads a data folder starts."""
+def histories_or_exit(
+    data: Path, deployment: Deployment, corrections: Path | None = None
+) -> CaseHistories:
+    """The checked case histories of a folder, with the record corrections of a
+    corrections file applied (features.corrections), or every violation printed and
+    exit 1: how every command that reads a data folder starts."""
     try:
-        return load_case_histories(data, deployment)
+        histories = load_case_histories(data, deployment)
+        if corrections is None:
+            return histories
+        return corrected(histories, read_corrections(corrections))
     except ContractError as exc:
         typer.echo(exc.report.format_text(), err=True)
         raise typer.Exit(1) from exc
+    except CorrectionError as exc:
+        raise fail(str(exc)) from exc
+
+
+CORRECTIONS_HELP = "Record corrections to honour (`riskflag db corrections --out FILE`)."
 
 
 def _as_of_dates(
@@ -83,6 +96,7 @@ def build(
         Path | None, typer.Option(help="Policy TOML (retention, exclusions).")
     ] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
+    corrections: Annotated[Path | None, typer.Option(help=CORRECTIONS_HELP)] = None,
     shards: Annotated[
         int,
         typer.Option(min=0, help="Build shard by shard (households kept together); 0: by size."),
@@ -100,10 +114,12 @@ def build(
         raise fail(str(exc)) from exc
     started = time.perf_counter()
     if backend is Backend.spark:
+        if corrections is not None:
+            raise fail("--corrections: not yet with --engine spark; build with polars")
         _build_on_spark(data, out, feature_config, feature_policy, dates, settings,
                         spark_master, partitions, started)  # fmt: skip
         return
-    histories = histories_or_exit(Path(data), settings)
+    histories = histories_or_exit(Path(data), settings, corrections)
     try:
         written = write_features(
             histories, feature_config, feature_policy, dates, Path(out), shards=shards or None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -58,7 +59,10 @@ class WrittenTable:
 
 
 def table_metadata(
-    table: FeatureTable, source: str | Path, exported_at: datetime
+    table: FeatureTable,
+    source: str | Path,
+    exported_at: datetime,
+    corrections: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """The provenance a table carries: what made it, from which export."""
     values: dict[str, Any] = {
@@ -71,6 +75,8 @@ def table_metadata(
         "as_of": [d.isoformat() for d in table.grid.dates],
         "label": {"name": table.label, "horizon_days": table.config.label.horizon_days},
         "source": {"folder": str(source), "exported_at": exported_at.isoformat()},
+        # the record corrections the events were read with (count, sha256), if any
+        "corrections": corrections,
     }
     return {
         META_PREFIX + key: value
@@ -108,7 +114,9 @@ def write_features(
             frame = table.frame.collect(engine="in-memory")  # faster here than streaming
             arrow = frame.to_arrow()
             if writer is None:
-                metadata = table_metadata(table, histories.source, histories.exported_at)
+                metadata = table_metadata(
+                    table, histories.source, histories.exported_at, histories.corrections
+                )
                 schema = arrow.schema.with_metadata(metadata)
                 writer = pq.ParquetWriter(temporary, schema, compression="zstd")
                 columns = frame.width

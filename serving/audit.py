@@ -23,7 +23,7 @@ from serving.clock import utc_now
 from serving.store.tables import AuditRecord
 
 # "repeated": a decision refused as one already recorded (serving.store.decisions)
-OUTCOMES: Final = ("allowed", "denied", "not_found", "throttled", "repeated")
+OUTCOMES: Final = ("allowed", "denied", "not_found", "throttled", "repeated", "conflict")
 
 
 class Action(StrEnum):

@@ -254,6 +254,11 @@ class EventOut(BaseModel):
     source_record_id: SourceRecordOut
     link_how: LinkHowOut
     link_probability: LinkProbabilityOut
+    correction: Literal["disputed", "corrected"] | None = Field(
+        None,
+        description="disputed: confirmed wrong, not used by the score; corrected: shown "
+        "and used as amended (GET /v1/children/{child_id}/corrections says by whom and why)",
+    )
 
 
 class HistoryOut(BaseModel):

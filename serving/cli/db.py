@@ -1,6 +1,7 @@
 """`riskflag db ...`: migrate the store, load a contract folder into it, show its state,
 grant the service's PostgreSQL role its rights, export the records officers' pair
-decisions for the next `riskflag link --decisions`."""
+decisions for the next `riskflag link --decisions` and the record corrections for the next
+feature build or training (`--corrections`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import typer
 from sqlalchemy import func, select
 
 from features.contract import ContractError
+from features.corrections import digest
 from features.deployment import load_deployment
 from serving.cli.common import Url, current_store, reported
 from serving.store import DEFAULT_DATABASE_URL, load_folder, make_engine, upgrade
+from serving.store.corrections import frame as corrections_frame
 from serving.store.review import EXPORT_COLUMNS, decisions_for_link
 from serving.store.roles import grant_service_role
 from serving.store.tables import Child, Event, Load
@@ -105,6 +108,24 @@ def pair_decisions_command(
             rows = decisions_for_link(connection)
         _write_atomically(pl.DataFrame(rows, schema=dict.fromkeys(EXPORT_COLUMNS, pl.String)), out)
     typer.echo(f"wrote {len(rows):,} pair decision(s) to {out}")
+
+
+@app.command("corrections")
+def corrections_command(
+    out: Annotated[Path, typer.Option(help="The CSV file to write.")],
+    url: Url = DEFAULT_DATABASE_URL,
+) -> None:
+    """Write the record corrections as the file `riskflag features build` and `riskflag
+    train` read (--corrections FILE): record ids, kinds and amended fields only, no
+    reason, reference or name. A table or model built with it records its digest."""
+    with reported(OSError):
+        engine = current_store(url)
+        with engine.connect() as connection:
+            frame = corrections_frame(connection)
+        if out.suffix == ".parquet":
+            raise typer.BadParameter("a CSV file (.csv)", param_hint="--out")
+        _write_atomically(frame, out)
+    typer.echo(f"wrote {frame.height:,} correction(s) to {out} (sha256 {digest(frame)[:12]})")
 
 
 def _write_atomically(frame: pl.DataFrame, out: Path) -> None:

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from serving.store.tables import LINKS, REVIEW_PAIRS, AuditRecord
+from serving.store.tables import CHILDREN, EVENTS, LINKS, REVIEW_PAIRS, AuditRecord
 from tests.serving.conftest import OTHER, OWN, Api
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
@@ -110,8 +110,22 @@ def _merge_request(api: Api) -> tuple[int, dict[str, str]]:
     return int(made.json()["id"]), body
 
 
+def _quiet_record(api: Api) -> str:
+    """A record of the last child of OWN by id (no other test reads that child)."""
+    with api.engine.connect() as connection:
+        child = connection.execute(
+            select(func.max(CHILDREN.c.child_id)).where(CHILDREN.c.district == OWN)
+        ).scalar()
+        record = connection.execute(
+            select(func.min(EVENTS.c.event_id)).where(EVENTS.c.child_id == child)
+        ).scalar()
+    assert record is not None, f"no record of {child}"
+    return str(record)
+
+
 def _calls(api: Api) -> dict[str, Call]:
     own_child = _flagged_child(api, OWN)
+    record = _quiet_record(api)
     pair = _own_pair(api)
     request, answer = _merge_request(api)
     review = "/v1/linkage/review"
@@ -145,6 +159,14 @@ def _calls(api: Api) -> dict[str, Call]:
         "requests.answer": lambda a, _, h: a.client.post(
             f"/v1/linkage/requests/{request}/decision", json=answer, headers=h
         ),
+        "corrections.get": lambda a, _, h: a.client.get(
+            f"/v1/children/{own_child}/corrections", headers=h
+        ),
+        "corrections.post": lambda a, _, h: a.client.post(
+            f"/v1/records/{record}/corrections",
+            json={"kind": "disputed", "reason": "matrix", "confirmed_by": "m", "reference": "m"},
+            headers=h,
+        ),
         "link_requests.post": lambda a, _, h: a.client.post(
             f"/v1/children/{own_child}/link-requests",
             json={"kind": "split", "reason": "matrix"},
@@ -174,6 +196,8 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int, int, int, int]] = {
     "requests": (403, 403, 403, 403, 403, 403, 200, 200, 401),
     "requests.answer": (403, 403, 403, 403, 403, 403, 201, 404, 401),
     "link_requests.post": (201, 404, 201, 404, 403, 403, 403, 403, 401),
+    "corrections.get": (200, 404, 200, 404, 403, 403, 403, 403, 401),
+    "corrections.post": (403, 403, 201, 404, 403, 403, 201, 404, 401),
 }
 USERS = ("cw", "cw_other", "sup", "sup_other", "analyst", "admin", "records", "records_other", None)
 
