@@ -55,7 +55,6 @@ class Action(StrEnum):
     ASSIGN_CHILD = "assign_child"  # a supervisor gives a child to a caseworker
     READ_SUPERVISION = "read_supervision"  # a supervisor's counts of decisions by worker
     CORRECT_RECORD = "correct_record"  # a record marked wrong, amended or expunged
-    READ_WHATIF = "read_whatif"  # what would change a child's score
 
 
 class Actor(Protocol):

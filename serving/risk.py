@@ -37,6 +37,7 @@ from serving.service import Service
 from serving.store import children as stored
 from serving.store.provenance import Provenance, provenance
 from serving.store.queue import batch_score, capacity_left, latest_batch
+from serving.whatif import WhatIf, what_if
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Risk:
     flagged: bool
     basis: str
     sources: Mapping[str, Provenance] = field(default_factory=dict)
+    what_if: WhatIf | None = None  # asked for: what would change the score (serving.whatif)
 
 
 def stored_risk(
@@ -60,10 +62,12 @@ def stored_risk(
     as_of: date | None,
     language: Language,
     top: int | None,
+    asks_what_if: bool = False,
 ) -> Risk:
     """A stored child's score on ``as_of`` (default: the latest batch's date): reached
     (NotFoundError outside the caller's districts), scored, flagged and audited, with
-    where each record behind a factor came from (one query for all of them)."""
+    where each record behind a factor came from (one query for all of them) and, when
+    ``asks_what_if``, the scores without each factor's records and each raising record."""
     child = reach_child(caller, child_id, Action.READ_RISK)
     with service.engine.connect() as connection:
         until = stored.exported_at(connection)
@@ -92,7 +96,8 @@ def stored_risk(
         flagged, basis = flag_of(connection, service, served.version, view, stored=True)
         sources = provenance(connection, (e for f in view.factors for e in f.event_ids))
         caller.audit.allowed(connection, Action.READ_RISK, child_id, child.district)
-    return Risk(view, served.version, served.model.horizon_days, flagged, basis, sources)
+    found = what_if(served.model, household, view, service.flagging) if asks_what_if else None
+    return Risk(view, served.version, served.model.horizon_days, flagged, basis, sources, found)
 
 
 @dataclass(frozen=True)
