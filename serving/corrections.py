@@ -245,3 +245,19 @@ def read_corrections(service: Service, caller: Caller, child_id: str) -> list[di
         rows = corrections_store.of_children(connection, ids)
         caller.audit.allowed(connection, Action.READ_HISTORY, child_id, child.district)
     return rows
+
+
+def read_record(service: Service, caller: Caller, event_id: str) -> dict[str, Any]:
+    """A reachable record as loaded, with its corrections (newest first), for the
+    correction form; audited as a read of its child's history."""
+    record = reach_record(caller, event_id, Action.READ_HISTORY)
+    with service.engine.begin() as connection:
+        said = [
+            row
+            for row in corrections_store.of_children(connection, [record["child_id"]])
+            if row["event_id"] == event_id
+        ]
+        caller.audit.allowed(
+            connection, Action.READ_HISTORY, record["child_id"], record["district"]
+        )
+    return {**record, "corrections": said}

@@ -3,6 +3,7 @@ and English, served by the service's own app.
 
 - account: the start page, the language, sign-in and sign-out;
 - queue: the queue; child: a child's page; decisions: recording a decision;
+  corrections: correcting a record of the child's history;
 - model: the model page (supervisors, analysts);
 - supervision: the supervisor's page (decisions by worker, assignments);
 - review: the linkage review queue (records officers) and caseworkers' link requests;
@@ -22,7 +23,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from serving.pages import account, child, decisions, model, queue, review, supervision
+from serving.pages import (
+    account,
+    child,
+    corrections,
+    decisions,
+    model,
+    queue,
+    review,
+    supervision,
+)
 from serving.pages.errors import PageError, SignInRequiredError, page_error
 from serving.pages.render import here
 
@@ -34,7 +44,7 @@ def install(app: FastAPI) -> None:
         StaticFiles(directory=str(resources.files("serving") / "static")),
         name="static",
     )
-    for room in (account, queue, child, decisions, model, review, supervision):
+    for room in (account, queue, child, decisions, corrections, model, review, supervision):
         app.include_router(room.router)
 
     @app.exception_handler(SignInRequiredError)

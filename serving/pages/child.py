@@ -21,7 +21,7 @@ from features.linkage import schema as ls
 from features.linkage.policy import LinkagePolicy
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS
-from serving import cases
+from serving import cases, corrections
 from serving.access import admit
 from serving.audit import Action
 from serving.identity import read_identity
@@ -32,13 +32,14 @@ from serving.pages.render import language_of, render
 from serving.pages.session import Session
 from serving.risk import stored_risk
 from serving.service import service_of
-from serving.vocabulary import DISTRICT_ROLES, DecisionAction, OverrideReason, codes
+from serving.vocabulary import DISTRICT_ROLES, DecisionAction, OverrideReason, Role, codes
+from serving.whatif import statement
 
 router = APIRouter(include_in_schema=False)
 SHOWN: Final = 6  # the strongest factors shown open; the rest are folded
 
 
-def _event_labeller(language: str) -> Callable[[str, str | None], str]:
+def event_labeller(language: str) -> Callable[[str, str | None], str]:
     def label(event_type: str, detail: str | None) -> str:
         kind = EVENT_LABELS.get(str(event_type))
         words = (kind.zh if language == "zh-CN" else kind.en) if kind else str(event_type)
@@ -76,16 +77,19 @@ def child_page(
     signed_in: Session,
     as_of: Annotated[date | None, Query()] = None,
     saved: Annotated[str | None, Query(max_length=32)] = None,  # compared, never shown
+    corrected: Annotated[str | None, Query(max_length=32)] = None,  # compared, never shown
 ) -> Response:
     caller = signed_in.caller
     admit(caller, Action.READ_RISK, DISTRICT_ROLES)
     service = service_of(request)
     language = language_of(request)
-    risk = stored_risk(service, caller, child_id, as_of, language, None)
+    risk = stored_risk(service, caller, child_id, as_of, language, None, asks_what_if=True)
     who = read_identity(service, caller, child_id)
     _, grouped = cases.read_history(service, caller, child_id)
     decisions = cases.read_decisions(service, caller, child_id)
     standing = cases.read_standing(service, caller, child_id)
+    said = corrections.read_corrections(service, caller, child_id)
+    now = risk.view.score_1_20
     factors = risk.view.factors
     up = [f for f in factors if f.log_odds > 0]
     return render(
@@ -117,6 +121,12 @@ def child_page(
         actions=codes(DecisionAction),
         reasons=codes(OverrideReason),
         per_hundred=risk.view.probability * 100,
-        event_label=_event_labeller(language),
+        event_label=event_labeller(language),
         horizon=risk.horizon_days,
+        what_if=risk.what_if,
+        said=lambda without: statement(without, now, language),
+        corrections=said,
+        just_corrected=next((c for c in said if str(c["id"]) == corrected), None),
+        can_correct=caller.principal.role == Role.SUPERVISOR,
+        labels_of={f.factor: f.fact for f in factors},
     )

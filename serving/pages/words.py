@@ -13,6 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+from features.corrections import CorrectionKind
 from features.linkage.policy import LinkagePolicy
 from serving.vocabulary import (
     DecisionAction,
@@ -217,6 +218,21 @@ LEVEL: Final = {
     "same guardian phone": N_("same guardian phone"),
     "same guardian name": N_("same guardian name"),
 }
+CORRECTION: Final = {
+    CorrectionKind.DISPUTED: N_("Disputed: not used by the score"),
+    CorrectionKind.CORRECTED: N_("Corrected"),
+    CorrectionKind.EXPUNGED: N_("Expunged"),
+}
+CORRECTION_MEANING: Final = {
+    CorrectionKind.DISPUTED: N_(
+        "disputed: confirmed wrong; kept in the history, marked, and no longer used by the score"
+    ),
+    CorrectionKind.CORRECTED: N_("corrected: used from now on with the values below"),
+    CorrectionKind.EXPUNGED: N_(
+        "expunged: by the retention policy or an order; gone from every page, score and "
+        "training set (this cannot be undone)"
+    ),
+}
 
 # what the templates see as ``words``: each vocabulary's words by code
 catalogue: Final[dict[str, dict[str, str]]] = {
@@ -228,6 +244,8 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "pair_decision": {str(code): text for code, text in PAIR_DECISION.items()},
     "link_request": {str(code): text for code, text in LINK_REQUEST.items()},
     "evidence": {str(code): text for code, text in EVIDENCE.items()},
+    "correction": {str(code): text for code, text in CORRECTION.items()},
+    "correction_meaning": {str(code): text for code, text in CORRECTION_MEANING.items()},
     "comparison": dict(COMPARISON),
     "level": dict(LEVEL),
     "system": dict(SYSTEM),
@@ -247,4 +265,6 @@ VOCABULARIES: Final[dict[str, type[StrEnum]]] = {
     "pair_decision": PairDecision,
     "link_request": LinkRequestKind,
     "evidence": Evidence,
+    "correction": CorrectionKind,
+    "correction_meaning": CorrectionKind,
 }
