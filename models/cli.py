@@ -17,6 +17,7 @@ from features.console import fail
 from features.deployment import Deployment, DeploymentError, load_deployment
 from features.features_cli import (
     BACKEND_HELP,
+    CORRECTIONS_HELP,
     MASTER_HELP,
     PARTITIONS_HELP,
     Backend,
@@ -50,6 +51,7 @@ def train_command(
         Path | None, typer.Option(help="Training settings TOML (dates, sampling, model).")
     ] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
+    corrections: Annotated[Path | None, typer.Option(help=CORRECTIONS_HELP)] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
     """Validate, build features, split, fit, calibrate, evaluate, audit and register."""
@@ -68,7 +70,7 @@ def train_command(
     except (ConfigError, DeploymentError, FlaggingError, TrainingSettingsError) as exc:
         raise fail(str(exc)) from exc
     say(f"validating {data}")
-    histories = histories_or_exit(data, settings)
+    histories = histories_or_exit(data, settings, corrections)
     try:
         result = train(
             histories,
@@ -148,6 +150,7 @@ def score_command(
     ] = "models:/riskflag-urgent/@champion",
     flagging: Annotated[Path | None, typer.Option(help="Flagging policy TOML.")] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
+    corrections: Annotated[Path | None, typer.Option(help=CORRECTIONS_HELP)] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
     backend: Annotated[Backend, typer.Option("--engine", help=BACKEND_HELP)] = Backend.polars,
     spark_master: Annotated[str | None, typer.Option(help=MASTER_HELP)] = None,
@@ -177,9 +180,11 @@ def score_command(
     except RegistryError as exc:
         raise fail(str(exc)) from exc
     if backend is Backend.spark:
+        if corrections is not None:
+            raise fail("--corrections: not yet with --engine spark; score with polars")
         _score_on_spark(data, out, payload, sha256, policy, day, settings, spark_master, partitions)
         return
-    histories = histories_or_exit(Path(data), settings)
+    histories = histories_or_exit(Path(data), settings, corrections)
     if day > histories.exported_at.date():
         raise fail(f"--as-of {day} is after the export ({histories.exported_at.date()})")
     try:

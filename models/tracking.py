@@ -259,6 +259,8 @@ def log_and_register(
             "riskflag.ece": f"{result.evaluation.ece:.6f}",
             "riskflag.fairness_violations": str(len(result.fairness.violations())),
             "riskflag.compared_champion": json.dumps(comparison),
+            # which record corrections the training data honoured (count, sha256)
+            "riskflag.corrections": json.dumps(model.provenance.get("corrections")),
         }
         version = mlflow.register_model(info.model_uri, MODEL_NAME, tags=tags)
         MlflowClient().set_registered_model_alias(MODEL_NAME, "challenger", version.version)

@@ -311,6 +311,8 @@ def train(
         "feature_policy_sha256": policy.digest(),
         "split": split.describe(),
         "exported_at": histories.exported_at.isoformat(),
+        # the record corrections the training data honoured (count and digest), if any
+        "corrections": histories.corrections,
         "negative_rate": blocks.negative_rate,
         # how well the training data was linked, when riskflag linked it
         "linkage": linkage_summary(Path(histories.source)),

@@ -54,7 +54,7 @@ def _run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def _train(workspace: dict[str, Path | str], family: str) -> dict[str, object]:
+def _train(workspace: dict[str, Path | str], family: str, *more: str) -> dict[str, object]:
     code, out, err = _run(
         "train",
         "--data",
@@ -65,6 +65,7 @@ def _train(workspace: dict[str, Path | str], family: str) -> dict[str, object]:
         str(workspace["training"]),
         "--tracking-uri",
         str(workspace["uri"]),
+        *more,
     )
     assert code == 0, err
     assert "[" in err
@@ -75,7 +76,14 @@ def _train(workspace: dict[str, Path | str], family: str) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def first(workspace: dict[str, Path | str]) -> dict[str, object]:
-    return _train(workspace, "scorecard")
+    """The first model, trained honouring one record correction (an expunged record)."""
+    corrections = Path(workspace["root"]) / "corrections.csv"
+    event = pl.read_parquet(Path(workspace["data"]) / "events.parquet")["event_id"][0]
+    pl.DataFrame(
+        {"id": [1], "event_id": [event], "kind": ["expunged"], "amended": [None],
+         "created_at": ["2025-12-01T10:00:00"]}
+    ).write_csv(corrections)  # fmt: skip
+    return _train(workspace, "scorecard", "--corrections", str(corrections))
 
 
 def test_train_registers_a_challenger_with_reports_and_a_model_card(
@@ -93,6 +101,8 @@ def test_train_registers_a_challenger_with_reports_and_a_model_card(
     version = client.get_model_version_by_alias(MODEL_NAME, "challenger")
     assert str(version.version) == "1"
     assert len(version.tags[SHA_TAG]) == 64
+    seen = json.loads(version.tags["riskflag.corrections"])  # what it was trained on
+    assert seen["count"] == 1 and len(seen["sha256"]) == 64
     run = client.get_run(str(first["run_id"]))
     assert run.data.params["family"] == "scorecard"
     assert run.data.metrics["roc_auc"] == pytest.approx(metrics["roc_auc"], abs=1e-5)
