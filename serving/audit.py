@@ -54,6 +54,7 @@ class Action(StrEnum):
     REQUEST_LINK = "request_link"  # a caseworker's request to merge or split children
     ASSIGN_CHILD = "assign_child"  # a supervisor gives a child to a caseworker
     READ_SUPERVISION = "read_supervision"  # a supervisor's counts of decisions by worker
+    FAMILY_SUMMARY = "family_summary"  # a summary of the score made for the child's family
     CORRECT_RECORD = "correct_record"  # a record marked wrong, amended or expunged
 
 

@@ -127,3 +127,15 @@ def read_identity(service: Service, caller: Caller, child_id: str) -> Who:
             for s in household
         ),
     )
+
+
+def read_child_identity(service: Service, caller: Caller, child_id: str) -> Person:
+    """The child alone as the page names them (no sibling, no ID number): what a
+    document for the child's own family may carry; the read audited."""
+    admit(caller, Action.READ_IDENTITY, DISTRICT_ROLES)
+    child = reach_child(caller, child_id, Action.READ_IDENTITY)
+    today = datetime.now(service.deployment.zone).date()
+    with service.engine.begin() as connection:
+        found = stored.identity(connection, child_id)
+        caller.audit.allowed(connection, Action.READ_IDENTITY, child_id, child.district)
+    return person(found, child_id, today)

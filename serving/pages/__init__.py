@@ -3,7 +3,7 @@ and English, served by the service's own app.
 
 - account: the start page, the language, sign-in and sign-out;
 - queue: the queue; child: a child's page; decisions: recording a decision;
-  corrections: correcting a record of the child's history;
+  corrections: correcting a record of the child's history; family: the family summary;
 - model: the model page (supervisors, analysts);
 - supervision: the supervisor's page (decisions by worker, assignments);
 - review: the linkage review queue (records officers) and caseworkers' link requests;
@@ -28,6 +28,7 @@ from serving.pages import (
     child,
     corrections,
     decisions,
+    family,
     model,
     queue,
     review,
@@ -44,7 +45,7 @@ def install(app: FastAPI) -> None:
         StaticFiles(directory=str(resources.files("serving") / "static")),
         name="static",
     )
-    for room in (account, queue, child, decisions, corrections, model, review, supervision):
+    for room in (account, queue, child, decisions, corrections, family, model, review, supervision):
         app.include_router(room.router)
 
     @app.exception_handler(SignInRequiredError)

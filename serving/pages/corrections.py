@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 import features.corrections as fc
 import features.schema as s
+from features.vocabulary import DETAIL_LABELS
 from serving import corrections
 from serving.access import admit
 from serving.audit import Action
@@ -102,6 +103,13 @@ def _form(
         problem=problem,
         kinds=fc.KINDS,
         event_types=s.EVENT_TYPES,
-        details=s.DETAIL_CODES,
+        details={code: _detail(code, language_of(request)) for code in s.DETAIL_CODES},
         event_label=event_labeller(language_of(request)),
     )
+
+
+def _detail(code: str, language: str) -> str:
+    label = DETAIL_LABELS.get(code)
+    if label is None:
+        return code
+    return label.zh if language == "zh-CN" else label.en

@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from importlib import resources
+from urllib.parse import quote
 
 import pytest
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from features.deployment import BEIJING_DISTRICTS
 from features.vocabulary import CATEGORY_LABELS, DETAIL_LABELS, EVENT_LABELS, SOURCE_LABELS
 from serving.pages import words
+from serving.store.tables import EVENTS
 from tests.serving.conftest import Api, password_of
 from tests.serving.test_pages import _browser, _sign_in
 from tests.serving.test_provenance import _scored_child
@@ -101,7 +104,9 @@ def _chinese(api: Api, name: str) -> TestClient:
 @pytest.mark.parametrize(
     ("user", "paths"),
     [
-        ("cw", ["/queue", "/queue?tier=high", "/children/{child}", "/children/nobody"]),
+        ("cw", ["/queue", "/queue?tier=high", "/children/{child}", "/children/nobody",
+                "/children/{child}/family-summary"]),
+        ("sup", ["/records/{record}/correct"]),
         ("sup", ["/queue", "/model", "/supervision"]),
         ("records", ["/review"]),
     ],
@@ -111,8 +116,12 @@ def test_no_chinese_page_shows_an_untranslated_catalogue_word(
 ) -> None:
     client = _chinese(api, user)
     child = _scored_child(api)
+    with api.engine.connect() as connection:
+        record = connection.execute(
+            select(func.min(EVENTS.c.event_id)).where(EVENTS.c.child_id == child)
+        ).scalar()
     for path in paths:
-        answer = client.get(path.format(child=child))
+        answer = client.get(path.format(child=child, record=quote(str(record), safe="")))
         if answer.status_code == 404 and path == "/supervision":
             continue  # no supervisor page in this build
         assert 'lang="zh-CN"' in answer.text, path
