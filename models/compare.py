@@ -39,7 +39,7 @@ def challenger_side(result: TrainResult, name: str = "challenger") -> Side:
         name,
         result.model.family,
         result.evaluation,
-        len(result.fairness.violations()),
+        len(result.fairness_model.violations()),
         result.factor_importance,
         result.scored_test,
     )
@@ -56,13 +56,13 @@ def champion_side(
     champion yet; features the new run's rows do not have)."""
     try:
         model = load_version(ref)
-        scored, evaluation, fairness = judge(model, histories, result.test_rows, flagging, gates)
+        scored, evaluation, _, alone = judge(model, histories, result.test_rows, flagging, gates)
         factors = factor_importance(model, result.test_rows)
     except RegistryError as exc:
         return f"no {ref} to compare with: {exc}"
     except (DesignError, KeyError, pl.exceptions.PolarsError) as exc:
         return f"the {ref} cannot score these rows ({type(exc).__name__}: {exc})"
-    return Side(ref, model.family, evaluation, len(fairness.violations()), factors, scored)
+    return Side(ref, model.family, evaluation, len(alone.violations()), factors, scored)
 
 
 def metrics_table(sides: list[Side]) -> pl.DataFrame:
@@ -134,9 +134,10 @@ def policy_variants(
 
 
 def variants_table(variants: list[Variant], attributes: tuple[str, ...]) -> pl.DataFrame:
-    """Per variant: features used, AUC, calibration error, disparities outside tolerance,
-    and for each attribute the flag-rate disparity furthest from parity (min and max ratio
-    over judged groups, with the groups' counts in the fairness tables)."""
+    """Per variant: features used, AUC, calibration error, the model's disparities outside
+    tolerance (the model alone, models.fairness_split), and for each attribute the
+    flag-rate disparity furthest from parity (min and max ratio over judged groups, with
+    the groups' counts in the fairness tables)."""
     rows = []
     for variant in variants:
         frame = variant.result.fairness.to_frame()
@@ -145,7 +146,7 @@ def variants_table(variants: list[Variant], attributes: tuple[str, ...]) -> pl.D
             "features": len(variant.result.model.specs),
             "roc_auc": variant.result.evaluation.roc_auc,
             "ece": variant.result.evaluation.ece,
-            "violations": len(variant.result.fairness.violations()),
+            "violations": len(variant.result.fairness_model.violations()),
         }
         for attribute in attributes:
             ratios = frame.filter(

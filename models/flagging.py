@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, Literal, overload
@@ -68,6 +69,14 @@ class FlaggingPolicy:
             raise FlaggingError("flagging: per_district >= 0 and 0 <= top_percent <= 100")
 
     @property
+    def capacity_rule(self) -> str:
+        """The capacity rule in one word, as an acceptance of its effect names it
+        (``per_district:25``, ``top_percent:5.0``): a changed rule needs a new acceptance."""
+        if self.by_district:
+            return f"per_district:{self.per_district}"
+        return f"top_percent:{self.top_percent}"
+
+    @property
     def by_district(self) -> bool:
         """Whether a flagging group is one district's batch (per-district capacity) rather
         than the whole batch (top-percent capacity)."""
@@ -106,6 +115,33 @@ class FlaggingPolicy:
 
 
 @dataclass(frozen=True)
+class PolicyAcceptance:
+    """The record that an agency accepted the flag-rate differences its capacity rule
+    makes (``[fairness.policy_accepted]``): which rule (``FlaggingPolicy.capacity_rule``),
+    by whom, on which date, and the statement it accepted. Made once, when the policy
+    is set; a promotion checks that the rule in force is the one accepted."""
+
+    capacity: str
+    by: str
+    on: str
+    statement: str
+
+    def __post_init__(self) -> None:
+        for name in ("capacity", "by", "on", "statement"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise FlaggingError(f"fairness.policy_accepted.{name}: a non-empty string")
+        try:
+            date.fromisoformat(self.on)
+        except ValueError:
+            raise FlaggingError("fairness.policy_accepted.on: a YYYY-MM-DD date") from None
+        if not self.capacity.startswith(("per_district:", "top_percent:")):
+            raise FlaggingError(
+                "fairness.policy_accepted.capacity: per_district:K or top_percent:P"
+            )
+
+
+@dataclass(frozen=True)
 class GatePolicy:
     """What a challenger must show before it becomes the champion, and the fairness audit."""
 
@@ -115,6 +151,7 @@ class GatePolicy:
     tolerance_low: float = 0.8
     tolerance_high: float = 1.25
     min_count: int = 50
+    policy_accepted: PolicyAcceptance | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_auc_drop <= 1 or not 0 < self.max_calibration_error <= 1:
@@ -143,7 +180,8 @@ def load_flagging_policy(path: Path | None = None) -> FlaggingPolicy:
 
 
 def load_gate_policy(path: Path | None = None) -> GatePolicy:
-    """Read ``[promotion]`` and ``[fairness]`` of the same policy file."""
+    """Read ``[promotion]`` and ``[fairness]`` (with ``[fairness.policy_accepted]``) of the
+    same policy file."""
     raw = _policy_tables(path)
     fairness = dict(raw["fairness"])
     if not isinstance(fairness.get("attributes"), list) or not all(
@@ -151,7 +189,16 @@ def load_gate_policy(path: Path | None = None) -> GatePolicy:
     ):
         raise FlaggingError("fairness.attributes: a list of attribute names")
     fairness["attributes"] = tuple(fairness["attributes"])
+    accepted = fairness.pop("policy_accepted", None)
     try:
+        if accepted is not None:
+            if not isinstance(accepted, dict):
+                raise FlaggingError(
+                    "fairness.policy_accepted: a table (capacity, by, on, statement)"
+                )
+            on = accepted.get("on")
+            given = {**accepted, "on": on.isoformat() if isinstance(on, date) else on}
+            fairness["policy_accepted"] = PolicyAcceptance(**given)
         return GatePolicy(**raw["promotion"], **fairness)
     except TypeError as exc:
         raise FlaggingError(f"promotion/fairness policy: {exc}") from exc

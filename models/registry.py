@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,16 +150,8 @@ def gates_for(version: Any, gates: GatePolicy, justification: str | None) -> lis
             f"expected calibration error {ece:.4f} (policy at most {gates.max_calibration_error})",
         )
     )
-    violations = int(tags.get("riskflag.fairness_violations", "-1"))
-    fair = violations == 0 or (violations > 0 and bool(justification))
-    results.append(
-        Gate(
-            "fairness",
-            fair,
-            f"{violations} disparity(ies) outside tolerance"
-            + (f"; justified: {justification}" if violations > 0 and justification else ""),
-        )
-    )
+    results.append(_fairness_gate(tags, justification))
+    results.append(_policy_gate(tags, gates))
     client = MlflowClient()
     try:
         champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
@@ -196,6 +189,43 @@ def gates_for(version: Any, gates: GatePolicy, justification: str | None) -> lis
                 )
             )
     return results
+
+
+def _fairness_gate(tags: Mapping[str, str], justification: str | None) -> Gate:
+    """The model alone's disparities outside tolerance (models.fairness_split): none, or a
+    recorded justification."""
+    violations = int(tags.get("riskflag.fairness_violations", "-1"))
+    fair = violations == 0 or (violations > 0 and bool(justification))
+    return Gate(
+        "fairness",
+        fair,
+        f"the model alone: {violations} disparity(ies) outside tolerance"
+        + (f"; justified: {justification}" if violations > 0 and justification else ""),
+    )
+
+
+def _policy_gate(tags: Mapping[str, str], gates: GatePolicy) -> Gate:
+    """The capacity policy's effect on flag rates: none outside tolerance, or the rule in
+    force is the one the agency accepted (``[fairness.policy_accepted]``)."""
+    disparities = int(tags.get("riskflag.policy_disparities", "0"))
+    rule = tags.get("riskflag.policy_capacity", "?")
+    accepted = gates.policy_accepted
+    if disparities == 0:
+        return Gate("policy", True, "the capacity policy makes no disparity outside tolerance")
+    if accepted is not None and accepted.capacity == rule:
+        return Gate(
+            "policy",
+            True,
+            f"the capacity rule {rule} makes {disparities} flag-rate disparity(ies), "
+            f"accepted by {accepted.by} on {accepted.on}",
+        )
+    said = f"accepted for {accepted.capacity}" if accepted else "not accepted"
+    return Gate(
+        "policy",
+        False,
+        f"the capacity rule {rule} makes {disparities} flag-rate disparity(ies), {said}: "
+        "record the agency's acceptance in [fairness.policy_accepted]",
+    )
 
 
 def promote(

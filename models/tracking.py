@@ -149,20 +149,33 @@ def write_reports(
         evaluation_markdown(result.evaluation, images, title), encoding="utf-8"
     )
     (folder / "fairness.md").write_text(
-        fairness_markdown(result.fairness, gates.tolerance), encoding="utf-8"
+        result.fairness_model.to_markdown()
+        + "\n"
+        + fairness_markdown(result.fairness, gates.tolerance, "The capacity policy's effect"),
+        encoding="utf-8",
     )
     (folder / "evaluation.json").write_text(
         json.dumps(result.evaluation.to_dict(), indent=1), encoding="utf-8"
     )
+    accepted = gates.policy_accepted
     (folder / "fairness.json").write_text(
-        json.dumps(result.fairness.to_dict(), indent=1), encoding="utf-8"
+        json.dumps(
+            {  # the policy's audit (its rows and violations), then the model alone's
+                **result.fairness.to_dict(),
+                "model": result.fairness_model.to_dict(),
+                "policy_accepted": asdict(accepted) if accepted else None,
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
     )
     if result.model.family == "scorecard":
         table = result.model.pipeline[-1].scorecard_table(
             [column.name for column in result.model.columns]
         )
         (folder / "scorecard.json").write_text(json.dumps(table, indent=1), encoding="utf-8")
-    violations = result.fairness.violations()
+    violations = result.fairness_model.violations()
+    policy_effect = len(result.fairness.violations())
     card = ModelCard(
         model_name=MODEL_NAME,
         version=version,
@@ -176,10 +189,20 @@ def write_reports(
         n_test=result.counts["test_rows"],
         headline=result.evaluation.headline(),
         fairness_summary=(
-            "no disparity outside tolerance among judged groups"
-            if not violations
-            else "; ".join(v.describe() for v in violations[:10])
-            + (f"; and {len(violations) - 10} more (fairness.md)" if len(violations) > 10 else "")
+            "The model alone (city-wide flags, as many as the policy's): "
+            + (
+                "no disparity outside tolerance among judged groups"
+                if not violations
+                else "; ".join(violations[:10])
+                + (f"; and {len(violations) - 10} more" if len(violations) > 10 else "")
+            )
+            + f". The capacity policy's effect on flag rates: {policy_effect} disparity(ies) "
+            + (
+                f"outside tolerance, accepted by {accepted.by} on {accepted.on}"
+                if accepted
+                else "outside tolerance, not accepted"
+            )
+            + " (fairness.md)."
         ),
         intended_use=INTENDED_USE,
         not_intended_use=NOT_INTENDED_USE,
@@ -228,7 +251,8 @@ def log_and_register(
             {"features": [spec.to_dict() for spec in model.specs]}, "config/feature_registry.json"
         )
         metrics = dict(result.evaluation.headline())
-        metrics["fairness_violations"] = float(len(result.fairness.violations()))
+        metrics["fairness_violations"] = float(len(result.fairness_model.violations()))
+        metrics["policy_disparities"] = float(len(result.fairness.violations()))
         metrics |= {f"seconds_{k}": v for k, v in result.timings.items()}
         if "champion_roc_auc" in comparison:
             metrics["champion_roc_auc_same_window"] = comparison["champion_roc_auc"]
@@ -257,7 +281,10 @@ def log_and_register(
             "riskflag.test_window": json.dumps(list(map(str, result.split.test))),
             "riskflag.roc_auc": f"{result.evaluation.roc_auc:.6f}",
             "riskflag.ece": f"{result.evaluation.ece:.6f}",
-            "riskflag.fairness_violations": str(len(result.fairness.violations())),
+            # the model alone (judged at promotion), and the capacity policy's effect
+            "riskflag.fairness_violations": str(len(result.fairness_model.violations())),
+            "riskflag.policy_disparities": str(len(result.fairness.violations())),
+            "riskflag.policy_capacity": flagging.capacity_rule,
             "riskflag.compared_champion": json.dumps(comparison),
             # which record corrections the training data honoured (count, sha256)
             "riskflag.corrections": json.dumps(model.provenance.get("corrections")),

@@ -27,6 +27,7 @@ from features.table import shard_plan
 from models.design import design_columns, design_matrix
 from models.evaluation import Evaluation, evaluate
 from models.fairness import FairnessReport, audit
+from models.fairness_split import SplitReport, split_audit
 from models.families import as_frame, make_pipeline
 from models.flagging import FlaggingPolicy, GatePolicy, Ventiles
 from models.monotone import column_directions
@@ -44,7 +45,8 @@ class TrainResult:
     model: RiskModel
     split: TemporalSplit
     evaluation: Evaluation
-    fairness: FairnessReport
+    fairness: FairnessReport  # the policy's flags (its effect: models.fairness_split)
+    fairness_model: SplitReport  # the model alone, judged at promotion
     scored_test: pl.DataFrame
     test_rows: pl.DataFrame
     counts: dict[str, int]
@@ -237,8 +239,9 @@ def judge(
     test_rows: pl.DataFrame,
     flagging: FlaggingPolicy,
     gates: GatePolicy,
-) -> tuple[pl.DataFrame, Evaluation, FairnessReport]:
-    """Score the test block under the flagging policy, evaluate it and audit fairness."""
+) -> tuple[pl.DataFrame, Evaluation, FairnessReport, SplitReport]:
+    """Score the test block under the flagging policy, evaluate it and audit fairness:
+    the policy's flags, and the model alone (models.fairness_split)."""
     scored = model.score(test_rows, flagging).with_columns(
         test_rows[model.label].cast(pl.Int8).alias("y")
     )
@@ -258,7 +261,8 @@ def judge(
     fairness = audit(
         audited, gates.attributes, tolerance=gates.tolerance, min_count=gates.min_count
     )
-    return scored, evaluation, fairness
+    alone = split_audit(audited, fairness, gates.attributes, gates.tolerance, gates.min_count)
+    return scored, evaluation, fairness, alone
 
 
 def train(
@@ -302,7 +306,7 @@ def train(
     model = fit_model(family, blocks, config, policy, settings)
     lap("fit_and_calibrate")
     progress(f"fitted {family} and calibrated on {blocks.calibration.height:,} rows: {model.platt}")
-    scored, evaluation, fairness = judge(model, histories, blocks.test, flagging, gates)
+    scored, evaluation, fairness, alone = judge(model, histories, blocks.test, flagging, gates)
     lap("evaluate")
     progress(f"test AUC {evaluation.roc_auc:.4f}, calibration error {evaluation.ece:.4f}")
     model.provenance = {
@@ -322,6 +326,7 @@ def train(
         split=split,
         evaluation=evaluation,
         fairness=fairness,
+        fairness_model=alone,
         scored_test=scored,
         test_rows=blocks.test,
         counts={

@@ -51,6 +51,9 @@ def model_info(principal: Anyone, service: Svc) -> dict[str, Any]:
             "references": fairness.get("references"),
             "violations": fairness.get("violations", []),
             "groups": fairness.get("rows", []),
+            # the model alone (judged at promotion), and the acceptance of the policy's effect
+            "model": fairness.get("model"),
+            "policy_accepted": fairness.get("policy_accepted"),
         },
         "model_card": served.reports.get("model_card.md"),
         "flagging_policy": service.flagging.__dict__,

@@ -46,7 +46,14 @@ def model_page(request: Request, signed_in: Session) -> Response:
         request,
         "model.html",
         districts=[row for row in rows if row["attribute"] == "district"],
-        violations=[_violation(text) for text in fairness.get("violations", [])],
+        # the model alone's (models.fairness_split), judged at promotion; a model trained
+        # before the split has only the policy's audit, whose violations it then shows
+        alone=fairness.get("model"),
+        violations=[
+            _violation(text) for text in (fairness.get("model") or fairness).get("violations", [])
+        ],
+        policy_violations=len(fairness.get("violations", [])),
+        accepted=fairness.get("policy_accepted"),
         justification=served.promotion.get("disparity_justification", ""),
         capacity=service_of(request).flagging,
         card_title=title,

@@ -27,16 +27,28 @@ def test_the_districts_have_their_table(supervisor: TestClient) -> None:
     html = supervisor.get("/model").text
     table = html[html.index('class="fairness districts"') :]
     table = table[: table.index("</table>")]
-    assert f'id="group-district-{OWN}"' in table
+    assert f'id="policy-group-district-{OWN}"' in table
     assert "per batch, whatever its number of children" in html  # the capacity explained
 
 
 def test_every_disparity_is_listed_and_linked_to_its_row(supervisor: TestClient) -> None:
     html = supervisor.get("/model").text
     links = re.findall(r'<li><a href="#([^"]+)" lang="en">', html)
-    ids = set(re.findall(r'<tr id="([^"]+)"', html))
-    assert links, "no disparity listed (the tests' model has some under per-district capacity)"
-    assert set(links) <= ids, sorted(set(links) - ids)
+    ids = re.findall(r'<tr id="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "a row id twice"
+    assert set(links) <= set(ids), sorted(set(links) - set(ids))
+    if not links:
+        assert "No disparity of the model lies outside the tolerance" in html
+
+
+def test_the_model_alone_is_judged_apart_from_the_policy(supervisor: TestClient) -> None:
+    html = supervisor.get("/model").text
+    alone = html[html.index('id="alone-heading"') : html.index('id="policy-heading"')]
+    assert "Mean rate / observed" in alone
+    assert re.search(r"within tolerance|uncertain|too few to judge", alone)
+    policy = html[html.index('id="policy-heading"') :]
+    assert "was accepted when the policy was set" in policy
+    assert "staffs every district office" in policy  # the accepted statement, quoted
 
 
 def test_the_model_card_is_html_with_translated_headings(supervisor: TestClient) -> None:
