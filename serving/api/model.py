@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from serving.access import Caller
 from serving.api.deps import Anyone, Svc, allow
 from serving.audit import Action
+from serving.overrides import read_overrides
 from serving.store.aggregates import aggregates as counted
 from serving.vocabulary import Role
 
@@ -71,3 +72,18 @@ def aggregates(
     tier, decisions per action; counts under 10 are suppressed (null)."""
     with service.engine.connect() as connection:
         return counted(connection, service.flagging)
+
+
+@router.get("/v1/overrides")
+def overrides(
+    caller: Annotated[
+        Caller, allow(Action.READ_AGGREGATES, Role.ANALYST, Role.SUPERVISOR, Role.ADMIN)
+    ],
+    service: Svc,
+) -> dict[str, Any]:
+    """Overrides for review before the next retraining: decisions and overrides by reason,
+    district, score band and model version; the overrides on the highest scores (decision
+    ids, no child id); and the model with workers: per group of the latest batch, the
+    model's flag rate beside the share whose caseworkers took an action, each with its
+    disparity. Supervisors see their districts, others the city; small cells suppressed."""
+    return read_overrides(service, caller)

@@ -17,6 +17,7 @@ from serving.pages.card import read_card
 from serving.pages.errors import PageError
 from serving.pages.render import render
 from serving.pages.session import Session
+from serving.overrides import read_overrides
 from serving.service import service_of
 from serving.vocabulary import MODEL_PAGE_ROLES
 
@@ -41,6 +42,7 @@ def model_page(request: Request, signed_in: Session) -> Response:
         (group, linkage.get(f"share_by_how_by_{group}") or {}) for group in LINKAGE_GROUPS
     ]
     rows = fairness.get("rows", [])
+    reviewed = read_overrides(service_of(request), signed_in.caller)
     title, card = read_card(served.reports.get("model_card.md") or "")
     return render(
         request,
@@ -71,6 +73,7 @@ def model_page(request: Request, signed_in: Session) -> Response:
         hows=HOW_VALUES,
         loaded=served.loaded_at,
         anchor=row_anchor,
+        overrides=reviewed,
     )
 
 

@@ -159,6 +159,7 @@ def _calls(api: Api) -> dict[str, Call]:
         "requests.answer": lambda a, _, h: a.client.post(
             f"/v1/linkage/requests/{request}/decision", json=answer, headers=h
         ),
+        "overrides": lambda a, _, h: a.client.get("/v1/overrides", headers=h),
         "what_if": lambda a, _, h: a.client.get(f"/v1/children/{own_child}/what-if", headers=h),
         "family_summary": lambda a, _, h: a.client.get(
             f"/v1/children/{own_child}/family-summary", headers=h
@@ -200,6 +201,7 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int, int, int, int]] = {
     "requests": (403, 403, 403, 403, 403, 403, 200, 200, 401),
     "requests.answer": (403, 403, 403, 403, 403, 403, 201, 404, 401),
     "link_requests.post": (201, 404, 201, 404, 403, 403, 403, 403, 401),
+    "overrides": (403, 403, 200, 200, 200, 200, 403, 403, 401),
     "what_if": (200, 404, 200, 404, 403, 403, 403, 403, 401),
     "family_summary": (200, 404, 200, 404, 403, 403, 403, 403, 401),
     "corrections.get": (200, 404, 200, 404, 403, 403, 403, 403, 401),
