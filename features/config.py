@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -22,7 +23,15 @@ Window = int | Literal["all"]
 # the defaults with the history features on (decayed, trend, sources, status days): what to
 # measure them by
 EXTENDED_FEATURES: Final = Path(__file__).with_name("extended_features.toml")
-EXCLUDABLE_FAMILIES: Final = ("disability", "hukou", "association", "poverty", "sex", "area")
+EXCLUDABLE_FAMILIES: Final = (
+    "disability",
+    "mental_health",
+    "hukou",
+    "association",
+    "poverty",
+    "sex",
+    "area",
+)
 
 
 class ConfigError(ValueError):
@@ -267,9 +276,45 @@ def _positive(table: dict[str, Any], key: str, where: str) -> int:
     return int(value)
 
 
+@dataclass(frozen=True)
+class Necessity:
+    """A feature family's legal basis and why it is necessary (``[necessity.FAMILY]``)."""
+
+    basis: str
+    statement: str
+
+
+def load_necessity(path: Path | None = None) -> dict[str, Necessity]:
+    """Each feature family's necessity statement from the policy (over the shipped
+    drafts). Kept out of ``Policy`` and its digest: rewording a statement changes what an
+    agency has on record, not what the features compute."""
+    raw, _ = _read_toml(path, "default_policy.toml")
+    found = raw.get("necessity", {})
+    out = {}
+    for family, table in found.items():
+        if not isinstance(table, dict) or set(table) != {"basis", "statement"}:
+            raise ConfigError(f"necessity.{family}: a table of basis and statement")
+        for key in ("basis", "statement"):
+            if not isinstance(table[key], str) or not table[key].strip():
+                raise ConfigError(f"necessity.{family}.{key}: a non-empty string")
+        out[family] = Necessity(table["basis"], table["statement"])
+    return out
+
+
+def check_necessity(families: Iterable[str], statements: Mapping[str, Necessity]) -> None:
+    """ConfigError naming every family used without a necessity statement."""
+    missing = sorted(set(families) - set(statements))
+    if missing:
+        raise ConfigError(
+            f"necessity: no statement for the feature famil{'y' if len(missing) == 1 else 'ies'} "
+            f"{', '.join(missing)}: add [necessity.FAMILY] basis and statement to the policy"
+        )
+
+
 def load_policy(path: Path | None = None) -> Policy:
     """Read and validate a policy; None gives the defaults (5-year retention, no exclusion)."""
     raw, _ = _read_toml(path, "default_policy.toml")
+    raw.pop("necessity", None)  # load_necessity's
     retention = _check_keys(
         raw["retention"], {"unsubstantiated_years", "report_link_days"}, "retention"
     )

@@ -32,6 +32,7 @@ Kind = Literal[
     "sources", "status", "status_days", "static", "household",
 ]  # fmt: skip
 
+MENTAL_HEALTH: Final = "health.mental_health"
 FAMILY_OF_SOURCE: Final = {
     "report": "reports",
     "welfare": "welfare",
@@ -76,8 +77,12 @@ class FeatureSpec:
 
 
 def family_of(event_type: str) -> str:
+    """The feature family of an event type: its source's, except disability and mental
+    health records, each a sensitive family of its own that a policy may exclude."""
     if event_type == "health.disability_certified":
         return "disability"
+    if event_type == MENTAL_HEALTH:
+        return "mental_health"
     return FAMILY_OF_SOURCE[source_of(event_type)]
 
 

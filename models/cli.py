@@ -12,7 +12,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from features.config import ConfigError, load_feature_config, load_policy
+from features.config import ConfigError, load_feature_config, load_necessity, load_policy
 from features.console import fail
 from features.deployment import Deployment, DeploymentError, load_deployment
 from features.features_cli import (
@@ -81,6 +81,7 @@ def train_command(
             gates,
             training_settings,
             progress=say,
+            necessity=load_necessity(policy),
         )
     except (TrainingSettingsError, FamilyError, DesignError, ValueError) as exc:
         raise fail(str(exc)) from exc

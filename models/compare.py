@@ -8,7 +8,8 @@ notebook; ``riskflag train`` records the champion's AUC on the same window likew
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Final
 
 import polars as pl
 
@@ -163,3 +164,50 @@ def within_group_calibration(result: TrainResult, attribute: str) -> pl.DataFram
     frame = result.fairness.to_frame().filter(pl.col("attribute") == attribute)
     wanted = ["group", "n", "positives", "outcome_rate", "mean_probability", "calibration_ratio"]
     return frame.select([c for c in wanted if c in frame.columns])
+
+
+SENSITIVE: Final = ("disability", "mental_health", "poverty", "hukou", "association")
+
+
+def sensitive_variants(policy: Policy) -> dict[str, Policy]:
+    """The policy, and per sensitive family the policy without it (association: with it
+    turned on, when the policy has it off): what each family is weighed against."""
+    variants = {"policy": policy}
+    for family in SENSITIVE:
+        if family == "association":
+            if policy.association:
+                variants["without association"] = replace(policy, association=False)
+            else:
+                variants["with association"] = replace(policy, association=True)
+        elif family not in policy.exclude:
+            variants[f"without {family}"] = replace(policy, exclude=(*policy.exclude, family))
+    return variants
+
+
+def family_value(variants: list[Variant]) -> pl.DataFrame:
+    """What each sensitive family buys, from ``policy_variants`` of ``sensitive_variants``:
+    per family, the test AUC with and without it, the difference, and how many test rows'
+    flags change (flagged in one and not the other), beside the flags given."""
+    base = next(v for v in variants if v.name == "policy")
+    flags = _flags(base)
+    rows = []
+    for variant in variants:
+        if variant is base:
+            continue
+        turned_on = variant.name.startswith("with ")
+        family = variant.name.split(" ", 1)[1]
+        with_it, without = (variant, base) if turned_on else (base, variant)
+        changed = _flags(variant).join(flags, on=["child_id", "as_of"], suffix="_base")
+        rows.append({
+            "family": family,
+            "auc_with": with_it.result.evaluation.roc_auc,
+            "auc_without": without.result.evaluation.roc_auc,
+            "auc_bought": with_it.result.evaluation.roc_auc - without.result.evaluation.roc_auc,
+            "flags": int(flags["flagged"].sum()),
+            "flags_changed": int((changed["flagged"] != changed["flagged_base"]).sum()),
+        })  # fmt: skip
+    return pl.DataFrame(rows)
+
+
+def _flags(variant: Variant) -> pl.DataFrame:
+    return variant.result.scored_test.select("child_id", "as_of", "flagged")

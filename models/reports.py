@@ -372,6 +372,8 @@ class ModelCard:
     intended_use: str = INTENDED_USE
     not_intended_use: str = NOT_INTENDED_USE
     limitations: Sequence[str] = LIMITATIONS
+    # per feature family used: its legal basis and necessity statement (the policy's)
+    necessity: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         blocks = ("train", "calibration", "test")
@@ -427,6 +429,14 @@ def model_card_markdown(card: ModelCard) -> str:
         lines.append("No metrics recorded.")
     lines += ["", "## Fairness", "", card.fairness_summary, "", "## Limitations", ""]
     lines += [f"- {limitation}" for limitation in card.limitations]
+    lines += ["", "## Necessity", ""]
+    if card.necessity:
+        lines += _table(
+            ("family", "legal basis", "why necessary"),
+            [(f, n["basis"], n["statement"]) for f, n in sorted(card.necessity.items())],
+        )
+    else:
+        lines.append("No necessity statement recorded.")
     lines += ["", "## Policy", ""]
     if card.policy:
         lines += [f"- {name}: {digest}" for name, digest in card.policy.items()]

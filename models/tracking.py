@@ -209,6 +209,7 @@ def write_reports(
         limitations=list(LIMITATIONS),
         features_used=len(result.model.specs),
         linkage=result.model.provenance.get("linkage"),
+        necessity=result.model.provenance.get("necessity", {}),
         policy={
             "feature_config_sha256": result.model.config.digest(),
             "feature_policy_sha256": result.model.policy.digest(),

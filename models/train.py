@@ -9,8 +9,8 @@ module only computes, so notebooks can call it and inspect every intermediate.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import polars as pl
 
 import features.schema as s
 from features.build import build_features
-from features.config import FeatureConfig, Policy
+from features.config import FeatureConfig, Necessity, Policy, check_necessity, load_necessity
 from features.contract import CaseHistories
 from features.linkage.summary import linkage_summary
 from features.registry import Registry
@@ -275,6 +275,7 @@ def train(
     settings: TrainingSettings,
     progress: Progress = _quiet,
     blocks: Blocks | None = None,
+    necessity: Mapping[str, Necessity] | None = None,
 ) -> TrainResult:
     """Plan the split, build its blocks, fit, calibrate and judge ``family``.
 
@@ -296,6 +297,9 @@ def train(
             histories, config, policy, split, settings.max_train_rows, settings.seed
         )
     lap("features")
+    statements = load_necessity() if necessity is None else necessity
+    used = sorted({spec.family for spec in blocks.registry.specs})
+    check_necessity(used, statements)
     positives = int(blocks.train[blocks.label].sum())
     # rows the block held before sampling, estimated from the kept negatives
     n_train_all = positives + round((blocks.train.height - positives) / blocks.negative_rate)
@@ -315,6 +319,8 @@ def train(
         "feature_policy_sha256": policy.digest(),
         "split": split.describe(),
         "exported_at": histories.exported_at.isoformat(),
+        # each feature family's legal basis and necessity, as the policy stated them
+        "necessity": {family: asdict(statements[family]) for family in used},
         # the record corrections the training data honoured (count and digest), if any
         "corrections": histories.corrections,
         "negative_rate": blocks.negative_rate,

@@ -138,6 +138,7 @@ CARD_SECTION: Final = {
     "Metrics (test block)": N_("Metrics (test block)"),
     "Fairness": N_("Fairness"),
     "Limitations": N_("Limitations"),
+    "Necessity": N_("Necessity"),
     "Policy": N_("Policy"),
 }
 # the data contract's sex codes

@@ -72,6 +72,8 @@ FAMILIES = {
 def _family(event_type: str) -> str:
     if event_type == "health.disability_certified":
         return "disability"
+    if event_type == "health.mental_health":
+        return "mental_health"
     return FAMILIES[event_type.partition(".")[0]]
 
 

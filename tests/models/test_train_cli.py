@@ -117,6 +117,7 @@ def test_train_registers_a_challenger_with_reports_and_a_model_card(
     )
     text = (card / "model_card.md").read_text(encoding="utf-8")
     assert "not a probability of harm" in text or "Not intended" in text
+    assert "## Necessity" in text and "| welfare |" in text  # each family's basis, on record
     model = mlflow.models.get_model_info(f"models:/{MODEL_NAME}/1")
     assert model.signature is not None
     assert model.signature.inputs is not None
