@@ -27,6 +27,7 @@ from features.features_cli import (
 from models.design import DesignError
 from models.family_names import FAMILIES, FamilyError
 from models.flagging import FlaggingError, FlaggingPolicy, load_flagging_policy, load_gate_policy
+from models.necessity_cli import necessity_command
 from models.settings import TrainingSettingsError, load_training_settings
 
 TRACKING_HELP = "MLflow tracking URI (default: $RISKFLAG_TRACKING_URI, else sqlite:///mlflow.db)."
@@ -245,8 +246,9 @@ def _score_on_spark(
 
 
 def register(app: typer.Typer, score: bool = True) -> None:
-    """Add train, promote and (unless a caller wraps it) score."""
+    """Add train, promote, necessity and (unless a caller wraps it) score."""
     app.command("train")(train_command)
     app.command("promote")(promote_command)
+    app.command("necessity")(necessity_command)
     if score:
         app.command("score")(score_command)

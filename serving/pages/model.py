@@ -13,11 +13,11 @@ from features.linkage.schema import HOW_VALUES
 from serving.access import admit
 from serving.audit import Action
 from serving.champion import ModelUnavailableError
+from serving.overrides import read_overrides
 from serving.pages.card import read_card
 from serving.pages.errors import PageError
 from serving.pages.render import render
 from serving.pages.session import Session
-from serving.overrides import read_overrides
 from serving.service import service_of
 from serving.vocabulary import MODEL_PAGE_ROLES
 

@@ -34,10 +34,15 @@ def _scored(bias: float, children: int = 8000, batches: int = 6, seed: int = 3) 
         probability = 1 / (1 + np.exp(-(logit + bias * (hukou == "nonlocal"))))
         frames.append(
             pl.DataFrame(
-                {"child_id": [f"C{i:05d}" for i in range(children)],
-                 "as_of": [date(2025, 1, 1) + timedelta(days=7 * b)] * children,
-                 "district": district, "hukou": hukou, "y": y, "probability": probability,
-                 "score_1_20": np.full(children, 20, dtype=np.int8)}  # fmt: skip
+                {
+                    "child_id": [f"C{i:05d}" for i in range(children)],
+                    "as_of": [date(2025, 1, 1) + timedelta(days=7 * b)] * children,
+                    "district": district,
+                    "hukou": hukou,
+                    "y": y,
+                    "probability": probability,
+                    "score_1_20": np.full(children, 20, dtype=np.int8),
+                }
             )
         )
     return flag(pl.concat(frames), FlaggingPolicy(per_district=25))
@@ -67,8 +72,10 @@ def test_a_planted_bias_on_hukou_fails_the_model_audit() -> None:
 
 def test_the_model_alone_flags_as_many_as_the_policy_per_batch() -> None:
     frame = _scored(bias=0.0, children=3000, batches=3)
-    both = frame.with_columns(model_flags(frame)).group_by("as_of").agg(
-        pl.col("flagged").sum(), pl.col("flagged_model").sum()
+    both = (
+        frame.with_columns(model_flags(frame))
+        .group_by("as_of")
+        .agg(pl.col("flagged").sum(), pl.col("flagged_model").sum())
     )
     assert (both["flagged"] == both["flagged_model"]).all()
 
@@ -83,9 +90,7 @@ def test_small_groups_get_wide_intervals_and_are_never_failed_for_their_size() -
     assert all(j.judgement in ("too few to judge", "undefined") for j in few.judged)
     local = next(g for g in report.groups if g.group == "local")
     nonlocal_ = next(g for g in report.groups if g.group == "nonlocal")
-    width = {
-        g.group: next(j for j in g.judged if j.metric == "fnr") for g in (local, nonlocal_)
-    }
+    width = {g.group: next(j for j in g.judged if j.metric == "fnr") for g in (local, nonlocal_)}
     spread = {k: (j.high or 0) - (j.low or 0) for k, j in width.items()}
     assert spread["nonlocal"] > spread["local"]  # fewer children, a wider interval
 
@@ -99,7 +104,8 @@ def test_the_gates_judge_the_model_and_check_the_policy_was_accepted() -> None:
     assert _policy_gate(tags, gates).passed
     changed = {**tags, "riskflag.policy_capacity": "per_district:40"}
     refused = _policy_gate(changed, gates)
-    assert not refused.passed and "per_district:40" in refused.detail
+    assert not refused.passed
+    assert "per_district:40" in refused.detail
     assert _policy_gate({**changed, "riskflag.policy_disparities": "0"}, gates).passed
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from features.config import (
@@ -92,3 +93,31 @@ def test_the_harness_reports_what_each_sensitive_family_buys(
             histories, "logistic", load_feature_config(), load_policy(),
             load_flagging_policy(), load_gate_policy(), settings, necessity={},
         )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_riskflag_necessity_prints_the_table(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    root = tmp_path_factory.mktemp("necessity-cli")
+    generate(SynthConfig(children=1500, seed=44, workers=1), root / "data")
+    training = root / "training.toml"
+    training.write_text(
+        "[dates]\ntrain_dates = 4\ncalibration_dates = 2\ntest_dates = 2\n"
+        "[sampling]\nmax_train_rows = 4000\n",
+        encoding="utf-8",
+    )
+    out = root / "value.csv"
+    done = CliRunner().invoke(
+        app,
+        ["necessity", "--data", str(root / "data"), "--model", "logistic",
+         "--training", str(training), "--out", str(out)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "auc_bought" in done.stdout
+    assert "flags_changed" in done.stdout
+    assert sorted(pl.read_csv(out)["family"]) == sorted(SENSITIVE)

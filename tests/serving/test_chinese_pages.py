@@ -104,8 +104,16 @@ def _chinese(api: Api, name: str) -> TestClient:
 @pytest.mark.parametrize(
     ("user", "paths"),
     [
-        ("cw", ["/queue", "/queue?tier=high", "/children/{child}", "/children/nobody",
-                "/children/{child}/family-summary"]),
+        (
+            "cw",
+            [
+                "/queue",
+                "/queue?tier=high",
+                "/children/{child}",
+                "/children/nobody",
+                "/children/{child}/family-summary",
+            ],
+        ),
         ("sup", ["/records/{record}/correct"]),
         ("sup", ["/queue", "/model", "/supervision"]),
         ("records", ["/review"]),

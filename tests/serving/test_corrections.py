@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from serving.store.tables import CORRECTIONS, EVENTS
 from tests.serving.attacks.common import audit_since, last_audit_id
-from tests.serving.conftest import OWN, Api
+from tests.serving.conftest import Api
 from tests.serving.test_api import score_body
 
 BODY = {"reason": "the source says so", "confirmed_by": "the hospital", "reference": "L-7"}
@@ -97,7 +97,9 @@ def test_a_corrected_record_scores_as_an_amended_export(api: Api) -> None:
     before = _risk(api, child)
     body = score_body(api, child)
     record = next(
-        e for e in body["events"] if e["severity"] is not None and e["event_type"] != "health.disability"
+        e
+        for e in body["events"]
+        if e["severity"] is not None and e["event_type"] != "health.disability"
     )
     lower = "0" if str(record["severity"]) != "0" else "1"
     made = _correct(api, record["event_id"], kind="corrected", amended={"severity": lower})
@@ -165,7 +167,8 @@ def test_an_expunged_record_is_gone_from_every_output_and_the_next_table(
     from features.table import read_metadata
 
     seen = read_metadata(tmp_path / "corrected.parquet")["corrections"]
-    assert seen["count"] >= 1 and len(seen["sha256"]) == 64
+    assert seen["count"] >= 1
+    assert len(seen["sha256"]) == 64
 
 
 def test_who_may_correct(api: Api) -> None:

@@ -71,13 +71,16 @@ def test_the_summary_carries_the_child_alone(api: Api) -> None:
                 IDENTITIES.c.child_id.in_(siblings)
             )
         ).all()
-        their_records = connection.execute(
-            select(EVENTS.c.event_id).where(EVENTS.c.child_id.in_(siblings))
-        ).scalars().all()
+        their_records = (
+            connection.execute(select(EVENTS.c.event_id).where(EVENTS.c.child_id.in_(siblings)))
+            .scalars()
+            .all()
+        )
     assert name in text
     assert id_number is None or id_number not in text  # not even the child's own ID number
     for other_name, other_id in others:
-        assert other_name not in text and (other_id is None or other_id not in text)
+        assert other_name not in text
+        assert other_id is None or other_id not in text
     assert not [s for s in siblings if s in text]
     assert not [e for e in their_records if e in text]
     for words in ("not the probability that this child is harmed", "The model decides nothing",
@@ -103,14 +106,21 @@ def test_the_summary_lists_the_records_behind_the_score(api: Api) -> None:
         assert [e["occurred_at"] for e in rows] == sorted(e["occurred_at"] for e in rows)
     page = _signed_in(api).get(f"/children/{child}/family-summary")
     assert all(e in page.text for e in behind)
-    assert api.client.get(
-        f"/v1/children/{child}/family-summary", headers=api.headers("cw_other")
-    ).status_code == 404
-    assert api.client.get(
-        f"/v1/children/{child}/family-summary", headers=api.headers("analyst")
-    ).status_code == 403
+    assert (
+        api.client.get(
+            f"/v1/children/{child}/family-summary", headers=api.headers("cw_other")
+        ).status_code
+        == 404
+    )
+    assert (
+        api.client.get(
+            f"/v1/children/{child}/family-summary", headers=api.headers("analyst")
+        ).status_code
+        == 403
+    )
 
 
 def test_the_summary_prints(api: Api) -> None:
     css = api.client.get("/static/site.css").text
-    assert "@media print" in css and "header.top" in css.split("@media print")[-1]
+    assert "@media print" in css
+    assert "header.top" in css.split("@media print")[-1]

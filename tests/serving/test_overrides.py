@@ -54,16 +54,16 @@ def test_the_report_counts_overrides_and_lists_the_strongest_disagreements(api: 
     assert scores == sorted(scores, reverse=True)
     assert "child_id" not in report.text  # the pattern, never the child
     district = {t["key"]: t for t in found["by_district"]}[OWN]
-    assert district["decisions"] == flagged and district["override_rate"] == pytest.approx(
-        12 / flagged
-    )
+    assert district["decisions"] == flagged
+    assert district["override_rate"] == pytest.approx(12 / flagged)
 
 
 def test_the_model_with_workers_sets_action_rates_beside_flag_rates(api: Api) -> None:
     found = api.client.get("/v1/overrides", headers=api.headers("analyst")).json()
     groups = {(g["attribute"], g["group"]): g for g in found["with_workers"]["groups"]}
     own = groups[("district", OWN)]
-    assert own["flag_rate"] is not None and own["action_rate"] is not None
+    assert own["flag_rate"] is not None
+    assert own["action_rate"] is not None
     assert own["action_rate"] < own["flag_rate"]  # twelve flags were overridden
     other = groups[("district", OTHER)]
     assert other["action_rate"] == 0.0  # no decision there yet
@@ -73,7 +73,8 @@ def test_the_model_with_workers_sets_action_rates_beside_flag_rates(api: Api) ->
 
 def test_a_supervisor_sees_only_their_districts(api: Api) -> None:
     theirs = api.client.get("/v1/overrides", headers=api.headers("sup_other")).json()
-    assert theirs["districts"] == [OTHER] and theirs["decisions"] == 0
+    assert theirs["districts"] == [OTHER]
+    assert theirs["decisions"] == 0
     assert api.client.get("/v1/overrides", headers=api.headers("cw")).status_code == 403
 
 

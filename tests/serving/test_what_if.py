@@ -29,7 +29,8 @@ def test_each_answer_equals_a_full_rescoring_without_those_records(api: Api) -> 
     response = api.client.get(f"/v1/children/{child}/what-if", headers=api.headers("cw"))
     assert response.status_code == 200, response.text
     found = response.json()
-    assert found["factors"] and found["records"]
+    assert found["factors"]
+    assert found["records"]
     checked = found["factors"] + found["records"][:3]
     lower = 0
     for item in checked:
@@ -38,14 +39,13 @@ def test_each_answer_equals_a_full_rescoring_without_those_records(api: Api) -> 
         assert math.isclose(item["probability"], full["probability"], rel_tol=1e-12)
         lower += item["score_1_20"] < found["score_1_20"]
         if item["score_1_20"] != found["score_1_20"]:
-            assert f"would be {item['score_1_20']} instead of {found['score_1_20']}" in (
-                item["statement"]
+            assert (
+                f"would be {item['score_1_20']} instead of {found['score_1_20']}"
+                in (item["statement"])
             )
     assert lower, "taking out the records behind raising factors never lowered the score"
     # the records asked about one by one are those behind raising factors
-    risk = api.client.get(
-        f"/v1/children/{child}/risk?top=500", headers=api.headers("cw")
-    ).json()
+    risk = api.client.get(f"/v1/children/{child}/risk?top=500", headers=api.headers("cw")).json()
     raising = {e for f in risk["factors"] if f["direction"] == "raises" for e in f["event_ids"]}
     assert {r["event_ids"][0] for r in found["records"]} <= raising
     assert len(found["records"]) + found["records_not_asked"] == len(raising)
