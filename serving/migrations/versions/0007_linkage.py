@@ -18,6 +18,8 @@ Revises: 0006
 import sqlalchemy as sa
 from alembic import op
 
+from serving.migrations.guards import append_only
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -103,36 +105,11 @@ def _tables() -> None:
     )
 
 
-def _append_only(table: str, postgresql: bool) -> None:
-    """0006's guards: no UPDATE, DELETE or TRUNCATE; on SQLite no REPLACE either."""
-    if postgresql:
-        op.execute(
-            f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION riskflag_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION riskflag_append_only()"
-        )
-        return
-    message = f"{table} records are append-only"
-    for verb in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-        )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
-        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
-        f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-    )
-
-
 def upgrade() -> None:
     _tables()
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table in APPEND_ONLY:
-        _append_only(table, postgresql)
+        append_only(table, postgresql)
 
 
 def downgrade() -> None:
