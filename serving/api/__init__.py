@@ -20,18 +20,22 @@ from serving.api import (
     children,
     corrections,
     decisions,
+    family,
     model,
     operations,
     queue,
     review,
     scores,
     supervision,
+    whatif,
 )
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     operations.router,
     scores.router,
     children.router,
+    whatif.router,
+    family.router,
     queue.router,
     decisions.router,
     corrections.router,
