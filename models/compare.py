@@ -184,11 +184,12 @@ def sensitive_variants(policy: Policy) -> dict[str, Policy]:
     return variants
 
 
-def family_value(variants: list[Variant]) -> pl.DataFrame:
-    """What each sensitive family buys, from ``policy_variants`` of ``sensitive_variants``:
-    per family, the test AUC with and without it, the difference, and how many test rows'
-    flags change (flagged in one and not the other), beside the flags given."""
-    base = next(v for v in variants if v.name == "policy")
+def family_value(variants: list[Variant], base_name: str = "policy") -> pl.DataFrame:
+    """What each family buys, from ``policy_variants`` of ``sensitive_variants`` (or any
+    variants named "without FAMILY" or "with FAMILY" beside ``base_name``): per family,
+    the test AUC with and without it, the difference, and how many test rows' flags
+    change (flagged in one and not the other), beside the flags given."""
+    base = next(v for v in variants if v.name == base_name)
     flags = _flags(base)
     rows = []
     for variant in variants:
