@@ -15,7 +15,7 @@ from serving.champion import ModelUnavailableError
 from serving.explain import factor_fact
 from serving.i18n import Language
 from serving.service import Service
-from serving.store import assignments, changes
+from serving.store import assignments, changes, corrections
 from serving.store import children as stored
 from serving.store import decisions as recorded
 from serving.store import queue as batches
@@ -71,15 +71,20 @@ def read_queue(service: Service, caller: Caller, asked: QueueAsked) -> QueuePage
 
 def with_flagged_since(service: Service, page: QueuePage) -> None:
     """Add to each row of ``page`` when its child was first flagged (``flagged_since``:
-    the as-of date of the earliest batch that flagged them; None if none did) and who the
-    child is assigned to (``assignee``: a user name, None if nobody)."""
+    the as-of date of the earliest batch that flagged them; None if none did), who the
+    child is assigned to (``assignee``: a user name, None if nobody) and how many of the
+    child's records were corrected since the batch was scored (``corrected``: its score
+    there does not know them; the child page's does)."""
     children = [row["child_id"] for row in page.rows]
     with service.engine.connect() as connection:
         first = batches.first_flagged(connection, children)
         assigned = assignments.assignees(connection, children)
+        since = page.batch.created_at if page.batch else None
+        corrected = corrections.corrected_since(connection, children, since) if since else {}
     for row in page.rows:
         row["flagged_since"] = first.get(row["child_id"])
         row["assignee"] = assigned.get(row["child_id"])
+        row["corrected"] = corrected.get(row["child_id"], 0)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 import features.corrections as fc
@@ -110,3 +110,18 @@ def frame(connection: Connection, child_ids: Sequence[str] | None = None) -> pl.
         query = query.where(CORRECTIONS.c.event_id.in_(held))
     rows = connection.execute(query).all()
     return pl.DataFrame([tuple(row) for row in rows], schema=fc.SCHEMA, orient="row")
+
+
+def corrected_since(
+    connection: Connection, child_ids: Sequence[str], since: datetime
+) -> dict[str, int]:
+    """How many corrections of their records each of ``child_ids`` has had since ``since``
+    (a batch's creation: its scores do not know them yet)."""
+    held = select(EVENTS.c.event_id).where(EVENTS.c.child_id.in_(list(child_ids)))
+    rows = connection.execute(
+        select(EVENTS.c.child_id, func.count())
+        .join(CORRECTIONS, CORRECTIONS.c.event_id == EVENTS.c.event_id)
+        .where(CORRECTIONS.c.event_id.in_(held), CORRECTIONS.c.created_at > since)
+        .group_by(EVENTS.c.child_id)
+    ).all()
+    return {str(child): int(n) for child, n in rows}

@@ -95,3 +95,8 @@ def test_a_supervisor_corrects_a_record_and_sees_the_score_before_and_after(api:
     assert caseworker.get(f"/records/{record}/correct").status_code == 403
     listed = api.client.get(f"/v1/children/{child}/corrections", headers=api.headers("cw"))
     assert len(listed.json()) == 1
+    queue = caseworker.get("/queue").text  # the batch's score does not know it: said so
+    row = queue[queue.index(f">{child}</a>") :]
+    row = row[: row.index("</tr>")]
+    assert "Records corrected since this batch" in row
+    assert queue.count("Records corrected since this batch") == 1
