@@ -61,19 +61,21 @@ def what_if(
 ) -> WhatIf:
     """The scores ``view``'s child would have without each factor's records and without
     each record behind a raising factor (the most recent first)."""
-    by_factor = {
-        f.factor: without(model, household, view.child_id, view.as_of, policy, f.event_ids)
-        for f in view.factors
-        if f.event_ids
-    }
+    answers: dict[frozenset[str], Without] = {}  # factors often share their records
+
+    def answer(ids: tuple[str, ...]) -> Without:
+        key = frozenset(ids)
+        if key not in answers:
+            answers[key] = without(model, household, view.child_id, view.as_of, policy, ids)
+        return Without(ids, answers[key].score_1_20, answers[key].probability)
+
+    by_factor = {f.factor: answer(f.event_ids) for f in view.factors if f.event_ids}
     raising = list(dict.fromkeys(i for f in view.factors if f.log_odds > 0 for i in f.event_ids))
     events = household.events
     occurred = dict(zip(events[s.EVENT_ID].to_list(), events[s.OCCURRED_AT].to_list(), strict=True))
     raising.sort(key=lambda i: (occurred.get(i) is not None, occurred.get(i)), reverse=True)
     asked = raising[:MOST_RECORDS]
-    by_record = {
-        i: without(model, household, view.child_id, view.as_of, policy, (i,)) for i in asked
-    }
+    by_record = {i: answer((i,)) for i in asked}
     return WhatIf(
         view.score_1_20, view.probability, by_factor, by_record, len(raising) - len(asked)
     )
