@@ -22,8 +22,9 @@ justification, which teaches everyone to justify. So:
   policy's capacity rule was accepted (models.flagging.PolicyAcceptance).
 
 How: the bootstrap resamples children (a child's rows stay together) with Poisson(1)
-weights, the sums of every group's counts taken for all resamples at once by one matrix
-product per chunk of rows, so 200 resamples of 100,000 rows cost well under a second.
+weights: each group's counts are summed per child, then weighted for all resamples at
+once by one matrix product per chunk of children, so 1,000 resamples of 100,000 rows
+(20,000 children) take under two seconds and 200 about half a second.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from models.fairness import MISSING, FairnessReport
 JUDGED: Final = ("fpr", "fnr", "precision", "calibration")
 RESAMPLES: Final = 1000
 CONFIDENCE: Final = 0.95  # for all of an attribute's groups at once (Bonferroni)
-CHUNK_ROWS: Final = 20_000
+CHUNK_CHILDREN: Final = 20_000
 # the sums each group's metrics are made of (per row: 0/1 indicators and the rate)
 _SUMS: Final = ("n", "negatives", "positives", "flagged", "false_positives", "true_positives",
                 "probability", "policy_flagged")  # fmt: skip
@@ -186,13 +187,14 @@ def split_audit(
     policy's own flags on the same frame (models.fairness.audit), whose references the
     model's audit shares."""
     frame = frame.with_columns(model_flags(frame))
-    weights = _child_weights(frame["child_id"], resamples, seed)
+    child = _child_index(frame["child_id"])
+    weights = _poisson_weights(int(child.max()) + 1, resamples, seed)
     rng = np.random.default_rng(seed + 1)
     groups: list[ModelGroup] = []
     for attribute in attributes:
         values = frame[attribute].cast(pl.String).fill_null(MISSING)
         names = sorted(set(values.to_list()))
-        sums, boot = _group_sums(frame, values, names, weights)
+        sums, boot = _group_sums(frame, values, names, child, weights)
         children = frame.group_by(values.alias("_group")).agg(pl.col("child_id").n_unique())
         known = dict(children.iter_rows())
         per_child = np.array([known[name] for name in names]) / sums[:, 0]
@@ -208,48 +210,64 @@ def split_audit(
     return SplitReport(tuple(groups), policy, tolerance, min_count, resamples, per_batch)
 
 
-def _child_weights(children: pl.Series, resamples: int, seed: int) -> npt.NDArray[np.float32]:
-    """Poisson(1) bootstrap weights, one column per resample, the same for all of a
-    child's rows."""
-    codes = children.cast(pl.Categorical).to_physical().to_numpy()
-    _, inverse = np.unique(codes, return_inverse=True)
-    draws = np.random.default_rng(seed).poisson(1.0, (int(inverse.max()) + 1, resamples))
-    return draws.astype(np.float32)[inverse]
+def _child_index(children: pl.Series) -> npt.NDArray[np.int64]:
+    """Each row's child as a number from 0, so a child's rows share a bootstrap weight."""
+    codes = children.cast(pl.String).cast(pl.Categorical).to_physical().to_numpy()
+    return np.unique(codes, return_inverse=True)[1].astype(np.int64)
+
+
+def _poisson_weights(children: int, resamples: int, seed: int) -> npt.NDArray[np.float32]:
+    """Poisson(1) bootstrap weights, children x resamples: a uniform draw counts the
+    points of the Poisson distribution function it exceeds (numpy's own Poisson sampler
+    is several times slower, and 1,000 resamples of 20,000 children are 20 million)."""
+    cdf = np.cumsum([math.exp(-1) / math.factorial(k) for k in range(12)])
+    uniform = np.random.default_rng(seed).random((children, resamples), dtype=np.float32)
+    weights = np.zeros(uniform.shape, dtype=np.float32)
+    for point in cdf[cdf < 1].astype(np.float32):
+        weights += uniform >= point
+    return weights
 
 
 def _indicators(frame: pl.DataFrame) -> npt.NDArray[np.float64]:
     """Per row, the quantities of ``_SUMS`` (the model alone's flags, then the policy's)."""
     y = frame["y"].to_numpy().astype(bool)
     flagged = frame["flagged_model"].to_numpy().astype(bool)
-    return np.column_stack(
-        [
-            np.ones(len(y)),
-            ~y,
-            y,
-            flagged,
-            flagged & ~y,
-            flagged & y,
-            frame["probability"].to_numpy(),
-            frame["flagged"].to_numpy().astype(bool),
-        ]
-    ).astype(np.float64)
+    policy = frame["flagged"].to_numpy().astype(bool)
+    columns = [np.ones(len(y)), ~y, y, flagged, flagged & ~y, flagged & y]
+    return np.column_stack([*columns, frame["probability"].to_numpy(), policy]).astype(np.float64)
 
 
 def _group_sums(
-    frame: pl.DataFrame, values: pl.Series, names: list[str], weights: npt.NDArray[np.float32]
+    frame: pl.DataFrame,
+    values: pl.Series,
+    names: list[str],
+    child: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Each group's sums on the data (groups x sums) and in every resample (resamples x
-    groups x sums)."""
+    groups x sums): each row's quantities placed under its group, summed per child (a
+    child's rows share its weight), then weighted by one matrix product per chunk of
+    children."""
     rows = _indicators(frame)
     member = np.column_stack([(values == name).to_numpy() for name in names]).astype(np.float64)
-    # (rows, groups x sums): each row's quantities placed under its group
     placed = (member[:, :, None] * rows[:, None, :]).reshape(len(rows), -1)
-    sums = placed.sum(axis=0).reshape(len(names), len(_SUMS))
+    per_child = _sum_by(child, placed)
+    sums = per_child.sum(axis=0).reshape(len(names), len(_SUMS))
     boot = np.zeros((weights.shape[1], placed.shape[1]))
-    for start in range(0, len(rows), CHUNK_ROWS):
-        chunk = slice(start, start + CHUNK_ROWS)
-        boot += weights[chunk].T.astype(np.float64) @ placed[chunk]
+    for start in range(0, len(per_child), CHUNK_CHILDREN):
+        chunk = slice(start, start + CHUNK_CHILDREN)
+        boot += weights[chunk].T.astype(np.float64) @ per_child[chunk]
     return sums, boot.reshape(weights.shape[1], len(names), len(_SUMS))
+
+
+def _sum_by(
+    index: npt.NDArray[np.int64], values: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Row ``i`` of the result: the sum of the rows of ``values`` whose ``index`` is ``i``
+    (every index from 0 present), by sorting and summing runs; np.add.at is far slower."""
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    return np.add.reduceat(values[order], np.flatnonzero(np.r_[True, np.diff(ordered) != 0]))
 
 
 def _metrics(s: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[np.float64]]:

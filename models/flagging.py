@@ -135,10 +135,46 @@ class PolicyAcceptance:
             date.fromisoformat(self.on)
         except ValueError:
             raise FlaggingError("fairness.policy_accepted.on: a YYYY-MM-DD date") from None
-        if not self.capacity.startswith(("per_district:", "top_percent:")):
-            raise FlaggingError(
-                "fairness.policy_accepted.capacity: per_district:K or top_percent:P"
-            )
+        _capacity_key(self.capacity)  # refuses a rule it cannot read
+
+    def covers(self, rule: str) -> bool:
+        """Whether this acceptance is of ``rule`` (``FlaggingPolicy.capacity_rule``), read
+        as numbers: ``top_percent:5`` covers ``top_percent:5.0``, ``per_district:40`` does
+        not cover ``per_district:25``."""
+        try:
+            return _capacity_key(rule) == _capacity_key(self.capacity)
+        except FlaggingError:
+            return False
+
+
+def _capacity_key(rule: str) -> tuple[str, float]:
+    """``per_district:K`` (K a whole number) or ``top_percent:P`` (0 to 100) as (kind,
+    number), so that two spellings of one rule compare equal."""
+    kind, _, number = rule.partition(":")
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    whole = kind == "per_district" and value.is_integer() and value >= 0
+    if not (whole or (kind == "top_percent" and 0 <= value <= 100)):
+        raise FlaggingError(
+            f"fairness.policy_accepted.capacity: per_district:K or top_percent:P, got {rule!r}"
+        )
+    return kind, value
+
+
+def acceptance_words(accepted: PolicyAcceptance | None, rule: str, disparities: int) -> str:
+    """One sentence for the reports: the capacity rule in force, how many flag-rate
+    disparities it makes, and whether (and by whom) its effect was accepted."""
+    made = f"The capacity rule {rule} makes {disparities} flag-rate disparity(ies)"
+    made += " outside tolerance"
+    if accepted is not None and accepted.covers(rule):
+        return f"{made}; its effect was accepted by {accepted.by} on {accepted.on}."
+    if disparities == 0:
+        return f"{made}; nothing to accept."
+    if accepted is not None:
+        return f"{made}; NOT accepted (the acceptance on record is for {accepted.capacity})."
+    return f"{made}; NOT accepted (no [fairness.policy_accepted] in the flagging policy)."
 
 
 @dataclass(frozen=True)

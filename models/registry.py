@@ -36,6 +36,7 @@ EXPERIMENT: Final = "riskflag"
 DEFAULT_TRACKING_URI: Final = "sqlite:///mlflow.db"
 ARTIFACT_KEY: Final = "riskmodel"
 SHA_TAG: Final = "riskflag.sha256"
+POLICY_GATE: Final = "policy accepted"  # the capacity rule's effect, accepted once
 
 
 class RegistryError(RuntimeError):
@@ -206,25 +207,23 @@ def _fairness_gate(tags: Mapping[str, str], justification: str | None) -> Gate:
 
 def _policy_gate(tags: Mapping[str, str], gates: GatePolicy) -> Gate:
     """The capacity policy's effect on flag rates: none outside tolerance, or the rule in
-    force is the one the agency accepted (``[fairness.policy_accepted]``)."""
-    disparities = int(tags.get("riskflag.policy_disparities", "0"))
+    force is the one the agency accepted (``[fairness.policy_accepted]``). A version with
+    no record of that effect (trained before the audit was split) is not passed blind."""
+    recorded = tags.get("riskflag.policy_disparities")
     rule = tags.get("riskflag.policy_capacity", "?")
-    accepted = gates.policy_accepted
+    if recorded is None:
+        return Gate(POLICY_GATE, False, "no record of the capacity policy's effect: train it again")
+    disparities, accepted = int(recorded), gates.policy_accepted
     if disparities == 0:
-        return Gate("policy", True, "the capacity policy makes no disparity outside tolerance")
-    if accepted is not None and accepted.capacity == rule:
-        return Gate(
-            "policy",
-            True,
-            f"the capacity rule {rule} makes {disparities} flag-rate disparity(ies), "
-            f"accepted by {accepted.by} on {accepted.on}",
-        )
-    said = f"accepted for {accepted.capacity}" if accepted else "not accepted"
+        return Gate(POLICY_GATE, True, "the capacity policy makes no disparity outside tolerance")
+    made = f"the capacity rule {rule} makes {disparities} flag-rate disparity(ies)"
+    if accepted is not None and accepted.covers(rule):
+        return Gate(POLICY_GATE, True, f"{made}, accepted by {accepted.by} on {accepted.on}")
+    said = f"the acceptance on record is for {accepted.capacity}" if accepted else "not accepted"
     return Gate(
-        "policy",
+        POLICY_GATE,
         False,
-        f"the capacity rule {rule} makes {disparities} flag-rate disparity(ies), {said}: "
-        "record the agency's acceptance in [fairness.policy_accepted]",
+        f"{made}, {said}: record the agency's acceptance in [fairness.policy_accepted]",
     )
 
 

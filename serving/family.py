@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from serving import cases
-from serving.access import Caller, admit
+from serving.access import Caller, admit, reach_child
 from serving.audit import Action
 from serving.clock import utc_now
 from serving.i18n import Language
@@ -56,6 +56,7 @@ def family_summary(
     """The summary of a reachable child's score for their family, with the child's name
     when ``named`` (the page; the API carries no identity); audited."""
     admit(caller, Action.FAMILY_SUMMARY, DISTRICT_ROLES)
+    reach_child(caller, child_id, Action.FAMILY_SUMMARY)  # a refusal is audited as this
     risk = stored_risk(service, caller, child_id, None, language, None)
     child = read_child_identity(service, caller, child_id) if named else Person(child_id)
     _, grouped = cases.read_history(service, caller, child_id)

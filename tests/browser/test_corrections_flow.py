@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import BROWSER, Site
-from tests.browser.test_mornings import DESKTOP, _clean
+from tests.browser.test_mornings import DESKTOP, _clean, _shoot
 from tests.browser.test_pages import sign_in
 
 pytestmark = BROWSER
@@ -39,10 +39,12 @@ def test_a_supervisor_corrects_a_record_and_prints_the_family_summary(
     factor.locator("summary").click()
     assert words["without"] in factor.locator("p.whatif").inner_text()
     _clean(page, f"child with what-if ({language})")
+    _shoot(factor, f"whatif-{language}")
 
     page.locator("ol.timeline a[href$='/correct']").first.click()
     page.wait_for_load_state()
     _clean(page, f"correction form ({language})")
+    _shoot(page, f"correction-{language}")
     page.locator("#kind-corrected").check()
     page.locator("#severity").fill("4")  # the contract's scale stops at 3
     page.locator("#reason").fill("the school confirms it was another pupil")
@@ -67,6 +69,7 @@ def test_a_supervisor_corrects_a_record_and_prints_the_family_summary(
     page.wait_for_load_state()
     assert page.locator("article.family h1").is_visible()
     _clean(page, f"family summary ({language})")
+    _shoot(page, f"family-{language}")
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible()  # printed without the site's header
     assert page.locator("article.family").is_visible()

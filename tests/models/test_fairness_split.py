@@ -3,8 +3,10 @@ bootstrap intervals, apart from the capacity policy's effect, accepted once."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
@@ -12,8 +14,16 @@ import pytest
 
 from models.fairness import audit
 from models.fairness_split import SplitReport, model_flags, split_audit
-from models.flagging import FlaggingError, FlaggingPolicy, PolicyAcceptance, flag, load_gate_policy
-from models.registry import _fairness_gate, _policy_gate
+from models.flagging import (
+    FlaggingError,
+    FlaggingPolicy,
+    PolicyAcceptance,
+    acceptance_words,
+    flag,
+    load_gate_policy,
+)
+from models.registry import POLICY_GATE, _fairness_gate, _policy_gate, gates_for, use_tracking
+from models.tracking import write_fairness
 
 DISTRICTS = np.array(["Big", "Middle", "Small", "Smaller", "Tiny"])
 SHARES = np.array([0.45, 0.25, 0.15, 0.1, 0.05])
@@ -107,6 +117,70 @@ def test_the_gates_judge_the_model_and_check_the_policy_was_accepted() -> None:
     assert not refused.passed
     assert "per_district:40" in refused.detail
     assert _policy_gate({**changed, "riskflag.policy_disparities": "0"}, gates).passed
+    unrecorded = _policy_gate({"riskflag.policy_capacity": "per_district:25"}, gates)
+    assert not unrecorded.passed  # trained before the split: no record, not passed blind
+
+
+def test_gates_for_fails_a_model_violation_and_an_unaccepted_rule(tmp_path: Path) -> None:
+    use_tracking(f"sqlite:///{tmp_path / 'mlflow.db'}")  # an empty registry: no champion
+    tags = {
+        "riskflag.family": "scorecard",
+        "riskflag.ece": "0.003",
+        "riskflag.fairness_violations": "1",
+        "riskflag.policy_disparities": "62",
+        "riskflag.policy_capacity": "per_district:25",
+    }
+    gates = load_gate_policy()
+
+    def passed(given: dict[str, str], justification: str | None = None) -> dict[str, bool]:
+        version = SimpleNamespace(version="1", tags=given)
+        return {g.name: g.passed for g in gates_for(version, gates, justification)}
+
+    assert passed(tags) == {"interpretable": True, "calibration": True, "fairness": False,
+                            POLICY_GATE: True, "auc": True}  # fmt: skip
+    assert passed(tags, "reviewed: a known gap in the records")["fairness"]
+    other_rule = {**tags, "riskflag.fairness_violations": "0",
+                  "riskflag.policy_capacity": "per_district:10"}  # fmt: skip
+    assert passed(other_rule) == {**passed(tags, "j"), POLICY_GATE: False}
+
+
+def test_an_acceptance_covers_its_rule_however_spelled() -> None:
+    accepted = PolicyAcceptance("top_percent:5", "the board", "2025-09-01", "accepted")
+    assert accepted.covers(FlaggingPolicy(capacity="top_percent", top_percent=5).capacity_rule)
+    assert not accepted.covers("top_percent:6.0")
+    assert not accepted.covers("per_district:5")
+    assert not accepted.covers("nonsense")
+    words = acceptance_words(accepted, "top_percent:5.0", 3)
+    assert "accepted by the board on 2025-09-01" in words
+    assert "NOT accepted" in acceptance_words(accepted, "per_district:25", 3)
+    assert "NOT accepted" in acceptance_words(None, "per_district:25", 3)
+
+
+def test_the_reports_put_the_model_first_and_say_whether_the_rule_is_accepted(
+    tmp_path: Path,
+) -> None:
+    frame = _scored(bias=0.0, children=3000, batches=3)
+    policy = audit(frame, ATTRIBUTES, min_count=50)
+    alone = split_audit(frame, policy, ATTRIBUTES, min_count=50, resamples=50, seed=0)
+    result = SimpleNamespace(fairness=policy, fairness_model=alone)
+    gates = load_gate_policy()
+    summary = write_fairness(result, tmp_path, gates, "per_district:25")  # type: ignore[arg-type]
+    text = (tmp_path / "fairness.md").read_text(encoding="utf-8")
+    assert text.index("Fairness of the model alone") < text.index("capacity policy's effect")
+    assert "its effect was accepted by the division" in text
+    assert "staffs every district office" in text  # the statement accepted
+    assert "uncertain" in text
+    assert "within tolerance" in text
+    record = json.loads((tmp_path / "fairness.json").read_text(encoding="utf-8"))
+    assert record["model"]["violations"] == []  # both parts
+    assert record["rows"]
+    assert record["policy_accepted"]["capacity"] == "per_district:25"
+    assert "accepted by" in summary
+    assert summary.index("model alone") < summary.index("capacity")
+    write_fairness(result, tmp_path, gates, "per_district:10")  # type: ignore[arg-type]
+    record = json.loads((tmp_path / "fairness.json").read_text(encoding="utf-8"))
+    assert record["policy_accepted"] is None  # the page shows no acceptance for this rule
+    assert "NOT accepted" in (tmp_path / "fairness.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -116,6 +190,8 @@ def test_the_gates_judge_the_model_and_check_the_policy_was_accepted() -> None:
         ('capacity = "per_district:25"\nby = "x"\non = "soon"\nstatement = "s"', "on"),
         ('capacity = "all of them"\nby = "x"\non = 2025-09-01\nstatement = "s"', "capacity"),
         ('capacity = "per_district:25"\nby = " "\non = 2025-09-01\nstatement = "s"', "by"),
+        ('capacity = "per_district:2.5"\nby = "x"\non = 2025-09-01\nstatement = "s"', "capacity"),
+        ('capacity = "per_district:25"\nby = "x"\non = 2025-09-01\nsaid = "s"', "said"),
     ],
 )
 def test_a_malformed_acceptance_is_refused_by_name(tmp_path: Path, table: str, words: str) -> None:

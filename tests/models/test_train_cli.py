@@ -120,6 +120,10 @@ def test_train_registers_a_challenger_with_reports_and_a_model_card(
     assert "not a probability of harm" in text or "Not intended" in text
     assert "## Necessity" in text
     assert "| welfare |" in text
+    assert "The model alone" in text
+    assert "its effect was accepted by" in text
+    fairness = (card / "fairness.md").read_text(encoding="utf-8")
+    assert fairness.index("Fairness of the model alone") < fairness.index("policy's effect")
     model = mlflow.models.get_model_info(f"models:/{MODEL_NAME}/1")
     assert model.signature is not None
     assert model.signature.inputs is not None
@@ -160,6 +164,7 @@ def test_promote_gates_then_score_with_the_champion(
         )  # fmt: skip
     assert code == 0, err
     assert "now the champion" in out
+    assert "pass  policy accepted" in out  # the capacity rule's effect, accepted once
     use_tracking(uri)
     record = json.loads(
         MlflowClient().get_model_version(MODEL_NAME, "1").tags["riskflag.promotion"]

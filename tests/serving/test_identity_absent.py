@@ -37,6 +37,9 @@ RECORDS_OFFICERS: Final = tuple(
 REVIEW_PATHS: Final = ("/v1/linkage/review", "/linkage/review", "/review")
 # who legitimately sees identity on the child page: OWN's caseworker and supervisor
 CHILD_PAGE: Final = "/children/{child_id}"
+# and the summary printed for the child's family, which names the child (and no one else:
+# tests/serving/test_family_summary.py)
+FAMILY_PAGE: Final = "/children/{child_id}/family-summary"
 OWN_DISTRICT_USERS: Final = tuple(
     name
     for name, (role, districts) in ROLE_USERS.items()
@@ -160,7 +163,9 @@ def test_no_page_but_the_childs_own_carries_identity(
     browser = signed_in(api, user)
     answered: dict[str, int] = {}
     for path in _page_gets(api):
-        if _reviewing(user, path) or (path == CHILD_PAGE and user in OWN_DISTRICT_USERS):
+        if _reviewing(user, path) or (
+            path in (CHILD_PAGE, FAMILY_PAGE) and user in OWN_DISTRICT_USERS
+        ):
             continue
         # each page is visited itself: a redirect (the start page's) is not followed into
         # a page left out above

@@ -30,6 +30,11 @@ ACTIONS = {  # the action each endpoint of the matrix is audited as
     "requests": "read_review",
     "requests.answer": "decide_pair",
     "link_requests.post": "request_link",
+    "overrides": "read_aggregates",
+    "what_if": "read_risk",
+    "family_summary": "family_summary",
+    "corrections.get": "read_history",
+    "corrections.post": "correct_record",
 }
 
 
