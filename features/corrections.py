@@ -71,11 +71,6 @@ class CorrectionError(ValueError):
     """A correction or a corrections file that cannot be used; says which and why."""
 
 
-def empty() -> pl.DataFrame:
-    """No corrections."""
-    return pl.DataFrame(schema=SCHEMA)
-
-
 def current(corrections: pl.DataFrame) -> pl.DataFrame:
     """One row per corrected record: its latest kind (expunged, once it was) and every
     field its corrections amended, a later amendment of a field over an earlier one."""
@@ -205,11 +200,6 @@ def read_file(path: Path) -> pl.DataFrame:
         except CorrectionError as exc:
             raise CorrectionError(f"{path}: record {event_id}: {exc}") from None
     return frame
-
-
-def write_file(corrections: pl.DataFrame, path: Path) -> None:
-    """Write corrections as ``read_file`` reads them."""
-    corrections.select(SCHEMA.names()).write_csv(path)
 
 
 def corrected(histories: CaseHistories, corrections: pl.DataFrame) -> CaseHistories:
