@@ -30,6 +30,7 @@ from features.events import Events, enum_codes, events_of
 from features.kernel import Float, Grid, Int
 from features.plan import Plan, compile_plan
 from features.registry import Registry
+from features.separations import Apart, apart, own_totals, separate
 from features.statuses import Categorical
 
 UNIT: Final = "__unit"
@@ -109,6 +110,7 @@ def _chunks(
     people = people_of(children, histories.deployment)
     households = children[HOUSEHOLD].to_numpy().astype(np.int64)
     by_household = _HouseholdIndex.of(events, households) if plan.household else None
+    control = _Control.of(plan, children, households, events, grid, histories)
     step = max(1, CHUNK_CELLS // grid.size)
     firsts = list(range(0, children.height, step)) or [0]  # no children: one empty chunk
     for first in firsts:
@@ -119,6 +121,8 @@ def _chunks(
         chunk = People(*(getattr(people, f)[first:last] for f in People.__dataclass_fields__))
         rows = cohort(internal, chunk, grid, plan.config)
         totals = _household_values(plan, by_household, households[first:last], grid)
+        if totals is not None:
+            totals = control.apply(totals, first, last)
         found = feature_values(plan, internal, totals, chunk, rows, grid)
         yield _frame(plan, found, children.slice(first, last - first), rows, grid, histories)
 
@@ -145,6 +149,40 @@ class _HouseholdIndex:
         index = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         chosen = self.events.take(index)
         return chosen.with_units(np.searchsorted(wanted, chosen.unit))
+
+
+@dataclass(frozen=True)
+class _Control:
+    """The household members separated from a child (features.separations), and those
+    members' own sums, computed once for every chunk."""
+
+    pairs: Apart
+    members: Int
+    own: Float | None
+
+    @classmethod
+    def of(
+        cls,
+        plan: Plan,
+        children: pl.DataFrame,
+        households: Int,
+        events: Events,
+        grid: Grid,
+        histories: CaseHistories,
+    ) -> _Control:
+        if plan.household is None or histories.separations is None:
+            return cls(Apart.none(grid.size), np.zeros(0, np.int64), None)
+        unit_of = dict(zip(children[s.CHILD_ID].to_list(), children[UNIT].to_list(), strict=True))
+        pairs = apart(histories.separations, unit_of, households, grid)
+        members = np.unique(pairs.member)
+        own = own_totals(plan, events, members, grid) if members.size else None
+        return cls(pairs, members, own)
+
+    def apply(self, totals: Float, first: int, last: int) -> Float:
+        """The totals of units [first, last) less their separated members' records."""
+        if self.own is None:
+            return totals
+        return separate(totals, self.pairs.within(first, last), self.members, self.own)
 
 
 def _household_values(

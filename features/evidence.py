@@ -27,6 +27,7 @@ from features.events import Events, events_of
 from features.kernel import Bool, Grid, Int, expand, pack
 from features.plan import NOT_IN, PACK_SEVERITY, counted_codes, latest_row, matching
 from features.registry import AWAY_STATUSES, FeatureSpec, group_of
+from features.separations import apart
 from features.statuses import LATEST_OF
 
 FOR = "for_child"  # whose feature value the record is behind (a sibling's, for association)
@@ -64,6 +65,9 @@ class Known:
     events: Events
     bounds: Bounds
     households: Int
+    # (unit, member unit) pairs whose member's records do not count for the unit
+    # (features.separations) on the date
+    apart: frozenset[tuple[int, int]] = frozenset()
 
     def behind(self, spec: FeatureSpec, wanting: Int) -> tuple[Int, Int]:
         """(unit, event index) pairs: the records behind ``spec``'s value for each unit
@@ -126,6 +130,10 @@ class Known:
         event, entry = expand(pointers, self.households[self.events.unit[chosen]])
         units, rows = asking[entry], chosen[event]
         other = units != self.events.unit[rows]
+        if self.apart:
+            members = self.events.unit[rows]
+            pairs = zip(units.tolist(), members.tolist(), strict=True)
+            other &= np.array([pair not in self.apart for pair in pairs], bool)
         return units[other], rows[other]
 
 
@@ -191,9 +199,13 @@ def evidence_table(
     is judged on its own records (its siblings' for association features)."""
     children, frame = _histories_of(histories, list(wanted))
     events = events_of(frame, frame[UNIT].to_numpy().astype(np.int64), policy)
-    bounds = Bounds.of(events, Grid.of([as_of]), _windows(wanted))
-    known = Known(events, bounds, children["__household"].to_numpy().astype(np.int64))
+    grid = Grid.of([as_of])
+    bounds = Bounds.of(events, grid, _windows(wanted))
+    households = children["__household"].to_numpy().astype(np.int64)
     ids = children[s.CHILD_ID]
+    unit_of = {child: unit for unit, child in enumerate(ids.to_list())}
+    pairs = apart(histories.separations, unit_of, households, grid)
+    known = Known(events, bounds, households, pairs.on(0))
     parts = [
         frame.clear()
         .select(EVIDENCE_COLUMNS)

@@ -29,6 +29,7 @@ from features.evidence import Known
 from features.kernel import Grid, Int
 from features.plan import Plan
 from features.registry import FeatureSpec, Registry
+from features.separations import apart, own_totals, separate
 from features.statuses import Categorical
 
 
@@ -83,6 +84,8 @@ class Household:
     children: pl.DataFrame
     events: pl.DataFrame
     deployment: Deployment
+    # members whose records stop counting for a child (features.separations.SCHEMA)
+    separations: pl.DataFrame | None = None
 
 
 def household_features(plan: Plan, household: Household, as_of: date) -> HouseholdFeatures:
@@ -104,11 +107,14 @@ def household_features(plan: Plan, household: Household, as_of: date) -> Househo
     people = people_of(children, household.deployment)
     rows = cohort(internal, people, grid, plan.config)
     households = _households(ids, children[s.HOUSEHOLD_ID].to_list())
+    pairs = apart(household.separations, unit_of, households, grid)
     totals = None
     if plan.household is not None:
         mine = events.with_units(households[events.unit])
         sums = household_totals(plan, mine, int(households.max()) + 1, grid)
-        totals = sums[:, :, households]
+        members = np.unique(pairs.member)
+        own = own_totals(plan, events, members, grid)
+        totals = separate(sums[:, :, households], pairs, members, own)
     return HouseholdFeatures(
         as_of=as_of,
         registry=plan.registry,
@@ -116,7 +122,7 @@ def household_features(plan: Plan, household: Household, as_of: date) -> Househo
         districts=tuple(children[s.DISTRICT].to_list()),
         rows=rows,
         values=feature_values(plan, internal, totals, people, rows, grid),
-        known=Known(events, bounds, households),
+        known=Known(events, bounds, households, pairs.on(0)),
         event_ids=tuple(frame[s.EVENT_ID].to_list()),
     )
 

@@ -66,6 +66,9 @@ class CaseHistories:
     # the record corrections applied to ``events`` (features.corrections.provenance:
     # their count and digest); None when none were given
     corrections: Mapping[str, Any] | None = None
+    # household members whose records stop counting for a child (features.separations:
+    # SCHEMA); None when none were given
+    separations: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
