@@ -56,6 +56,7 @@ class Action(StrEnum):
     READ_SUPERVISION = "read_supervision"  # a supervisor's counts of decisions by worker
     FAMILY_SUMMARY = "family_summary"  # a summary of the score made for the child's family
     CORRECT_RECORD = "correct_record"  # a record marked wrong, amended or expunged
+    SEPARATE_MEMBER = "separate_member"  # a household member marked apart from a child
 
 
 class Actor(Protocol):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Final
 
 import polars as pl
@@ -28,21 +27,18 @@ import features.schema as s
 from features.contract import ContractError, check_tables
 from serving.access import Caller, reach_child
 from serving.audit import Action
-from serving.champion import ModelUnavailableError
 from serving.errors import ConflictError, InvalidError, NotFoundError
-from serving.explain import RiskView, explain_child
+from serving.rescore import rescore as rescored
 from serving.service import Service
 from serving.store import children as stored
 from serving.store import corrections as corrections_store
 from serving.store.load import read_frames
-from serving.store.queue import latest_batch
 from serving.vocabulary import Role
 
 RECORD_NOT_FOUND: Final = "no such record among your districts"
 MAX_REASON: Final = 2000
 MAX_REFERENCE: Final = 256
 MAX_CONFIRMED_BY: Final = 128
-MOVED_POINTS: Final = 0.05  # a factor moved when its points changed by more than this
 
 
 @dataclass(frozen=True)
@@ -172,67 +168,14 @@ def _first_line(text: str) -> str:
 def rescore(
     service: Service, record: Mapping[str, Any], said: Mapping[str, Any]
 ) -> corrections_store.Rescored | None:
-    """The child's score before and after the correction, or None with no model loaded
-    or no export to date it."""
-    try:
-        served = service.served()
-    except ModelUnavailableError:
-        return None
-    day = score_date(service)
-    if day is None:
-        return None
+    """The child's score before and after the correction (serving.rescore)."""
     child = stored.ChildRef(record["child_id"], record["district"], record["household_id"])
     pending = pl.DataFrame(
         [{"id": 2**62, "event_id": record["event_id"], "kind": said["kind"],
           "amended": said["amended"], "created_at": None}],
         schema=fc.SCHEMA,
     )  # fmt: skip
-    before = _view(service, child, day, None)
-    after = _view(service, child, day, pending)
-    return corrections_store.Rescored(
-        model_version=served.version,
-        as_of=day,
-        score_before=before.score_1_20 if before else None,
-        score_after=after.score_1_20 if after else None,
-        rate_before=before.probability if before else None,
-        rate_after=after.probability if after else None,
-        moved=moved_factors(before, after),
-    )
-
-
-def score_date(service: Service) -> date | None:
-    """The date a stored child is scored on: the latest batch's, else the export's."""
-    with service.engine.connect() as connection:
-        batch = latest_batch(connection)
-        until = stored.exported_at(connection)
-    if batch is not None:
-        return batch.as_of
-    return until.date() if until else None
-
-
-def _view(
-    service: Service, child: stored.ChildRef, day: date, pending: pl.DataFrame | None
-) -> RiskView | None:
-    household = stored.household(service.engine, child, service.deployment, pending)
-    try:
-        model = service.served().model
-        return explain_child(model, household, child.child_id, day, service.flagging, top=None)
-    except InvalidError:  # not scorable on the day: outside the population
-        return None
-
-
-def moved_factors(before: RiskView | None, after: RiskView | None) -> list[dict[str, Any]]:
-    """The factors whose points changed, with their points before and after."""
-    points_before = {f.factor: f.points for f in before.factors} if before else {}
-    points_after = {f.factor: f.points for f in after.factors} if after else {}
-    moved = []
-    for factor in dict.fromkeys([*points_before, *points_after]):
-        old, new = points_before.get(factor, 0.0), points_after.get(factor, 0.0)
-        if abs(new - old) > MOVED_POINTS:
-            moved.append(
-                {"factor": factor, "points_before": round(old, 2), "points_after": round(new, 2)}
-            )
-    return moved
+    return rescored(service, child, pending=pending)
 
 
 def read_corrections(service: Service, caller: Caller, child_id: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Final
 
@@ -44,13 +44,17 @@ class Without:
 @dataclass(frozen=True)
 class WhatIf:
     """Per factor with records (by factor name), the score without all of them; per
-    record behind a factor that raises the score (by record id), the score without it."""
+    record behind a factor that raises the score (by record id), the score without it;
+    per household member whose records count for the child (association features, by
+    the member's child id), the score without that member's records, which is the score
+    the child would have with the member marked apart (features.separations)."""
 
     score_1_20: int
     probability: float
     by_factor: dict[str, Without]
     by_record: dict[str, Without]
     records_left_out: int  # records behind raising factors beyond MOST_RECORDS
+    by_member: dict[str, Without]
 
 
 def what_if(
@@ -76,9 +80,29 @@ def what_if(
     raising.sort(key=lambda i: (occurred.get(i) is not None, occurred.get(i)), reverse=True)
     asked = raising[:MOST_RECORDS]
     by_record = {i: answer((i,)) for i in asked}
+    by_member = {m: answer(ids) for m, ids in members_behind(household, view).items()}
     return WhatIf(
-        view.score_1_20, view.probability, by_factor, by_record, len(raising) - len(asked)
+        view.score_1_20,
+        view.probability,
+        by_factor,
+        by_record,
+        len(raising) - len(asked),
+        by_member,
     )
+
+
+def members_behind(household: Household, view: RiskView) -> dict[str, tuple[str, ...]]:
+    """The household members (other children) whose records are behind ``view``'s
+    factors, with those records: only association factors list another child's."""
+    events = household.events
+    owner = dict(zip(events[s.EVENT_ID].to_list(), events[s.CHILD_ID].to_list(), strict=True))
+    theirs: dict[str, dict[str, None]] = {}
+    for factor in view.factors:
+        for event_id in factor.event_ids:
+            member = owner.get(event_id)
+            if member is not None and member != view.child_id:
+                theirs.setdefault(member, {})[event_id] = None
+    return {member: tuple(ids) for member, ids in sorted(theirs.items())}
 
 
 def without(
@@ -92,7 +116,7 @@ def without(
     """The child's score on ``as_of`` with ``event_ids`` taken out of the household."""
     ids = tuple(event_ids)
     kept = household.events.filter(~pl.col(s.EVENT_ID).is_in(list(ids)))
-    less = Household(household.children, kept, household.deployment)
+    less = replace(household, events=kept)
     try:
         view = explain_child(model, less, child_id, as_of, policy, top=0)
     except NotScorableError:

@@ -26,6 +26,7 @@ from serving.api import (
     queue,
     review,
     scores,
+    separations,
     supervision,
     whatif,
 )
@@ -39,6 +40,7 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     queue.router,
     decisions.router,
     corrections.router,
+    separations.router,
     review.router,
     supervision.router,
     model.router,

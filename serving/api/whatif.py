@@ -36,6 +36,10 @@ class FactorWithoutOut(WithoutOut):
     label: str
 
 
+class MemberWithoutOut(WithoutOut):
+    member_id: str = Field(description="the household member (another child's id)")
+
+
 class WhatIfOut(BaseModel):
     """What would change the score: per factor with records, the score without all of
     them; per record behind a factor that raises the score (the most recent first, at
@@ -48,6 +52,10 @@ class WhatIfOut(BaseModel):
     factors: list[FactorWithoutOut]
     records: list[WithoutOut]
     records_not_asked: int = Field(description="raising records beyond those answered")
+    members: list[MemberWithoutOut] = Field(
+        description="per household member whose records count for the child (association "
+        "features), the score without them: the score with the member marked apart"
+    )
 
 
 @router.get(
@@ -87,4 +95,8 @@ def child_what_if(
         ],
         records=[WithoutOut(**out(without)) for without in found.by_record.values()],
         records_not_asked=found.records_left_out,
+        members=[
+            MemberWithoutOut(member_id=member, **out(without))
+            for member, without in found.by_member.items()
+        ],
     )

@@ -4,6 +4,7 @@ and English, served by the service's own app.
 - account: the start page, the language, sign-in and sign-out;
 - queue: the queue; child: a child's page; decisions: recording a decision;
   corrections: correcting a record of the child's history; family: the family summary;
+  household: marking a household member as apart from the child (household control);
 - model: the model page (supervisors, analysts);
 - supervision: the supervisor's page (decisions by worker, assignments);
 - review: the linkage review queue (records officers) and caseworkers' link requests;
@@ -29,6 +30,7 @@ from serving.pages import (
     corrections,
     decisions,
     family,
+    household,
     model,
     queue,
     review,
@@ -45,7 +47,8 @@ def install(app: FastAPI) -> None:
         StaticFiles(directory=str(resources.files("serving") / "static")),
         name="static",
     )
-    for room in (account, queue, child, decisions, corrections, family, model, review, supervision):
+    rooms = (account, queue, child, decisions, corrections, family, household, model, review)
+    for room in (*rooms, supervision):
         app.include_router(room.router)
 
     @app.exception_handler(SignInRequiredError)

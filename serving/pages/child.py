@@ -21,13 +21,14 @@ from features.linkage import schema as ls
 from features.linkage.policy import LinkagePolicy
 from features.vocabulary import DETAIL_LABELS, EVENT_LABELS
 from models.flagging import TIERS
-from serving import cases, corrections
+from serving import cases, corrections, separations
 from serving.access import admit
 from serving.audit import Action
 from serving.identity import read_identity
 from serving.limits import IDENTIFIER, path
 from serving.overview import is_severe, overview
 from serving.pages import words
+from serving.pages.household import member_lines
 from serving.pages.render import language_of, render
 from serving.pages.session import Session
 from serving.risk import stored_risk
@@ -78,6 +79,7 @@ def child_page(
     as_of: Annotated[date | None, Query()] = None,
     saved: Annotated[str | None, Query(max_length=32)] = None,  # compared, never shown
     corrected: Annotated[str | None, Query(max_length=32)] = None,  # compared, never shown
+    separated: Annotated[str | None, Query(max_length=32)] = None,  # compared, never shown
 ) -> Response:
     caller = signed_in.caller
     admit(caller, Action.READ_RISK, DISTRICT_ROLES)
@@ -89,6 +91,7 @@ def child_page(
     decisions = cases.read_decisions(service, caller, child_id)
     standing = cases.read_standing(service, caller, child_id)
     said = corrections.read_corrections(service, caller, child_id)
+    markings = separations.read_separations(service, caller, child_id)
     now = risk.view.score_1_20
     factors = risk.view.factors
     up = [f for f in factors if f.log_odds > 0]
@@ -129,4 +132,6 @@ def child_page(
         just_corrected=next((c for c in said if str(c["id"]) == corrected), None),
         can_correct=caller.principal.role == Role.SUPERVISOR,
         labels_of={f.factor: f.fact for f in factors},
+        members=member_lines(who, risk.what_if, markings),
+        just_separated=next((m for m in markings if str(m["id"]) == separated), None),
     )

@@ -15,6 +15,7 @@ from typing import Final
 
 from features.corrections import CorrectionKind
 from features.linkage.policy import LinkagePolicy
+from features.separations import SeparationKind
 from serving.vocabulary import (
     DecisionAction,
     Evidence,
@@ -234,6 +235,11 @@ CORRECTION_MEANING: Final = {
         "training set (this cannot be undone)"
     ),
 }
+SEPARATION: Final = {
+    SeparationKind.NOT_LIVING_WITH: N_("not living with the child"),
+    SeparationKind.NO_CONTACT: N_("no contact with the child"),
+    SeparationKind.RESUMED: N_("living with or in contact with the child again"),
+}
 
 # what the templates see as ``words``: each vocabulary's words by code
 catalogue: Final[dict[str, dict[str, str]]] = {
@@ -247,6 +253,7 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "evidence": {str(code): text for code, text in EVIDENCE.items()},
     "correction": {str(code): text for code, text in CORRECTION.items()},
     "correction_meaning": {str(code): text for code, text in CORRECTION_MEANING.items()},
+    "separation": {str(code): text for code, text in SEPARATION.items()},
     "comparison": dict(COMPARISON),
     "level": dict(LEVEL),
     "system": dict(SYSTEM),
@@ -268,4 +275,5 @@ VOCABULARIES: Final[dict[str, type[StrEnum]]] = {
     "evidence": Evidence,
     "correction": CorrectionKind,
     "correction_meaning": CorrectionKind,
+    "separation": SeparationKind,
 }

@@ -17,6 +17,7 @@ score_batch carries as JSON text, decoded here so the value keeps its type).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -32,6 +33,7 @@ from serving.champion import Served
 from serving.clock import utc_now
 from serving.errors import ConflictError, InvalidError
 from serving.explain import store_histories
+from serving.store import separations as separated
 from serving.store.children import exported_at
 from serving.store.load import read_frames
 from serving.store.queue import BatchSummary
@@ -111,7 +113,10 @@ def _histories(engine: Engine, deployment: Deployment, as_of: date) -> CaseHisto
         message = f"as_of {as_of} is after the latest export ({until.date()})"
         raise InvalidError("as_of", "within_export", message, where="body")
     children, events = read_frames(engine)
-    return store_histories(children, events, until, deployment)
+    with engine.connect() as connection:
+        markings = separated.frame(connection)
+    histories = store_histories(children, events, until, deployment)
+    return replace(histories, separations=markings)
 
 
 def _insert_batch(

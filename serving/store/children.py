@@ -19,6 +19,7 @@ import features.schema as s
 from features.deployment import Deployment
 from features.household import Household
 from serving.store import corrections as corrected
+from serving.store import separations as separated
 from serving.store.load import read_frames
 from serving.store.provenance import sourced_events
 from serving.store.tables import CHILDREN, EVENTS, LOADS
@@ -60,10 +61,16 @@ def exported_at(connection: Connection) -> datetime | None:
 
 
 def household(
-    engine: Engine, child: ChildRef, deployment: Deployment, pending: pl.DataFrame | None = None
+    engine: Engine,
+    child: ChildRef,
+    deployment: Deployment,
+    pending: pl.DataFrame | None = None,
+    separating: pl.DataFrame | None = None,
 ) -> Household:
     """The child's case history and its siblings' (association features read them), as
-    their corrections say they are (and the ``pending`` ones: serving.store.load)."""
+    their corrections say they are (and the ``pending`` ones: serving.store.load), with
+    the household's markings of members apart from a child (and the ``separating`` one
+    being made: features.separations)."""
     members = [child.child_id]
     if child.household_id:
         with engine.connect() as connection:
@@ -76,7 +83,11 @@ def household(
                 ).scalars()
             )
     children, events = read_frames(engine, members, pending)
-    return Household(children, events, deployment)
+    with engine.connect() as connection:
+        markings = separated.frame(connection, members)
+    if separating is not None:
+        markings = pl.concat([markings, separating])
+    return Household(children, events, deployment, markings)
 
 
 def history(connection: Connection, child_id: str) -> dict[str, list[dict[str, Any]]]:

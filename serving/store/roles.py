@@ -30,6 +30,7 @@ APPEND_ONLY: Final = (
     "child_changes",
     "assignments",
     "corrections",
+    "separations",
 )
 
 # every table of the schema, with what the service may do to it (a table missing here is

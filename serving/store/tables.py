@@ -355,6 +355,33 @@ class Correction(Base):
     moved: Mapped[str | None] = mapped_column(Text)
 
 
+class Separation(Base):
+    """A household member whose records stop counting for a child from ``since``
+    (features.separations), with the child's score before and after it: append-only
+    (migration 0010)."""
+
+    __tablename__ = "separations"
+    __table_args__ = (Index("ix_separations_child", "child_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    child_id: Mapped[str] = mapped_column(String(64), ForeignKey("children.child_id"))
+    member_id: Mapped[str] = mapped_column(String(64), ForeignKey("children.child_id"))
+    district: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    since: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    as_of: Mapped[date | None]
+    score_before: Mapped[int | None] = mapped_column(SmallInteger)
+    score_after: Mapped[int | None] = mapped_column(SmallInteger)
+    rate_before: Mapped[float | None] = mapped_column(Float)
+    rate_after: Mapped[float | None] = mapped_column(Float)
+    moved: Mapped[str | None] = mapped_column(Text)
+
+
 def _core(model: type[Base]) -> Table:
     table: Table = model.__table__  # type: ignore[assignment]
     return table
@@ -376,3 +403,4 @@ LINK_REQUESTS: Final = _core(LinkRequest)
 CHILD_CHANGES: Final = _core(ChildChange)
 ASSIGNMENTS: Final = _core(Assignment)
 CORRECTIONS: Final = _core(Correction)
+SEPARATIONS: Final = _core(Separation)

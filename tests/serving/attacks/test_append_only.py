@@ -1,5 +1,5 @@
 """D3: the record tables (audit, decisions, batches, batch_scores, loads, pair_decisions,
-link_requests, child_changes, assignments, corrections) refuse every
+link_requests, child_changes, assignments, corrections, separations) refuse every
 statement form that edits or erases a row, on SQLite and PostgreSQL; on PostgreSQL the
 service's own role cannot even try."""
 
@@ -19,7 +19,8 @@ from serving.store.tables import Base
 NOW = "'2025-12-01 10:00:00'"
 ROWS = {  # one row per table, in an order that keeps the foreign keys
     "loads": f"(1, 'abc', 'src', {NOW}, {NOW}, 1, 1, 1, 0)",
-    "children": "('BJ1', '2015-01-01', 'F', 'Chaoyang', 'local', 'han', NULL, NULL)",
+    "children": "('BJ1', '2015-01-01', 'F', 'Chaoyang', 'local', 'han', NULL, NULL), "
+    "('BJ2', '2013-01-01', 'M', 'Chaoyang', 'local', 'han', NULL, NULL)",
     "batches": f"(1, '2025-12-01', '1', 'sha', 'scorecard', {NOW}, 'tests', 1, 1)",
     "batch_scores": "(1, 'BJ1', 'Chaoyang', 0.5, 19, 'urgent', TRUE, '[]')",
     "decisions": f"(1, 'BJ1', 'Chaoyang', 'wang', 'caseworker', 'home_visit', TRUE, NULL, "
@@ -33,6 +34,8 @@ ROWS = {  # one row per table, in an order that keeps the foreign keys
     "events": f"('E1', 'BJ1', 'school.absence', {NOW}, {NOW}, NULL, NULL, NULL, NULL, NULL)",
     "corrections": f"(1, 'E1', 'BJ1', 'Chaoyang', 'disputed', NULL, 'not hers', 'note 7', "
     f"'the school', 'li', 'supervisor', {NOW}, '1', '2025-12-01', 17, 12, 0.2, 0.1, '[]')",
+    "separations": f"(1, 'BJ1', 'BJ2', 'Chaoyang', 'no_contact', '2025-11-01', 'moved out', "
+    f"'li', 'caseworker', {NOW}, '1', '2025-12-01', 17, 12, 0.2, 0.1, '[]')",
 }
 KEYS = {
     "loads": "id",
@@ -45,6 +48,7 @@ KEYS = {
     "child_changes": "id",
     "assignments": "id",
     "corrections": "id",
+    "separations": "id",
 }
 SET = {
     "loads": "source = 'x'",
@@ -57,6 +61,7 @@ SET = {
     "child_changes": "records = 9",
     "assignments": "assignee = 'li'",
     "corrections": "kind = 'corrected'",
+    "separations": "kind = 'resumed'",
 }
 
 
