@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from serving.store.tables import CHILDREN, EVENTS, LINKS, REVIEW_PAIRS, AuditRecord
 from tests.serving.conftest import OTHER, OWN, Api
@@ -123,9 +123,24 @@ def _quiet_record(api: Api) -> str:
     return str(record)
 
 
+def _quiet_household(api: Api) -> tuple[str, str]:
+    """The last child of OWN by id with a household member, and that member."""
+    with api.engine.connect() as connection:
+        found = connection.execute(
+            text(
+                "SELECT c.child_id, m.child_id FROM children c JOIN children m "
+                "ON m.household_id = c.household_id AND m.child_id <> c.child_id "
+                "WHERE c.district = :d ORDER BY c.child_id DESC, m.child_id LIMIT 1"
+            ),
+            {"d": OWN},
+        ).one()
+    return str(found[0]), str(found[1])
+
+
 def _calls(api: Api) -> dict[str, Call]:
     own_child = _flagged_child(api, OWN)
     record = _quiet_record(api)
+    apart, member = _quiet_household(api)
     pair = _own_pair(api)
     request, answer = _merge_request(api)
     review = "/v1/linkage/review"
@@ -177,6 +192,15 @@ def _calls(api: Api) -> dict[str, Call]:
             json={"kind": "split", "reason": "matrix"},
             headers=h,
         ),
+        "separations.get": lambda a, _, h: a.client.get(
+            f"/v1/children/{apart}/separations", headers=h
+        ),
+        "separations.post": lambda a, _, h: a.client.post(
+            f"/v1/children/{apart}/separations",
+            json={"member_id": member, "kind": "no_contact", "since": "2020-01-01",
+                  "reason": "matrix"},
+            headers=h,
+        ),  # fmt: skip
     }
 
 
@@ -206,6 +230,8 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int, int, int, int]] = {
     "family_summary": (200, 404, 200, 404, 403, 403, 403, 403, 401),
     "corrections.get": (200, 404, 200, 404, 403, 403, 403, 403, 401),
     "corrections.post": (403, 403, 201, 404, 403, 403, 201, 404, 401),
+    "separations.get": (200, 404, 200, 404, 403, 403, 403, 403, 401),
+    "separations.post": (201, 404, 201, 404, 403, 403, 403, 403, 401),
 }
 USERS = ("cw", "cw_other", "sup", "sup_other", "analyst", "admin", "records", "records_other", None)
 

@@ -284,4 +284,4 @@ def test_the_child_page_names_the_members_and_marks_one_apart(api: Api) -> None:
     chinese = _browser(api)
     assert _sign_in(chinese, "cw", password_of("cw")) == 303
     chinese.get("/lang/zh-CN")
-    assert "家庭成员" in chinese.get(f"/children/{found.child}").text
+    assert "影响分数的家庭成员" in chinese.get(f"/children/{found.child}").text
