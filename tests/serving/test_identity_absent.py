@@ -40,6 +40,9 @@ CHILD_PAGE: Final = "/children/{child_id}"
 # and the summary printed for the child's family, which names the child (and no one else:
 # tests/serving/test_family_summary.py)
 FAMILY_PAGE: Final = "/children/{child_id}/family-summary"
+# and the form marking a household member apart from the child, which names both, as the
+# child page does
+SEPARATION_PAGE: Final = "/children/{child_id}/household/{member_id}/separate"
 OWN_DISTRICT_USERS: Final = tuple(
     name
     for name, (role, districts) in ROLE_USERS.items()
@@ -164,7 +167,7 @@ def test_no_page_but_the_childs_own_carries_identity(
     answered: dict[str, int] = {}
     for path in _page_gets(api):
         if _reviewing(user, path) or (
-            path in (CHILD_PAGE, FAMILY_PAGE) and user in OWN_DISTRICT_USERS
+            path in (CHILD_PAGE, FAMILY_PAGE, SEPARATION_PAGE) and user in OWN_DISTRICT_USERS
         ):
             continue
         # each page is visited itself: a redirect (the start page's) is not followed into
