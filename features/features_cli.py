@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+import features.separations as fs
 from features.build import month_grid
 from features.config import ConfigError, FeatureConfig, Policy, load_feature_config, load_policy
 from features.console import fail
@@ -38,24 +39,31 @@ PARTITIONS_HELP = "Spark partitions (--engine spark; default: one per 50,000 chi
 
 
 def histories_or_exit(
-    data: Path, deployment: Deployment, corrections: Path | None = None
+    data: Path,
+    deployment: Deployment,
+    corrections: Path | None = None,
+    separations: Path | None = None,
 ) -> CaseHistories:
     """The checked case histories of a folder, with the record corrections of a
-    corrections file applied (features.corrections), or every violation printed and
-    exit 1: how every command that reads a data folder starts."""
+    corrections file applied (features.corrections) and the household markings of a
+    markings file (features.separations), or every violation printed and exit 1: how
+    every command that reads a data folder starts."""
     try:
         histories = load_case_histories(data, deployment)
-        if corrections is None:
-            return histories
-        return corrected(histories, read_corrections(corrections))
+        if corrections is not None:
+            histories = corrected(histories, read_corrections(corrections))
+        if separations is not None:
+            histories = fs.separated(histories, fs.read_file(separations))
+        return histories
     except ContractError as exc:
         typer.echo(exc.report.format_text(), err=True)
         raise typer.Exit(1) from exc
-    except CorrectionError as exc:
+    except (CorrectionError, fs.SeparationError) as exc:
         raise fail(str(exc)) from exc
 
 
 CORRECTIONS_HELP = "Record corrections to honour (`riskflag db corrections --out FILE`)."
+SEPARATIONS_HELP = "Household members marked apart (`riskflag db separations --out FILE`)."
 
 
 def _as_of_dates(
@@ -97,6 +105,7 @@ def build(
     ] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
     corrections: Annotated[Path | None, typer.Option(help=CORRECTIONS_HELP)] = None,
+    separations: Annotated[Path | None, typer.Option(help=SEPARATIONS_HELP)] = None,
     shards: Annotated[
         int,
         typer.Option(min=0, help="Build shard by shard (households kept together); 0: by size."),
@@ -114,12 +123,12 @@ def build(
         raise fail(str(exc)) from exc
     started = time.perf_counter()
     if backend is Backend.spark:
-        if corrections is not None:
-            raise fail("--corrections: not yet with --engine spark; build with polars")
+        if corrections is not None or separations is not None:
+            raise fail("--corrections, --separations: not yet with --engine spark; use polars")
         _build_on_spark(data, out, feature_config, feature_policy, dates, settings,
                         spark_master, partitions, started)  # fmt: skip
         return
-    histories = histories_or_exit(Path(data), settings, corrections)
+    histories = histories_or_exit(Path(data), settings, corrections, separations)
     try:
         written = write_features(
             histories, feature_config, feature_policy, dates, Path(out), shards=shards or None

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import polars as pl
@@ -34,6 +35,9 @@ from features.compute import household_totals
 from features.events import Events
 from features.kernel import Bool, Float, Grid, Int
 from features.plan import Plan
+
+if TYPE_CHECKING:
+    from features.contract import CaseHistories
 
 
 class SeparationKind(StrEnum):
@@ -58,8 +62,8 @@ SCHEMA: Final = pl.Schema(
 )
 
 
-def empty() -> pl.DataFrame:
-    return pl.DataFrame(schema=SCHEMA)
+class SeparationError(ValueError):
+    """A markings file that cannot be used; says which row and why."""
 
 
 def digest(separations: pl.DataFrame) -> str:
@@ -69,6 +73,33 @@ def digest(separations: pl.DataFrame) -> str:
         for r in separations.select(*SCHEMA.names()).iter_rows(named=True)
     )
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def provenance(separations: pl.DataFrame) -> dict[str, Any]:
+    """What a table or model records of the markings it was built with."""
+    return {"count": separations.height, "sha256": digest(separations)}
+
+
+def read_file(path: Path) -> pl.DataFrame:
+    """A markings file (CSV, as ``riskflag db separations --out`` writes it), checked:
+    its columns, kinds and dates."""
+    try:
+        frame = pl.read_csv(path, schema=SCHEMA)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SeparationError(f"{path}: not a household markings file ({exc})") from None
+    needed = pl.any_horizontal(pl.col("child_id", "member_id", "since").is_null())
+    bad = frame.filter(~pl.col("kind").is_in(KINDS) | needed)
+    if bad.height:
+        raise SeparationError(
+            f"{path}: row id {bad['id'][0]}: needs child_id, member_id, since and a kind of "
+            f"{', '.join(KINDS)}"
+        )
+    return frame
+
+
+def separated(histories: CaseHistories, separations: pl.DataFrame) -> CaseHistories:
+    """``histories`` with household members marked apart from children."""
+    return replace(histories, separations=separations)
 
 
 @dataclass(frozen=True)

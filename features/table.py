@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import features.separations as fs
 from features.build import FeatureTable, build_features
 from features.config import FeatureConfig, Policy
 from features.contract import CaseHistories
@@ -63,6 +64,7 @@ def table_metadata(
     source: str | Path,
     exported_at: datetime,
     corrections: Mapping[str, Any] | None = None,
+    separations: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """The provenance a table carries: what made it, from which export."""
     values: dict[str, Any] = {
@@ -77,6 +79,8 @@ def table_metadata(
         "source": {"folder": str(source), "exported_at": exported_at.isoformat()},
         # the record corrections the events were read with (count, sha256), if any
         "corrections": corrections,
+        # the household markings honoured (count, sha256: features.separations), if any
+        "separations": separations,
     }
     return {
         META_PREFIX + key: value
@@ -84,6 +88,13 @@ def table_metadata(
         else json.dumps(value, ensure_ascii=False)
         for key, value in values.items()
     }
+
+
+def separations_of(histories: CaseHistories) -> dict[str, Any] | None:
+    """The provenance of the household markings ``histories`` carry, or None."""
+    if histories.separations is None:
+        return None
+    return fs.provenance(histories.separations)
 
 
 def write_features(
@@ -115,7 +126,11 @@ def write_features(
             arrow = frame.to_arrow()
             if writer is None:
                 metadata = table_metadata(
-                    table, histories.source, histories.exported_at, histories.corrections
+                    table,
+                    histories.source,
+                    histories.exported_at,
+                    histories.corrections,
+                    separations_of(histories),
                 )
                 schema = arrow.schema.with_metadata(metadata)
                 writer = pq.ParquetWriter(temporary, schema, compression="zstd")

@@ -20,6 +20,7 @@ from features.features_cli import (
     CORRECTIONS_HELP,
     MASTER_HELP,
     PARTITIONS_HELP,
+    SEPARATIONS_HELP,
     Backend,
     histories_or_exit,
     spark_backend,
@@ -53,6 +54,7 @@ def train_command(
     ] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
     corrections: Annotated[Path | None, typer.Option(help=CORRECTIONS_HELP)] = None,
+    separations: Annotated[Path | None, typer.Option(help=SEPARATIONS_HELP)] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
     """Validate, build features, split, fit, calibrate, evaluate, audit and register."""
@@ -71,7 +73,7 @@ def train_command(
     except (ConfigError, DeploymentError, FlaggingError, TrainingSettingsError) as exc:
         raise fail(str(exc)) from exc
     say(f"validating {data}")
-    histories = histories_or_exit(data, settings, corrections)
+    histories = histories_or_exit(data, settings, corrections, separations)
     try:
         result = train(
             histories,
@@ -154,6 +156,7 @@ def score_command(
     flagging: Annotated[Path | None, typer.Option(help="Flagging policy TOML.")] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
     corrections: Annotated[Path | None, typer.Option(help=CORRECTIONS_HELP)] = None,
+    separations: Annotated[Path | None, typer.Option(help=SEPARATIONS_HELP)] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
     backend: Annotated[Backend, typer.Option("--engine", help=BACKEND_HELP)] = Backend.polars,
     spark_master: Annotated[str | None, typer.Option(help=MASTER_HELP)] = None,
@@ -183,11 +186,11 @@ def score_command(
     except RegistryError as exc:
         raise fail(str(exc)) from exc
     if backend is Backend.spark:
-        if corrections is not None:
-            raise fail("--corrections: not yet with --engine spark; score with polars")
+        if corrections is not None or separations is not None:
+            raise fail("--corrections, --separations: not yet with --engine spark; use polars")
         _score_on_spark(data, out, payload, sha256, policy, day, settings, spark_master, partitions)
         return
-    histories = histories_or_exit(Path(data), settings, corrections)
+    histories = histories_or_exit(Path(data), settings, corrections, separations)
     if day > histories.exported_at.date():
         raise fail(f"--as-of {day} is after the export ({histories.exported_at.date()})")
     try:

@@ -304,6 +304,7 @@ def log_and_register(
             "riskflag.compared_champion": json.dumps(comparison),
             # which record corrections the training data honoured (count, sha256)
             "riskflag.corrections": json.dumps(model.provenance.get("corrections")),
+            "riskflag.separations": json.dumps(model.provenance.get("separations")),
         }
         version = mlflow.register_model(info.model_uri, MODEL_NAME, tags=tags)
         MlflowClient().set_registered_model_alias(MODEL_NAME, "challenger", version.version)

@@ -23,7 +23,7 @@ from features.config import FeatureConfig, Necessity, Policy, check_necessity, l
 from features.contract import CaseHistories
 from features.linkage.summary import linkage_summary
 from features.registry import Registry
-from features.table import shard_plan
+from features.table import separations_of, shard_plan
 from models.design import design_columns, design_matrix
 from models.evaluation import Evaluation, evaluate
 from models.fairness import FairnessReport, audit
@@ -323,6 +323,8 @@ def train(
         "necessity": {family: asdict(statements[family]) for family in used},
         # the record corrections the training data honoured (count and digest), if any
         "corrections": histories.corrections,
+        # the household markings it honoured (count and digest), if any
+        "separations": separations_of(histories),
         "negative_rate": blocks.negative_rate,
         # how well the training data was linked, when riskflag linked it
         "linkage": linkage_summary(Path(histories.source)),

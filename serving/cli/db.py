@@ -1,7 +1,7 @@
 """`riskflag db ...`: migrate the store, load a contract folder into it, show its state,
 grant the service's PostgreSQL role its rights, export the records officers' pair
 decisions for the next `riskflag link --decisions` and the record corrections for the next
-feature build or training (`--corrections`)."""
+feature build or training (`--corrections`), and the household markings (`--separations`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import polars as pl
 import typer
 from sqlalchemy import func, select
 
+import features.separations as fs
 from features.contract import ContractError
 from features.corrections import digest
 from features.deployment import load_deployment
@@ -22,6 +23,7 @@ from serving.store import DEFAULT_DATABASE_URL, load_folder, make_engine, upgrad
 from serving.store.corrections import frame as corrections_frame
 from serving.store.review import EXPORT_COLUMNS, decisions_for_link
 from serving.store.roles import grant_service_role
+from serving.store.separations import frame as separations_frame
 from serving.store.tables import Child, Event, Load
 
 app = typer.Typer(help="The case-history store (SQLite or PostgreSQL).", no_args_is_help=True)
@@ -126,6 +128,24 @@ def corrections_command(
             raise typer.BadParameter("a CSV file (.csv)", param_hint="--out")
         _write_atomically(frame, out)
     typer.echo(f"wrote {frame.height:,} correction(s) to {out} (sha256 {digest(frame)[:12]})")
+
+
+@app.command("separations")
+def separations_command(
+    out: Annotated[Path, typer.Option(help="The CSV file to write.")],
+    url: Url = DEFAULT_DATABASE_URL,
+) -> None:
+    """Write the household markings (a member marked apart from a child) as the file
+    `riskflag features build` and `riskflag train` read (--separations FILE): ids, kinds
+    and dates only, no reason or name. A table or model built with it records its digest."""
+    with reported(OSError):
+        engine = current_store(url)
+        with engine.connect() as connection:
+            frame = separations_frame(connection)
+        if out.suffix == ".parquet":
+            raise typer.BadParameter("a CSV file (.csv)", param_hint="--out")
+        _write_atomically(frame, out)
+    typer.echo(f"wrote {frame.height:,} marking(s) to {out} (sha256 {fs.digest(frame)[:12]})")
 
 
 def _write_atomically(frame: pl.DataFrame, out: Path) -> None:

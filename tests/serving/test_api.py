@@ -197,10 +197,14 @@ def _calls(api: Api) -> dict[str, Call]:
         ),
         "separations.post": lambda a, _, h: a.client.post(
             f"/v1/children/{apart}/separations",
-            json={"member_id": member, "kind": "no_contact", "since": "2020-01-01",
-                  "reason": "matrix"},
+            json={
+                "member_id": member,
+                "kind": "no_contact",
+                "since": "2020-01-01",
+                "reason": "matrix",
+            },
             headers=h,
-        ),  # fmt: skip
+        ),
     }
 
 

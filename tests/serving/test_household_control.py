@@ -229,7 +229,8 @@ def test_bad_markings_name_the_field_and_store_nothing(api: Api) -> None:
     assert _count(api) == before
     assert _mark(api, found.child, member_id=found.member, since="2022-01-01").status_code == 201
     earlier = _mark(api, found.child, member_id=found.member, since="2021-01-01")
-    assert earlier.status_code == 422 and "latest marking" in earlier.text
+    assert earlier.status_code == 422
+    assert "latest marking" in earlier.text
     assert _count(api) == before + 1
 
 
@@ -285,3 +286,71 @@ def test_the_child_page_names_the_members_and_marks_one_apart(api: Api) -> None:
     assert _sign_in(chinese, "cw", password_of("cw")) == 303
     chinese.get("/lang/zh-CN")
     assert "影响分数的家庭成员" in chinese.get(f"/children/{found.child}").text
+
+
+def test_the_next_feature_table_counts_the_member_as_living_elsewhere(
+    api: Api, tmp_path: Path
+) -> None:
+    """`riskflag db separations` exports the markings; a table built with them
+    (--separations) equals one built from an export where the member lives elsewhere."""
+    import polars as pl
+
+    from features.table import read_metadata
+    from serving.cli import app
+
+    if not api.url.startswith("sqlite"):
+        pytest.skip("the export reads either store alike; once is enough")
+    found = _members(api, skip=4)
+    assert _mark(api, found.child, member_id=found.member, since="2019-01-01").status_code == 201
+    runner = CliRunner()
+    out = tmp_path / "separations.csv"
+    done = runner.invoke(app, ["db", "separations", "--out", str(out), "--url", api.url])
+    assert done.exit_code == 0, done.output
+    mine = tmp_path / "mine.csv"
+    exported = pl.read_csv(out)
+    assert set(exported.columns) == {"id", "child_id", "member_id", "kind", "since"}
+    pair = (pl.col("child_id") == found.child) & (pl.col("member_id") == found.member)
+    exported.filter(pair).write_csv(mine)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for path in api.trained.data.iterdir():
+        if path.name == "children.parquet":
+            moved = pl.col("child_id") == found.member
+            pl.read_parquet(path).with_columns(
+                pl.when(moved).then(pl.lit("elsewhere")).otherwise(pl.col("household_id"))
+                .alias("household_id")
+            ).write_parquet(elsewhere / path.name)  # fmt: skip
+        elif path.is_file():
+            (elsewhere / path.name).write_bytes(path.read_bytes())
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        Path("features/default_policy.toml")
+        .read_text(encoding="utf-8")
+        .replace("association = false", "association = true"),
+        encoding="utf-8",
+    )
+    tables = {}
+    for name, data, extra in (
+        ("separated", api.trained.data, ["--separations", str(mine)]),
+        ("elsewhere", elsewhere, []),
+    ):
+        table = tmp_path / f"{name}.parquet"
+        built = runner.invoke(
+            app,
+            ["features", "build", "--data", str(data), "--out", str(table), "--policy",
+             str(policy), "--as-of", "2025-06-01", "--as-of", "2025-12-01", *extra],
+        )  # fmt: skip
+        assert built.exit_code == 0, built.output
+        tables[name] = pl.read_parquet(table).filter(pl.col("child_id") == found.child)
+    assert tables["separated"].height == 2
+    assert tables["separated"].equals(tables["elsewhere"])
+    seen = read_metadata(tmp_path / "separated.parquet")["separations"]
+    assert seen["count"] == 1
+    assert len(seen["sha256"]) == 64
+    spark = runner.invoke(
+        app,
+        ["features", "build", "--data", str(api.trained.data), "--out", str(tmp_path / "s"),
+         "--as-of", "2025-12-01", "--engine", "spark", "--separations", str(mine)],
+    )  # fmt: skip
+    assert spark.exit_code != 0
+    assert "--separations" in spark.output
