@@ -22,15 +22,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from serving.access import Caller
-from serving.audit import Action
+from sqlalchemy import Engine
+
+from features.deployment import Deployment
+from models.flagging import FlaggingPolicy, load_flagging_policy
+from serving.access import Caller, admit
+from serving.audit import ANONYMOUS, Action, Audit
+from serving.errors import ForbiddenError
 from serving.explain import tier_for
 from serving.service import Service
 from serving.store import overrides as stored
 from serving.store.aggregates import SMALL_CELL
+from serving.store.db import make_engine
 from serving.store.queue import latest_batch
+from serving.users import authenticate
 from serving.vocabulary import DecisionAction, Role
 
+NOTEBOOK: Final = "notebook"  # the audit's client for a report read from a notebook
 DISAGREEMENTS: Final = 20  # the overrides on the highest scores listed
 ATTRIBUTES: Final = ("district", "area", "sex", "hukou", "ethnicity")
 ACTED: Final = frozenset(a.value for a in DecisionAction if a != DecisionAction.NO_ACTION)
@@ -44,12 +52,51 @@ class Tally:
     override_rate: float | None
 
 
+REPORT_ROLES: Final = (Role.ANALYST, Role.SUPERVISOR, Role.ADMIN)
+
+
 def read_overrides(service: Service, caller: Caller) -> dict[str, Any]:
     """The overrides report over the caller's scope; audited as a read of aggregates."""
+    return overrides_report(service.engine, caller, service.flagging, service.deployment)
+
+
+def overrides_for_notebook(
+    url: str,
+    token: str,
+    flagging: FlaggingPolicy | None = None,
+    deployment: Deployment | None = None,
+) -> dict[str, Any]:
+    """The overrides report for an analyst's notebook: the store at ``url`` read as the
+    holder of ``token`` (`riskflag users token NAME`: an analyst's, a supervisor's or an
+    admin's), refused and audited as the API refuses, and the read audited with the
+    client ``notebook``."""
+    engine = make_engine(url)
+    try:
+        principal = authenticate(engine, token)
+        if principal is None:
+            Audit(engine, ANONYMOUS, NOTEBOOK).refused(Action.AUTHENTICATE)
+            raise ForbiddenError("the token is not valid (unknown, revoked or expired)", "token")
+        caller = Caller(principal, Audit(engine, principal, NOTEBOOK))
+        admit(caller, Action.READ_AGGREGATES, REPORT_ROLES)
+        return overrides_report(
+            engine,
+            caller,
+            flagging or load_flagging_policy(None),
+            deployment or Deployment(),
+        )
+    finally:
+        engine.dispose()
+
+
+def overrides_report(
+    engine: Engine, caller: Caller, flagging: FlaggingPolicy, deployment: Deployment
+) -> dict[str, Any]:
+    """The report itself, over the caller's scope (a supervisor's districts, else the
+    city); the read audited in its transaction."""
     districts = (
         None if caller.principal.role != Role.SUPERVISOR else sorted(caller.principal.districts)
     )
-    with service.engine.begin() as connection:
+    with engine.begin() as connection:
         made = stored.decisions(connection, districts)
         batch = latest_batch(connection)
         children = stored.batch_children(connection, batch, districts) if batch else []
@@ -57,9 +104,9 @@ def read_overrides(service: Service, caller: Caller) -> dict[str, Any]:
 
     def band(decision: dict[str, Any]) -> str:
         score = decision["score_1_20"]
-        return tier_for(score, service.flagging) if score else "unscored"
+        return tier_for(score, flagging) if score else "unscored"
 
-    areas = dict(service.deployment.districts)
+    areas = dict(deployment.districts)
     return {
         "suppressed_below": SMALL_CELL,
         "districts": districts,

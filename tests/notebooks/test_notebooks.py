@@ -58,6 +58,65 @@ def run(name: str, folder: Path, **parameters: object) -> None:
     )
 
 
+def _store_with_decisions(data: Path, folder: Path) -> tuple[str, str]:
+    """A store holding ``data``, 12 decisions on its first children (10 overrides), and
+    an analyst; its URL and the analyst's token."""
+    from datetime import date, datetime
+
+    from sqlalchemy import insert, select
+
+    from features.deployment import Deployment
+    from serving.store import load_folder, make_engine, upgrade
+    from serving.store.tables import BATCHES, CHILDREN, DECISIONS
+    from serving.users import add_user, issue_token
+
+    url = f"sqlite:///{folder / 'store.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    load_folder(engine, data, Deployment())
+    add_user(engine, "analyst", "analyst", [])
+    now = datetime(2025, 12, 2, 9)
+    with engine.begin() as connection:
+        batch = connection.execute(
+            insert(BATCHES).values(
+                as_of=date(2025, 12, 1), model_version="1", model_sha256="0" * 64,
+                model_family="scorecard", created_at=now, created_by="tests",
+                children=0, flagged=0,
+            ).returning(BATCHES.c.id)
+        ).scalar_one()  # fmt: skip
+        children = connection.execute(
+            select(CHILDREN.c.child_id, CHILDREN.c.district).limit(12)
+        ).all()
+        connection.execute(
+            insert(DECISIONS),
+            [
+                {"child_id": child, "district": district, "user_name": "wang",
+                 "role": "caseworker", "action": "no_action" if i < 10 else "home_visit",
+                 "agrees": i >= 10, "reason_code": "already_served" if i < 10 else None,
+                 "note": "", "batch_id": batch, "score_1_20": 18, "model_version": "1",
+                 "created_at": now}
+                for i, (child, district) in enumerate(children)
+            ],
+        )  # fmt: skip
+    token = issue_token(engine, "analyst")
+    engine.dispose()
+    return url, token
+
+
+def _audited(url: str) -> list[tuple[str, str, str, str]]:
+    from sqlalchemy import text
+
+    from serving.store import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT user_name, action, outcome, client FROM audit ORDER BY id")
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
 @pytest.mark.slow
 def test_explore_reports_the_folder(data: Path, tmp_path: Path) -> None:
     summary = tmp_path / "summary.json"
@@ -146,9 +205,14 @@ def test_fairness_audit_compares_feature_policies(data: Path, tmp_path: Path) ->
         CALIBRATION_DATES=2,
         TEST_DATES=2,
         MAX_TRAIN_ROWS=5000,
+        STORE=(store := _store_with_decisions(data, tmp_path))[0],
+        TOKEN=store[1],
         SUMMARY=str(summary),
     )
     figures = json.loads(summary.read_text(encoding="utf-8"))
+    # the overrides report, read from the store with the analyst's token, and audited
+    assert figures["overrides"] == {"decisions": 12, "overrides": 10}
+    assert ("analyst", "read_aggregates", "allowed", "notebook") in _audited(store[0])
     assert figures["variants"] == [
         "as configured",
         "without hukou",

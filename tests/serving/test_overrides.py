@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 
 from tests.serving.conftest import OTHER, OWN, Api, Trained, password_of, served
 from tests.serving.test_pages import _browser, _sign_in
@@ -84,3 +85,30 @@ def test_the_model_page_shows_the_report(api: Api) -> None:
     html = client.get("/model").text
     assert "Where workers and the model disagree most" in html
     assert "Acted on by caseworkers" in html
+
+
+def test_a_notebook_reads_the_report_with_a_token_as_the_api_does(api: Api) -> None:
+    from serving.errors import ForbiddenError
+    from serving.overrides import overrides_for_notebook
+
+    from_api = api.client.get("/v1/overrides", headers=api.headers("analyst")).json()
+    found = overrides_for_notebook(api.url, api.tokens["analyst"])
+    assert (found["decisions"], found["overrides"]) == (
+        from_api["decisions"],
+        from_api["overrides"],
+    )
+    for token in ("not-a-token", api.tokens["cw"]):  # no token, and a caseworker's
+        with pytest.raises(ForbiddenError):
+            overrides_for_notebook(api.url, token)
+    with api.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT user_name, action, outcome FROM audit WHERE client = 'notebook' "
+                "ORDER BY id"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("analyst", "read_aggregates", "allowed"),
+        ("(anonymous)", "authenticate", "denied"),
+        ("cw", "read_aggregates", "denied"),
+    ]
