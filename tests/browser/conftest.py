@@ -29,9 +29,16 @@ from typing import Any
 import pytest
 
 # the session fixture `trained` is defined there; importing it makes it a fixture here too
-from tests.serving.conftest import ROLE_USERS, Trained, password_of, prepare, trained
+from tests.serving.conftest import (
+    ROLE_USERS,
+    Trained,
+    associating,
+    password_of,
+    prepare,
+    trained,
+)
 
-__all__ = ["trained"]
+__all__ = ["associating", "trained"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -146,6 +153,18 @@ class Site:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
+@contextmanager
+def site_of(tmp_path_factory: pytest.TempPathFactory, model: Trained) -> Iterator[Site]:
+    """``model`` served as ``site`` serves its champion."""
+    prepared = prepare(f"sqlite:///{tmp_path_factory.mktemp('site') / 'store.db'}", model)
+    passwords = {name: password_of(name) for name in ROLE_USERS}
+    try:
+        with running(prepared.app) as base_url:
+            yield Site(base_url, prepared.tokens, prepared.engine, model, passwords)
+    finally:
+        prepared.engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator[Site]:
     """The app of ``serving.app.create_app`` served over HTTP on 127.0.0.1, on a SQLite store
@@ -154,13 +173,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator
     a bearer token each, and a batch scored on 2025-12-01.
 
     Every user signs in to the pages with ``password_of(name)``, kept in ``site.passwords``."""
-    prepared = prepare(f"sqlite:///{tmp_path_factory.mktemp('site') / 'store.db'}", trained)
-    passwords = {name: password_of(name) for name in ROLE_USERS}
-    try:
-        with running(prepared.app) as base_url:
-            yield Site(base_url, prepared.tokens, prepared.engine, trained, passwords)
-    finally:
-        prepared.engine.dispose()
+    with site_of(tmp_path_factory, trained) as served:
+        yield served
 
 
 # ---- the browser ---------------------------------------------------------------------------

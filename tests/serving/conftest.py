@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
+import features.config
+
 POSTGRES = os.environ.get(
     "RISKFLAG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -139,6 +141,46 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     )
     assert promoted.exit_code == 0, promoted.stderr
     return Trained(data, uri, version)
+
+
+@pytest.fixture(scope="session")
+def associating(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Trained:
+    """A logistic champion trained on ``trained``'s data with association features on
+    (household control: tests/serving/test_household_control.py, the browser's flow)."""
+    from serving.cli import app
+
+    root = tmp_path_factory.mktemp("association-model")
+    defaults = Path(features.config.__file__).parent / "default_policy.toml"
+    policy = defaults.read_text(encoding="utf-8")
+    (root / "policy.toml").write_text(
+        policy.replace("association = false", "association = true"), encoding="utf-8"
+    )
+    (root / "training.toml").write_text(
+        "[dates]\ntrain_dates = 4\ncalibration_dates = 2\ntest_dates = 2\n"
+        "[sampling]\nmax_train_rows = 5000\n",
+        encoding="utf-8",
+    )
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    runner = CliRunner()
+    done = runner.invoke(
+        app,
+        [
+            *("train", "--data", str(trained.data), "--model", "logistic"),
+            *("--policy", str(root / "policy.toml"), "--training", str(root / "training.toml")),
+            *("--tracking-uri", uri),
+        ],
+    )
+    assert done.exit_code == 0, done.stderr
+    version = str(json.loads(done.stdout.strip().splitlines()[-1])["version"])
+    promoted = runner.invoke(
+        app,
+        [
+            *("promote", version, "--tracking-uri", uri, "--by", "tests"),
+            *("--force", "--reason", "test fixture"),
+        ],
+    )
+    assert promoted.exit_code == 0, promoted.stderr
+    return Trained(trained.data, uri, version)
 
 
 def password_of(name: str) -> str:

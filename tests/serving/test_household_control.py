@@ -7,7 +7,6 @@ refusal is audited; on both stores."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,50 +18,13 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
+import features.config
 from tests.serving.attacks.common import csrf_of
 from tests.serving.conftest import OWN, Api, Trained, password_of, served
 from tests.serving.test_pages import _browser, _sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
 BATCH_DAY = date(2025, 12, 1)
-
-
-@pytest.fixture(scope="module")
-def associating(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Trained:
-    """A logistic champion trained on the served data with association features on."""
-    from serving.cli import app
-
-    root = tmp_path_factory.mktemp("association-model")
-    policy = Path("features/default_policy.toml").read_text(encoding="utf-8")
-    (root / "policy.toml").write_text(
-        policy.replace("association = false", "association = true"), encoding="utf-8"
-    )
-    (root / "training.toml").write_text(
-        "[dates]\ntrain_dates = 4\ncalibration_dates = 2\ntest_dates = 2\n"
-        "[sampling]\nmax_train_rows = 5000\n",
-        encoding="utf-8",
-    )
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    runner = CliRunner()
-    done = runner.invoke(
-        app,
-        [
-            *("train", "--data", str(trained.data), "--model", "logistic"),
-            *("--policy", str(root / "policy.toml"), "--training", str(root / "training.toml")),
-            *("--tracking-uri", uri),
-        ],
-    )
-    assert done.exit_code == 0, done.stderr
-    version = str(json.loads(done.stdout.strip().splitlines()[-1])["version"])
-    promoted = runner.invoke(
-        app,
-        [
-            *("promote", version, "--tracking-uri", uri, "--by", "tests"),
-            *("--force", "--reason", "test fixture"),
-        ],
-    )
-    assert promoted.exit_code == 0, promoted.stderr
-    return Trained(trained.data, uri, version)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -324,7 +286,7 @@ def test_the_next_feature_table_counts_the_member_as_living_elsewhere(
             (elsewhere / path.name).write_bytes(path.read_bytes())
     policy = tmp_path / "policy.toml"
     policy.write_text(
-        Path("features/default_policy.toml")
+        (Path(features.config.__file__).parent / "default_policy.toml")
         .read_text(encoding="utf-8")
         .replace("association = false", "association = true"),
         encoding="utf-8",

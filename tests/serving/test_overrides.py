@@ -103,8 +103,7 @@ def test_a_notebook_reads_the_report_with_a_token_as_the_api_does(api: Api) -> N
     with api.engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT user_name, action, outcome FROM audit WHERE client = 'notebook' "
-                "ORDER BY id"
+                "SELECT user_name, action, outcome FROM audit WHERE client = 'notebook' ORDER BY id"
             )
         ).all()
     assert [tuple(r) for r in rows] == [
