@@ -70,11 +70,23 @@ class MovedOut(BaseModel):
     points_after: float
 
 
-class CorrectionOut(BaseModel):
-    """A correction as stored. ``score_*`` and ``rate_*``: the child's score (1-20) and
-    calibrated rate of the recorded outcome just before and just after it, on ``as_of``
-    with model ``model_version`` (None with no model, outside the model's population, or
-    for a records officer, who does not see scores)."""
+class RescoredOut(BaseModel):
+    """``score_*`` and ``rate_*``: the child's score (1-20) and calibrated rate of the
+    recorded outcome just before and just after a change, on ``as_of`` with model
+    ``model_version`` (None with no model or outside the model's population)."""
+
+    model_version: str | None
+    as_of: date | None
+    score_before: int | None
+    score_after: int | None
+    rate_before: float | None
+    rate_after: float | None
+    moved: list[MovedOut]
+
+
+class CorrectionOut(RescoredOut):
+    """A correction as stored, with the scores around it (None for a records officer,
+    who does not see scores)."""
 
     id: int
     event_id: str
@@ -88,13 +100,6 @@ class CorrectionOut(BaseModel):
     recorded_by: str
     role: str
     created_at: UtcDateTime
-    model_version: str | None
-    as_of: date | None
-    score_before: int | None
-    score_after: int | None
-    rate_before: float | None
-    rate_after: float | None
-    moved: list[MovedOut]
 
 
 def _out(row: dict[str, Any], caller: Caller) -> CorrectionOut:

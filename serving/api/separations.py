@@ -8,11 +8,11 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from serving import separations
 from serving.access import Caller
-from serving.api.corrections import MovedOut
+from serving.api.corrections import RescoredOut
 from serving.api.deps import ChildPath, Svc, allow
 from serving.api.schemas import ErrorOut, Strict, UtcDateTime
 from serving.audit import Action
@@ -50,11 +50,9 @@ class SeparationIn(Strict):
     reason: str = field(NOTE.at_most(separations.MAX_REASON), description="why")
 
 
-class SeparationOut(BaseModel):
-    """A marking as stored. ``score_*`` and ``rate_*``: the child's score (1-20) and
-    calibrated rate of the recorded outcome just before and just after it, on ``as_of``
-    with model ``model_version`` (None with no model or outside the model's population;
-    equal when the marking's date is after ``as_of``)."""
+class SeparationOut(RescoredOut):
+    """A marking as stored, with the scores around it (equal when the marking's date is
+    after ``as_of``)."""
 
     id: int
     child_id: str
@@ -66,13 +64,6 @@ class SeparationOut(BaseModel):
     recorded_by: str
     role: str
     created_at: UtcDateTime
-    model_version: str | None
-    as_of: date | None
-    score_before: int | None
-    score_after: int | None
-    rate_before: float | None
-    rate_after: float | None
-    moved: list[MovedOut]
 
 
 @router.post(

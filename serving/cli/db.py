@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import polars as pl
 import typer
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
 import features.separations as fs
 from features.contract import ContractError
@@ -120,13 +122,7 @@ def corrections_command(
     """Write the record corrections as the file `riskflag features build` and `riskflag
     train` read (--corrections FILE): record ids, kinds and amended fields only, no
     reason, reference or name. A table or model built with it records its digest."""
-    with reported(OSError):
-        engine = current_store(url)
-        with engine.connect() as connection:
-            frame = corrections_frame(connection)
-        if out.suffix == ".parquet":
-            raise typer.BadParameter("a CSV file (.csv)", param_hint="--out")
-        _write_atomically(frame, out)
+    frame = _export_csv(url, out, corrections_frame)
     typer.echo(f"wrote {frame.height:,} correction(s) to {out} (sha256 {digest(frame)[:12]})")
 
 
@@ -138,14 +134,20 @@ def separations_command(
     """Write the household markings (a member marked apart from a child) as the file
     `riskflag features build` and `riskflag train` read (--separations FILE): ids, kinds
     and dates only, no reason or name. A table or model built with it records its digest."""
+    frame = _export_csv(url, out, separations_frame)
+    typer.echo(f"wrote {frame.height:,} marking(s) to {out} (sha256 {fs.digest(frame)[:12]})")
+
+
+def _export_csv(url: str, out: Path, read: Callable[[Connection], pl.DataFrame]) -> pl.DataFrame:
+    """What ``read`` reads of the store at ``url``, written to the CSV file ``out``."""
+    if out.suffix == ".parquet":
+        raise typer.BadParameter("a CSV file (.csv)", param_hint="--out")
     with reported(OSError):
         engine = current_store(url)
         with engine.connect() as connection:
-            frame = separations_frame(connection)
-        if out.suffix == ".parquet":
-            raise typer.BadParameter("a CSV file (.csv)", param_hint="--out")
+            frame = read(connection)
         _write_atomically(frame, out)
-    typer.echo(f"wrote {frame.height:,} marking(s) to {out} (sha256 {fs.digest(frame)[:12]})")
+    return frame
 
 
 def _write_atomically(frame: pl.DataFrame, out: Path) -> None:

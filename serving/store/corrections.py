@@ -36,6 +36,20 @@ class Rescored:
     moved: Sequence[Mapping[str, Any]]
 
 
+def rescored_values(rescored: Rescored | None) -> dict[str, Any]:
+    """The columns a stored correction or marking keeps of ``rescored`` (None: no model
+    was loaded, or no export dates the score)."""
+    return {
+        "model_version": rescored.model_version if rescored else None,
+        "as_of": rescored.as_of if rescored else None,
+        "score_before": rescored.score_before if rescored else None,
+        "score_after": rescored.score_after if rescored else None,
+        "rate_before": rescored.rate_before if rescored else None,
+        "rate_after": rescored.rate_after if rescored else None,
+        "moved": json.dumps(list(rescored.moved), ensure_ascii=False) if rescored else None,
+    }
+
+
 def find_record(connection: Connection, event_id: str) -> dict[str, Any] | None:
     """A stored record with its child's district and household, or None."""
     row = (
@@ -74,13 +88,7 @@ def record_correction(
         "district": record["district"],
         **said,
         "created_at": utc_now(),
-        "model_version": rescored.model_version if rescored else None,
-        "as_of": rescored.as_of if rescored else None,
-        "score_before": rescored.score_before if rescored else None,
-        "score_after": rescored.score_after if rescored else None,
-        "rate_before": rescored.rate_before if rescored else None,
-        "rate_after": rescored.rate_after if rescored else None,
-        "moved": json.dumps(list(rescored.moved), ensure_ascii=False) if rescored else None,
+        **rescored_values(rescored),
     }
     correction_id = connection.execute(
         insert(CORRECTIONS).values(**values).returning(CORRECTIONS.c.id)

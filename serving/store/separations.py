@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 import features.separations as fs
 from serving.clock import utc_now
-from serving.store.corrections import Rescored
+from serving.store.corrections import Rescored, rescored_values
 from serving.store.tables import SEPARATIONS
 
 
@@ -46,13 +46,7 @@ def record_separation(
         "district": child["district"],
         **said,
         "created_at": utc_now(),
-        "model_version": rescored.model_version if rescored else None,
-        "as_of": rescored.as_of if rescored else None,
-        "score_before": rescored.score_before if rescored else None,
-        "score_after": rescored.score_after if rescored else None,
-        "rate_before": rescored.rate_before if rescored else None,
-        "rate_after": rescored.rate_after if rescored else None,
-        "moved": json.dumps(list(rescored.moved), ensure_ascii=False) if rescored else None,
+        **rescored_values(rescored),
     }
     separation_id = connection.execute(
         insert(SEPARATIONS).values(**values).returning(SEPARATIONS.c.id)

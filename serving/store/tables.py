@@ -324,7 +324,21 @@ class Assignment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class Correction(Base):
+class Rescored:
+    """The child's score just before and just after a change to what it is read from (a
+    correction, a household marking): model version and date, scores and rates, and the
+    factors that moved (JSON)."""
+
+    model_version: Mapped[str | None] = mapped_column(String(32))
+    as_of: Mapped[date | None]
+    score_before: Mapped[int | None] = mapped_column(SmallInteger)
+    score_after: Mapped[int | None] = mapped_column(SmallInteger)
+    rate_before: Mapped[float | None] = mapped_column(Float)
+    rate_after: Mapped[float | None] = mapped_column(Float)
+    moved: Mapped[str | None] = mapped_column(Text)
+
+
+class Correction(Rescored, Base):
     """A record marked wrong, amended or expunged (features.corrections), with the
     child's score before and after it: append-only (migration 0009)."""
 
@@ -346,16 +360,9 @@ class Correction(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime)
-    model_version: Mapped[str | None] = mapped_column(String(32))
-    as_of: Mapped[date | None]
-    score_before: Mapped[int | None] = mapped_column(SmallInteger)
-    score_after: Mapped[int | None] = mapped_column(SmallInteger)
-    rate_before: Mapped[float | None] = mapped_column(Float)
-    rate_after: Mapped[float | None] = mapped_column(Float)
-    moved: Mapped[str | None] = mapped_column(Text)
 
 
-class Separation(Base):
+class Separation(Rescored, Base):
     """A household member whose records stop counting for a child from ``since``
     (features.separations), with the child's score before and after it: append-only
     (migration 0010)."""
@@ -373,13 +380,6 @@ class Separation(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime)
-    model_version: Mapped[str | None] = mapped_column(String(32))
-    as_of: Mapped[date | None]
-    score_before: Mapped[int | None] = mapped_column(SmallInteger)
-    score_after: Mapped[int | None] = mapped_column(SmallInteger)
-    rate_before: Mapped[float | None] = mapped_column(Float)
-    rate_after: Mapped[float | None] = mapped_column(Float)
-    moved: Mapped[str | None] = mapped_column(Text)
 
 
 def _core(model: type[Base]) -> Table:

@@ -120,13 +120,22 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     runner = CliRunner()
     linked = runner.invoke(app, ["link", str(sources), "--out", str(data), "--truth", str(truth)])
     assert linked.exit_code == 0, linked.stderr
+    return champion_of(data, root, "scorecard")
+
+
+def champion_of(data: Path, root: Path, family: str, *options: str) -> Trained:
+    """A ``family`` model trained on ``data`` with the tests' training settings (and
+    ``options`` of `riskflag train`) in a SQLite MLflow store under ``root``, promoted."""
+    from serving.cli import app
+
+    runner = CliRunner()
     training = root / "training.toml"
     training.write_text(TRAINING, encoding="utf-8")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     done = runner.invoke(
         app,
         [
-            *("train", "--data", str(data), "--model", "scorecard"),
+            *("train", "--data", str(data), "--model", family, *options),
             *("--training", str(training), "--tracking-uri", uri),
         ],
     )
@@ -147,40 +156,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
 def associating(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Trained:
     """A logistic champion trained on ``trained``'s data with association features on
     (household control: tests/serving/test_household_control.py, the browser's flow)."""
-    from serving.cli import app
-
     root = tmp_path_factory.mktemp("association-model")
     defaults = Path(features.config.__file__).parent / "default_policy.toml"
     policy = defaults.read_text(encoding="utf-8")
     (root / "policy.toml").write_text(
         policy.replace("association = false", "association = true"), encoding="utf-8"
     )
-    (root / "training.toml").write_text(
-        "[dates]\ntrain_dates = 4\ncalibration_dates = 2\ntest_dates = 2\n"
-        "[sampling]\nmax_train_rows = 5000\n",
-        encoding="utf-8",
-    )
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    runner = CliRunner()
-    done = runner.invoke(
-        app,
-        [
-            *("train", "--data", str(trained.data), "--model", "logistic"),
-            *("--policy", str(root / "policy.toml"), "--training", str(root / "training.toml")),
-            *("--tracking-uri", uri),
-        ],
-    )
-    assert done.exit_code == 0, done.stderr
-    version = str(json.loads(done.stdout.strip().splitlines()[-1])["version"])
-    promoted = runner.invoke(
-        app,
-        [
-            *("promote", version, "--tracking-uri", uri, "--by", "tests"),
-            *("--force", "--reason", "test fixture"),
-        ],
-    )
-    assert promoted.exit_code == 0, promoted.stderr
-    return Trained(trained.data, uri, version)
+    return champion_of(trained.data, root, "logistic", "--policy", str(root / "policy.toml"))
 
 
 def password_of(name: str) -> str:
