@@ -37,6 +37,7 @@ from features.config import FeatureConfig, Policy
 from features.registry import FeatureSpec, Registry
 from models.compiled import CompiledModel, compile_model
 from models.design import Column, design_matrix
+from models.drift import Reference
 from models.families import as_frame, term_columns
 from models.flagging import FlaggingPolicy, Ventiles, flag
 
@@ -108,6 +109,9 @@ class RiskModel:
     policy: Policy = field(default_factory=Policy)
     points_to_double_odds: float = DEFAULT_PDO
     provenance: dict[str, Any] = field(default_factory=dict)
+    # the training population's feature distributions (models.drift); None in a model
+    # trained before drift was watched
+    reference: Reference | None = None
 
     # ---- numbers --------------------------------------------------------------------
 

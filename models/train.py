@@ -25,6 +25,7 @@ from features.linkage.summary import linkage_summary
 from features.registry import Registry
 from features.table import separations_of, shard_plan
 from models.design import design_columns, design_matrix
+from models.drift import Reference
 from models.evaluation import Evaluation, evaluate
 from models.fairness import FairnessReport, audit
 from models.fairness_split import SplitReport, split_audit
@@ -230,6 +231,7 @@ def fit_model(
     training = 1 / (1 + np.exp(-model.platt(chunked_raw_log_odds(model, blocks.train))))
     weights = np.where(y_train == 1, 1.0, 1.0 / rate) if rate < 1 else None
     model.ventiles = Ventiles.fit(training, weights)
+    model.reference = Reference.of(blocks.train, [spec.name for spec in blocks.registry.specs], weights)
     return model
 
 

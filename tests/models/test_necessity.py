@@ -88,6 +88,9 @@ def test_the_harness_reports_what_each_sensitive_family_buys(
         assert 0 <= row["flags_changed"] <= 2 * row["flags"]
     base = next(v for v in trained if v.name == "policy").result
     assert set(base.model.provenance["necessity"]) == {s.family for s in base.model.specs}
+    # the model keeps its training population's distributions, for drift (models.drift)
+    assert base.model.reference is not None
+    assert set(base.model.reference.features) == {s.name for s in base.model.specs}
     with pytest.raises(ConfigError, match="no statement"):  # training refuses, by name
         train(
             histories, "logistic", load_feature_config(), load_policy(),
