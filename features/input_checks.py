@@ -176,8 +176,9 @@ def lateness(weekly: pl.DataFrame, thresholds: InputThresholds) -> list[Finding]
         named=True
     ):
         mine = medians.filter(pl.col(SOURCE) == row[SOURCE])
-        this_week = mine.filter(pl.col(WEEK) == 0)["n"].sum()
-        if mine["n"].sum() - this_week < thresholds.min_weekly or this_week < thresholds.min_weekly:
+        this_week = int(mine.filter(pl.col(WEEK) == 0)["n"].sum())
+        before = int(mine["n"].sum()) - this_week
+        if before < thresholds.min_weekly or this_week < thresholds.min_weekly:
             continue
         later = row["value"] - row["expected"]
         problem = (
