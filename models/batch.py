@@ -17,6 +17,7 @@ Spark's Arrow, and ``json.loads`` gives back the value with its type.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -41,12 +42,14 @@ def score_batch(
     as_of: date,
     top: int = TOP_FACTORS,
     shards: int | None = None,
+    watch: Callable[[pl.DataFrame], None] | None = None,
 ) -> pl.DataFrame:
     """Every eligible child on ``as_of``: probability, 1-20 score, tier, flag, top factors
     and their records. Built shard by shard (households kept together, memory bounded);
-    flags over the whole batch."""
+    flags over the whole batch. ``watch`` sees each shard's feature table (the drift
+    tally, models.drift.Tally.add: counted while the table is at hand, the only time)."""
     plan = shard_plan(histories, shards)
-    parts = [explained_rows(histories, model, as_of, top, shard) for shard in plan]
+    parts = [explained_rows(histories, model, as_of, top, shard, watch) for shard in plan]
     return flag(pl.concat(parts), policy)
 
 
@@ -56,10 +59,13 @@ def explained_rows(
     as_of: date,
     top: int = TOP_FACTORS,
     shard: Shard = None,
+    watch: Callable[[pl.DataFrame], None] | None = None,
 ) -> pl.DataFrame:
     """The children of ``histories`` (or of one shard) scored and explained, not flagged."""
     table = build_features(histories, model.config, model.policy, [as_of], shard)
     frame = table.frame.collect(engine="in-memory")
+    if watch is not None:
+        watch(frame)
     explained = with_values(model.explained(frame, top), frame)
     return with_evidence(explained, histories, model, as_of)
 

@@ -11,7 +11,8 @@ How: at training, each feature's training values are cut into bins (numbers: at 
 recorded: a bin of its own), and the share of the training population in each bin is
 kept with the model (``Reference``, weighted as the ventiles are, so sampled negatives
 count as the population they stand for). A batch counts its rows into the same bins,
-shard by shard (``Tally``), and ``psi`` compares the shares:
+shard by shard (``Tally``), and ``psi`` compares the shares (the 1-20 scores too, against
+the training population's own shares of each score):
 PSI = sum over bins of (batch share - training share) x ln(batch share / training share),
 each share floored at ``FLOOR`` so an empty bin is not infinite (a category training
 never saw has a training share of nothing, so it shows). By the usual reading,
@@ -32,6 +33,7 @@ import polars as pl
 from features.kernel import Float
 
 BINS: Final = 10
+SCORES: Final = 20
 FLOOR: Final = 1e-4
 
 
@@ -73,15 +75,27 @@ class Binned:
 
 @dataclass(frozen=True)
 class Reference:
-    """The training population's distribution of every feature, by feature name."""
+    """The training population's distribution of every feature, by feature name, and of
+    its 1-20 scores (the share at each score: not 5% each where many children tie)."""
 
     features: Mapping[str, Binned] = field(default_factory=dict)
+    scores: tuple[float, ...] = ()
 
     @classmethod
-    def of(cls, frame: pl.DataFrame, names: Iterable[str], weights: Float | None) -> Reference:
-        """The bins of ``names`` over the training rows ``frame`` (``weights``: each row's
-        weight in the population, None for all ones)."""
-        return cls({name: _binned(name, frame[name], weights) for name in names})
+    def of(
+        cls,
+        frame: pl.DataFrame,
+        names: Iterable[str],
+        weights: Float | None,
+        scores: npt.ArrayLike = (),
+    ) -> Reference:
+        """The bins of ``names`` over the training rows ``frame`` and the shares of their
+        1-20 ``scores`` (``weights``: each row's weight in the population, None for all
+        ones)."""
+        counted = np.bincount(np.asarray(scores, dtype=np.int64), weights, minlength=SCORES + 1)
+        shares = counted[1:] / (counted[1:].sum() or 1.0)
+        features = {name: _binned(name, frame[name], weights) for name in names}
+        return cls(features, tuple(shares.tolist()) if counted.sum() else ())
 
 
 def _binned(name: str, values: pl.Series, weights: Float | None) -> Binned:

@@ -13,7 +13,7 @@ them in one table and the pages, the API and the metrics read them alike:
 - ``inputs``: features.input_checks (volumes, late recording, empty columns, linkage);
 - ``drift``: each feature's PSI against the model's training population (models.drift),
   the features that moved most first, and the 1-20 scores' PSI against the training
-  population's (5% at each score, by the ventiles' construction);
+  population's shares of each score;
 - ``flags``: per district, the children reaching the flagging tier against the mean of
   the last batches.
 """
@@ -35,6 +35,12 @@ from models.drift import Drift, psi
 
 SCORES: Final = 20
 NO_REFERENCE: Final = "no_reference"
+NOTICE: Final = "moderate"  # a moderate shift: shown, not counted as a problem
+
+
+def is_problem(problem: str | None) -> bool:
+    """Whether a check's ``problem`` broke the policy (a notice does not)."""
+    return problem is not None and problem != NOTICE
 
 
 class MonitoringError(ValueError):
@@ -99,7 +105,7 @@ class Check:
 
     @property
     def is_problem(self) -> bool:
-        return self.problem is not None and self.problem != "moderate"
+        return is_problem(self.problem)
 
 
 def input_checks(findings: Iterable[Finding]) -> list[Check]:
@@ -115,7 +121,7 @@ def drift_checks(found: Sequence[Drift] | None, policy: DriftThresholds) -> list
         problem = (
             "shifted"
             if item.psi >= policy.feature_psi
-            else "moderate"
+            else NOTICE
             if item.psi >= policy.notice_psi
             else None
         )
@@ -123,11 +129,16 @@ def drift_checks(found: Sequence[Drift] | None, policy: DriftThresholds) -> list
     return checks
 
 
-def score_check(scores: Sequence[int], policy: DriftThresholds) -> Check:
-    """The PSI of the batch's 1-20 scores against the training population's (equal
-    shares)."""
+def score_check(
+    scores: Sequence[int], reference: Sequence[float], policy: DriftThresholds
+) -> Check:
+    """The PSI of the batch's 1-20 scores against the training population's shares of
+    each score (``reference``: models.drift.Reference.scores; empty for a model trained
+    before it was kept: no reference)."""
+    if not reference:
+        return Check("scores", "1-20", 0.0, 0.0, NO_REFERENCE)
     counts = np.bincount(np.asarray(scores, dtype=np.int64), minlength=SCORES + 1)[1:]
-    found = psi([1 / SCORES] * SCORES, counts.astype(np.float64))
+    found = psi(reference, counts.astype(np.float64))
     return Check("scores", "1-20", found, 0.0, "shifted" if found >= policy.score_psi else None)
 
 

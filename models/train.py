@@ -231,7 +231,9 @@ def fit_model(
     training = 1 / (1 + np.exp(-model.platt(chunked_raw_log_odds(model, blocks.train))))
     weights = np.where(y_train == 1, 1.0, 1.0 / rate) if rate < 1 else None
     model.ventiles = Ventiles.fit(training, weights)
-    model.reference = Reference.of(blocks.train, [spec.name for spec in blocks.registry.specs], weights)
+    names = [spec.name for spec in blocks.registry.specs]
+    scores = model.ventiles.score(training)
+    model.reference = Reference.of(blocks.train, names, weights, scores)
     return model
 
 

@@ -57,6 +57,7 @@ class Action(StrEnum):
     FAMILY_SUMMARY = "family_summary"  # a summary of the score made for the child's family
     CORRECT_RECORD = "correct_record"  # a record marked wrong, amended or expunged
     SEPARATE_MEMBER = "separate_member"  # a household member marked apart from a child
+    READ_MONITORING = "read_monitoring"  # a batch's monitoring checks (no child data)
 
 
 class Actor(Protocol):

@@ -22,6 +22,7 @@ from serving.api import (
     decisions,
     family,
     model,
+    monitoring,
     operations,
     queue,
     review,
@@ -44,5 +45,6 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     review.router,
     supervision.router,
     model.router,
+    monitoring.router,
     admin.router,
 )

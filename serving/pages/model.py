@@ -6,6 +6,8 @@ its model card, read into sections (serving.pages.card) with their headings tran
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -13,10 +15,13 @@ from features.linkage.schema import HOW_VALUES
 from serving.access import admit
 from serving.audit import Action
 from serving.champion import ModelUnavailableError
+from serving.errors import NotFoundError
+from serving.monitoring import read_monitoring
 from serving.overrides import read_overrides
 from serving.pages.card import read_card
+from serving.pages.checks import subject_words
 from serving.pages.errors import PageError
-from serving.pages.render import render
+from serving.pages.render import language_of, render
 from serving.pages.session import Session
 from serving.service import service_of
 from serving.vocabulary import MODEL_PAGE_ROLES
@@ -74,7 +79,17 @@ def model_page(request: Request, signed_in: Session) -> Response:
         loaded=served.loaded_at,
         anchor=row_anchor,
         overrides=reviewed,
+        monitoring=_monitoring(request, signed_in),
+        subject=subject_words(language_of(request), served.model.registry),
     )
+
+
+def _monitoring(request: Request, signed_in: Session) -> dict[str, Any] | None:
+    """The latest batch's checks, or None before any batch."""
+    try:
+        return read_monitoring(service_of(request), signed_in.caller, None)
+    except NotFoundError:
+        return None
 
 
 def _violation(text: str) -> dict[str, str]:

@@ -17,12 +17,14 @@ from serving.access import admit
 from serving.audit import Action
 from serving.errors import InvalidError
 from serving.limits import CODE, CURSOR, OPTIONAL_IDENTIFIER, query
+from serving.monitoring import latest_problems
+from serving.pages.checks import served_registry, subject_words
 from serving.pages.errors import PageError
 from serving.pages.render import language_of, render
 from serving.pages.session import Session
 from serving.service import service_of
 from serving.store.queue import ORDERS
-from serving.vocabulary import DISTRICT_ROLES
+from serving.vocabulary import DISTRICT_ROLES, MODEL_PAGE_ROLES
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE: Final = 25
@@ -72,6 +74,9 @@ def queue_page(
         tiers=TIERS,
         orders=ORDERS,
         more=f"/queue?{urlencode({**shown, 'cursor': following})}" if following else None,
+        problems=latest_problems(service),
+        subject=subject_words(language_of(request), served_registry(service)),
+        sees_model=caller.principal.role in MODEL_PAGE_ROLES,
     )
 
 

@@ -235,6 +235,29 @@ CORRECTION_MEANING: Final = {
         "training set (this cannot be undone)"
     ),
 }
+CHECK: Final = {  # models.monitoring.Check.kind: what the figures are
+    "volume": N_("Records in the week before the batch (the usual: the trailing weeks' median)"),
+    "late": N_("Median days from an event to its record"),
+    "missing": N_("Share of records without this value"),
+    "linkage": N_("Share of records linked this way"),
+    "scores": N_("The 1-20 scores against the training population (PSI)"),
+    "flags": N_("Children reaching the flagging tier (the usual: the last batches' mean)"),
+    "drift": N_("A feature against the training population (PSI)"),
+}
+PROBLEM: Final = {  # models.monitoring.Check.problem
+    "silent": N_("gone silent"),
+    "halved": N_("halved"),
+    "doubled": N_("doubled"),
+    "late": N_("recorded late"),
+    "missing": N_("values missing"),
+    "linkage": N_("linked differently"),
+    "shifted": N_("shifted"),
+    "moderate": N_("a moderate shift"),
+    "rose": N_("rose"),
+    "fell": N_("fell"),
+    "no_reference": N_("not checked: the model keeps no record of its training population"),
+}
+
 SEPARATION: Final = {
     SeparationKind.NOT_LIVING_WITH: N_("not living with the child"),
     SeparationKind.NO_CONTACT: N_("no contact with the child"),
@@ -254,6 +277,8 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "correction": {str(code): text for code, text in CORRECTION.items()},
     "correction_meaning": {str(code): text for code, text in CORRECTION_MEANING.items()},
     "separation": {str(code): text for code, text in SEPARATION.items()},
+    "check": dict(CHECK),
+    "problem": dict(PROBLEM),
     "comparison": dict(COMPARISON),
     "level": dict(LEVEL),
     "system": dict(SYSTEM),

@@ -28,7 +28,9 @@ from sqlalchemy.engine import Connection
 from features.contract import CaseHistories
 from features.deployment import Deployment
 from models.batch import score_batch
+from models.drift import Tally
 from models.flagging import FlaggingPolicy
+from models.monitoring import MonitoringPolicy, load_monitoring_policy
 from serving.champion import Served
 from serving.clock import utc_now
 from serving.errors import ConflictError, InvalidError
@@ -36,6 +38,7 @@ from serving.explain import store_histories
 from serving.store import separations as separated
 from serving.store.children import exported_at
 from serving.store.load import read_frames
+from serving.store.monitoring import checks_for_batch, record_checks
 from serving.store.queue import BatchSummary
 from serving.store.tables import BATCHES, SCORES
 
@@ -51,8 +54,10 @@ def write_batch(
     deployment: Deployment,
     as_of: date,
     created_by: str,
+    monitoring: MonitoringPolicy | None = None,
 ) -> BatchSummary:
-    """Score every child in the store on ``as_of`` into a new batch, in one transaction.
+    """Score every child in the store on ``as_of`` into a new batch, in one transaction,
+    with the batch's monitoring checks (serving.store.monitoring).
 
     Parameters
     ----------
@@ -68,6 +73,8 @@ def write_batch(
         The date scored; at most the latest export's date.
     created_by
         Who asked for the batch (recorded with it).
+    monitoring
+        What counts as a problem in the batch's checks (default: the shipped policy).
 
     Returns
     -------
@@ -84,15 +91,22 @@ def write_batch(
         In either case no batch is written.
     """
     histories = _histories(engine, deployment, as_of)
-    scored = score_batch(histories, served.model, policy, as_of, top=REASONS_KEPT)
+    reference = served.model.reference
+    tally = Tally(reference) if reference is not None else None
+    watch = tally.add if tally is not None else None
+    scored = score_batch(histories, served.model, policy, as_of, REASONS_KEPT, watch=watch)
     if scored.height == 0:
         message = f"no child in the store is in the model's population on {as_of}"
         raise InvalidError(None, "population", message)
+    monitoring = monitoring or load_monitoring_policy(None)
+    with engine.connect() as connection:
+        checks = checks_for_batch(connection, histories, as_of, scored, tally, policy, monitoring)
     created_at, flagged = utc_now(), int(scored["flagged"].sum())
     with engine.begin() as connection:  # all or nothing: no half queue
         batch_id = _insert_batch(
             connection, served, as_of, created_at, created_by, scored.height, flagged
         )
+        record_checks(connection, batch_id, checks, monitoring.digest())
         rows = score_rows(scored, batch_id)
         for start in range(0, len(rows), CHUNK_ROWS):
             connection.execute(insert(SCORES), rows[start : start + CHUNK_ROWS])

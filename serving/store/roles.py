@@ -31,6 +31,7 @@ APPEND_ONLY: Final = (
     "assignments",
     "corrections",
     "separations",
+    "batch_checks",
 )
 
 # every table of the schema, with what the service may do to it (a table missing here is

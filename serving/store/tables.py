@@ -382,6 +382,23 @@ class Separation(Rescored, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class BatchCheck(Base):
+    """One check of a batch (models.monitoring.Check), with the monitoring policy's
+    SHA-256: append-only (migration 0011)."""
+
+    __tablename__ = "batch_checks"
+    __table_args__ = (Index("ix_batch_checks_batch", "batch_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(128))
+    value: Mapped[float] = mapped_column(Float)
+    expected: Mapped[float] = mapped_column(Float)
+    problem: Mapped[str | None] = mapped_column(String(16))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+
+
 def _core(model: type[Base]) -> Table:
     table: Table = model.__table__  # type: ignore[assignment]
     return table
@@ -404,3 +421,4 @@ CHILD_CHANGES: Final = _core(ChildChange)
 ASSIGNMENTS: Final = _core(Assignment)
 CORRECTIONS: Final = _core(Correction)
 SEPARATIONS: Final = _core(Separation)
+BATCH_CHECKS: Final = _core(BatchCheck)

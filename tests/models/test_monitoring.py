@@ -65,9 +65,16 @@ def test_drift_is_judged_by_the_policy() -> None:
 def test_scores_against_the_training_population() -> None:
     rng = np.random.default_rng(1)
     even = rng.integers(1, 21, 20_000).tolist()
-    assert score_check(even, DriftThresholds()).problem is None
+    shares = [0.05] * 20
+    assert score_check(even, shares, DriftThresholds()).problem is None
     high = [20] * 5_000 + even[:5_000]
-    assert score_check(high, DriftThresholds()).problem == "shifted"
+    assert score_check(high, shares, DriftThresholds()).problem == "shifted"
+    tied = [0.0] * 14 + [0.7, 0.1, 0.05, 0.05, 0.05, 0.05]  # many children tie at 15
+    assert (
+        score_check([15] * 70 + [16] * 10 + [17, 18, 19, 20] * 5, tied, DriftThresholds()).problem
+        is None
+    )
+    assert score_check(even, (), DriftThresholds()).problem == "no_reference"
 
 
 def test_flags_per_district_against_the_last_batches() -> None:

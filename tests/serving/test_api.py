@@ -192,6 +192,7 @@ def _calls(api: Api) -> dict[str, Call]:
             json={"kind": "split", "reason": "matrix"},
             headers=h,
         ),
+        "monitoring": lambda a, _, h: a.client.get("/v1/monitoring", headers=h),
         "separations.get": lambda a, _, h: a.client.get(
             f"/v1/children/{apart}/separations", headers=h
         ),
@@ -234,6 +235,7 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int, int, int, int]] = {
     "family_summary": (200, 404, 200, 404, 403, 403, 403, 403, 401),
     "corrections.get": (200, 404, 200, 404, 403, 403, 403, 403, 401),
     "corrections.post": (403, 403, 201, 404, 403, 403, 201, 404, 401),
+    "monitoring": (403, 403, 200, 200, 200, 200, 403, 403, 401),
     "separations.get": (200, 404, 200, 404, 403, 403, 403, 403, 401),
     "separations.post": (201, 404, 201, 404, 403, 403, 403, 403, 401),
 }

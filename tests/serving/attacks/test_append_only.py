@@ -1,5 +1,5 @@
 """D3: the record tables (audit, decisions, batches, batch_scores, loads, pair_decisions,
-link_requests, child_changes, assignments, corrections, separations) refuse every
+link_requests, child_changes, assignments, corrections, separations, batch_checks) refuse every
 statement form that edits or erases a row, on SQLite and PostgreSQL; on PostgreSQL the
 service's own role cannot even try."""
 
@@ -36,6 +36,7 @@ ROWS = {  # one row per table, in an order that keeps the foreign keys
     f"'the school', 'li', 'supervisor', {NOW}, '1', '2025-12-01', 17, 12, 0.2, 0.1, '[]')",
     "separations": f"(1, 'BJ1', 'BJ2', 'Chaoyang', 'no_contact', '2025-11-01', 'moved out', "
     f"'li', 'caseworker', {NOW}, '1', '2025-12-01', 17, 12, 0.2, 0.1, '[]')",
+    "batch_checks": "(1, 1, 'volume', 'health', 0, 80, 'silent', 'abc')",
 }
 KEYS = {
     "loads": "id",
@@ -49,6 +50,7 @@ KEYS = {
     "assignments": "id",
     "corrections": "id",
     "separations": "id",
+    "batch_checks": "id",
 }
 SET = {
     "loads": "source = 'x'",
@@ -62,6 +64,7 @@ SET = {
     "assignments": "assignee = 'li'",
     "corrections": "kind = 'corrected'",
     "separations": "kind = 'resumed'",
+    "batch_checks": "problem = NULL",
 }
 
 

@@ -35,6 +35,7 @@ ACTIONS = {  # the action each endpoint of the matrix is audited as
     "family_summary": "family_summary",
     "corrections.get": "read_history",
     "corrections.post": "correct_record",
+    "monitoring": "read_monitoring",
     "separations.get": "read_history",
     "separations.post": "separate_member",
 }

@@ -1,0 +1,142 @@
+"""Monitoring in the store: what the checks of a batch read (the records' links, the
+children reaching the flagging tier in earlier batches) and the checks themselves,
+written with their batch (append-only, migration 0011)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import and_, func, insert, select
+from sqlalchemy.engine import Connection
+
+from features.contract import CaseHistories
+from features.input_checks import check_inputs
+from models.drift import Tally, drift
+from models.flagging import TIERS, FlaggingPolicy
+from models.monitoring import (
+    NOTICE,
+    Check,
+    MonitoringPolicy,
+    drift_checks,
+    flag_checks,
+    input_checks,
+    score_check,
+)
+from serving.store.tables import BATCH_CHECKS, BATCHES, EVENTS, LINKS, SCORES
+
+
+def checks_for_batch(
+    connection: Connection,
+    histories: CaseHistories,
+    as_of: date,
+    scored: pl.DataFrame,
+    tally: Tally | None,
+    flagging: FlaggingPolicy,
+    policy: MonitoringPolicy,
+) -> list[Check]:
+    """Every check of a batch about to be written (models.monitoring): its inputs, its
+    features' drift (``tally``: None for a model trained before drift was watched), its
+    scores, and per district the children reaching the flagging tier against the last
+    batches."""
+    found = check_inputs(histories, as_of, policy.inputs, links_of_events(connection))
+    reaching_tiers = TIERS[TIERS.index(flagging.flag_from) :]
+    reaching = scored.filter(pl.col("tier").cast(pl.String).is_in(reaching_tiers))
+    now = {str(k): int(n) for k, n in reaching.group_by("district").len().iter_rows()}
+    before = reaching_before(connection, None, reaching_tiers, policy.flags.last_batches)
+    return [
+        *input_checks(found),
+        score_check(
+            scored["score_1_20"].to_list(), tally.reference.scores if tally else (), policy.drift
+        ),
+        *flag_checks(now, before, policy.flags),
+        *drift_checks(drift(tally) if tally is not None else None, policy.drift),
+    ]
+
+
+def links_of_events(connection: Connection) -> pl.DataFrame | None:
+    """Each linked record's event id and how it was linked (features.input_checks reads
+    it), or None where riskflag linked nothing in this store."""
+    rows = connection.execute(
+        select(EVENTS.c.event_id, LINKS.c.how).join(
+            LINKS,
+            and_(LINKS.c.source == EVENTS.c.source, LINKS.c.record_id == EVENTS.c.source_record_id),
+        )
+    ).all()
+    if not rows:
+        return None
+    return pl.DataFrame(
+        [tuple(r) for r in rows], schema={"event_id": pl.String, "how": pl.String}, orient="row"
+    )
+
+
+def reaching_before(
+    connection: Connection, before_id: int | None, tiers: Sequence[str], count: int
+) -> list[dict[str, int]]:
+    """Per district, the children reaching ``tiers`` in each of the ``count`` batches
+    before batch ``before_id`` (all batches when None), newest first."""
+    query = select(BATCHES.c.id).order_by(BATCHES.c.id.desc()).limit(count)
+    if before_id is not None:
+        query = query.where(BATCHES.c.id < before_id)
+    ids = list(connection.execute(query).scalars())
+    found: dict[int, dict[str, int]] = {batch: {} for batch in ids}
+    rows = connection.execute(
+        select(SCORES.c.batch_id, SCORES.c.district, func.count())
+        .where(SCORES.c.batch_id.in_(ids), SCORES.c.tier.in_(list(tiers)))
+        .group_by(SCORES.c.batch_id, SCORES.c.district)
+    ).all()
+    for batch, district, n in rows:
+        found[int(batch)][str(district)] = int(n)
+    return [found[batch] for batch in ids]
+
+
+def record_checks(
+    connection: Connection, batch_id: int, checks: Sequence[Check], policy_sha256: str
+) -> None:
+    if checks:
+        connection.execute(
+            insert(BATCH_CHECKS),
+            [
+                {"batch_id": batch_id, "kind": c.kind, "subject": c.subject[:128],
+                 "value": float(c.value), "expected": float(c.expected),
+                 "problem": c.problem, "policy_sha256": policy_sha256}
+                for c in checks
+            ],
+        )  # fmt: skip
+
+
+def has_batch(connection: Connection, batch_id: int) -> bool:
+    found = connection.execute(select(BATCHES.c.id).where(BATCHES.c.id == batch_id)).first()
+    return found is not None
+
+
+def checks_of(connection: Connection, batch_id: int) -> list[dict[str, Any]]:
+    """A batch's checks, in the order they were written (problems first within a kind)."""
+    rows = connection.execute(
+        select(BATCH_CHECKS).where(BATCH_CHECKS.c.batch_id == batch_id).order_by(BATCH_CHECKS.c.id)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def problems_by_batch(connection: Connection, count: int) -> list[dict[str, Any]]:
+    """The latest ``count`` batches, newest first, with how many checks each ran and how
+    many found a problem (models.monitoring.is_problem: a notice is not one)."""
+    is_problem = BATCH_CHECKS.c.problem.is_not(None) & (BATCH_CHECKS.c.problem != NOTICE)
+    rows = connection.execute(
+        select(
+            BATCHES.c.id, BATCHES.c.as_of, BATCHES.c.model_version, BATCHES.c.created_at,
+            func.count(BATCH_CHECKS.c.id),
+            func.count(BATCH_CHECKS.c.id).filter(is_problem),
+        )
+        .select_from(BATCHES.outerjoin(BATCH_CHECKS, BATCH_CHECKS.c.batch_id == BATCHES.c.id))
+        .group_by(BATCHES.c.id, BATCHES.c.as_of, BATCHES.c.model_version, BATCHES.c.created_at)
+        .order_by(BATCHES.c.id.desc())
+        .limit(count)
+    ).all()  # fmt: skip
+    return [
+        {"batch_id": r[0], "as_of": r[1], "model_version": r[2], "created_at": r[3],
+         "checks": int(r[4]), "problems": int(r[5])}
+        for r in rows
+    ]  # fmt: skip

@@ -1,0 +1,135 @@
+"""Monitoring in the service (issue 22, points 1 and 3): every batch is written with its
+checks, judged by the monitoring policy; the served data's batch raises nothing; a
+doubled source and a shifted feature planted in the store are each named on the next
+batch, by the API and on the queue; and the checks hold no child's data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from tests.serving.conftest import Api, Trained, password_of, served
+from tests.serving.test_pages import _browser, _sign_in
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
+DAY = date(2025, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator[Api]:
+    yield from served("sqlite", tmp_path_factory, trained)
+
+
+def _monitoring(api: Api, user: str = "analyst", **params: Any) -> dict[str, Any]:
+    response = api.client.get("/v1/monitoring", params=params, headers=api.headers(user))
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def _batch(api: Api) -> int:
+    done = api.client.post(
+        "/v1/admin/batches", json={"as_of": DAY.isoformat()}, headers=api.headers("admin")
+    )
+    assert done.status_code in (200, 201), done.text
+    return int(done.json()["id"])
+
+
+def _problems(found: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(c["kind"], c["subject"], c["problem"]) for c in found["problems"]}
+
+
+def test_the_served_batch_is_checked_and_raises_nothing(api: Api) -> None:
+    found = _monitoring(api)
+    kinds = {c["kind"] for c in found["checks"]}
+    assert kinds >= {"volume", "late", "missing", "linkage", "scores", "drift"}
+    assert found["problems"] == []
+    assert len(found["policy_sha256"]) == 64
+    assert found["batches"][0]["batch_id"] == found["batch_id"]
+    assert found["batches"][0]["problems"] == 0
+    # drift is judged feature by feature, the largest PSI first
+    drift = [c["value"] for c in found["checks"] if c["kind"] == "drift"]
+    assert len(drift) > 50
+    assert drift == sorted(drift, reverse=True)
+
+
+def _copies(api: Api, prefix: str, times: int, where: str) -> list[dict[str, Any]]:
+    """Copies of the records ``where`` selects, recorded in the week before DAY."""
+    from serving.store.tables import EVENTS
+
+    with api.engine.connect() as connection:
+        rows = connection.execute(select(EVENTS).where(text(where))).mappings().all()
+    moment = datetime(DAY.year, DAY.month, DAY.day) - timedelta(days=3)
+    return [
+        {**row, "event_id": f"{prefix}{i}-{row['event_id']}", "occurred_at": moment,
+         "recorded_at": moment, "source": None, "source_record_id": None}
+        for i in range(times) for row in rows
+    ]  # fmt: skip
+
+
+def _add(api: Api, rows: list[dict[str, Any]]) -> None:
+    from serving.store.tables import EVENTS
+
+    with api.engine.begin() as connection:
+        connection.execute(insert(EVENTS), rows)
+
+
+def test_a_doubled_source_and_a_shifted_feature_are_named(api: Api) -> None:
+    week = f"recorded_at >= '{DAY - timedelta(days=7)}' AND recorded_at < '{DAY}'"
+    _add(api, _copies(api, "again", 2, f"event_type LIKE 'health.%' AND {week}"))
+    batch = _batch(api)
+    found = _monitoring(api)
+    assert found["batch_id"] == batch
+    assert ("volume", "health", "doubled") in _problems(found)
+    assert found["batches"][0]["problems"] == len(found["problems"]) >= 1
+    # every child in the population gets three more concern reports: the features of
+    # reports shift against the training population
+    _add(api, _copies_for_everyone(api))
+    _batch(api)
+    shifted = {c["subject"] for c in _monitoring(api)["problems"] if c["kind"] == "drift"}
+    assert any(name.startswith("report_concern") for name in shifted), shifted
+    # the earlier batch keeps what it was judged
+    assert ("volume", "health", "doubled") in _problems(_monitoring(api, batch_id=batch))
+
+
+def _copies_for_everyone(api: Api) -> list[dict[str, Any]]:
+    with api.engine.connect() as connection:
+        children = connection.execute(text("SELECT child_id FROM children")).scalars().all()
+    moment = datetime(DAY.year, DAY.month, DAY.day) - timedelta(days=20)
+    return [
+        {"event_id": f"planted-{i}-{child}", "child_id": child, "event_type": "report.concern",
+         "occurred_at": moment, "recorded_at": moment, "severity": 2, "amount": None,
+         "detail": "school", "source": None, "source_record_id": None}
+        for child in children for i in range(3)
+    ]  # fmt: skip
+
+
+def test_the_queue_warns_of_a_batch_with_problems(api: Api) -> None:
+    found = _monitoring(api)
+    if not found["problems"]:
+        pytest.skip("the planted batches run in the test before")
+    client = _browser(api)
+    assert _sign_in(client, "sup", password_of("sup")) == 303
+    page = client.get("/queue")
+    assert page.status_code == 200
+    assert "monitoring checks" in page.text
+    assert 'href="/model#monitoring"' in page.text
+
+
+def test_the_checks_hold_no_child_id(api: Api) -> None:
+    with api.engine.connect() as connection:
+        children = set(connection.execute(text("SELECT child_id FROM children")).scalars())
+    found = _monitoring(api, "admin")
+    subjects = {c["subject"] for c in found["checks"]}
+    assert not subjects & children
+
+
+def test_no_such_batch(api: Api) -> None:
+    response = api.client.get(
+        "/v1/monitoring", params={"batch_id": 999_999}, headers=api.headers("analyst")
+    )
+    assert response.status_code == 404
