@@ -87,6 +87,7 @@ class Champion:
         self.alias = alias
         self._served: Served | None = None
         self._lock = threading.Lock()
+        self._earlier: dict[tuple[str, str], RiskModel] = {}  # a batch's, not serving
         self.last_error: str | None = None
         self.last_checked: datetime | None = None
 
@@ -101,6 +102,26 @@ class Champion:
     @property
     def ready(self) -> bool:
         return self._served is not None
+
+    def model_of(self, version: str, sha256: str) -> RiskModel:
+        """The model a batch was scored with: the serving one if it is that version, else
+        that version from the registry, verified, and its SHA-256 the one the batch
+        recorded (ModelUnavailableError otherwise: a batch is only judged by its model)."""
+        served = self._served
+        if served is not None and served.version == version and served.sha256 == sha256:
+            return served.model
+        with self._lock:
+            if (version, sha256) not in self._earlier:
+                try:
+                    use_tracking(self.tracking_uri)
+                    recorded = str(find_version(version).tags.get(SHA_TAG, ""))
+                    if recorded != sha256:
+                        raise RegistryError(f"version {version} is not the model of the batch")
+                    self._earlier = {(version, sha256): load_version(version)}  # keep one
+                except (RegistryError, MlflowException, OSError) as exc:
+                    message = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                    raise ModelUnavailableError(message) from None
+            return self._earlier[(version, sha256)]
 
     def refresh(self) -> bool:
         """Load the alias's version if it is not the one serving; True when swapped.

@@ -14,7 +14,7 @@ from serving.access import Caller
 from serving.api.deps import Svc, allow
 from serving.api.schemas import ErrorOut, UtcDateTime
 from serving.audit import Action
-from serving.monitoring import read_monitoring
+from serving.monitoring import read_monitoring, read_outcomes
 from serving.vocabulary import Role
 
 router = APIRouter(tags=["monitoring"])
@@ -58,6 +58,79 @@ class MonitoringOut(BaseModel):
     problems: list[CheckOut]
     checks: list[CheckOut]
     batches: list[BatchChecksOut]
+
+
+class IntervalOut(BaseModel):
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+class GroupOutcomeOut(BaseModel):
+    """One group's outcomes: its children, outcomes and flags; AUC (Hanley-McNeil 95%
+    interval), precision at the flags and observed rate (Jeffreys 95% intervals) beside
+    the mean calibrated rate; ``small``: under 100 children or 10 outcomes."""
+
+    attribute: str
+    group: str
+    n: int
+    positives: int
+    flagged: int
+    auc: IntervalOut
+    precision: IntervalOut
+    observed_rate: IntervalOut
+    mean_rate: float
+    small: bool
+
+
+class ScoreOutcomeOut(BaseModel):
+    score: int
+    n: int
+    positives: int
+    outcome_rate: float | None
+    mean_probability: float | None
+
+
+class OutcomesOut(BaseModel):
+    """How a past batch's scores turned out once its horizon passed, judged by the model
+    that scored it: the evaluation's figures on the batch's rows, calibration by score,
+    and each group's."""
+
+    batch_id: int
+    as_of: date
+    model_version: str
+    horizon_days: int
+    n: int
+    positives: int
+    base_rate: float
+    roc_auc: float
+    average_precision: float
+    brier: float
+    ece: float
+    flagged: int
+    precision_at_flags: float | None
+    recall_at_flags: float
+    by_score: list[ScoreOutcomeOut]
+    groups: list[GroupOutcomeOut]
+
+
+@router.get(
+    "/v1/monitoring/outcomes",
+    response_model=OutcomesOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+def outcomes(
+    caller: Annotated[
+        Caller, allow(Action.READ_MONITORING, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN)
+    ],
+    service: Svc,
+    batch_id: Annotated[int, Query(ge=1, le=2**31 - 1, description="a past batch")],
+) -> OutcomesOut:
+    """Supervisors, analysts and admins: once a batch's horizon has passed (409
+    ``not_matured`` before), its AUC, precision at the flags and calibration, overall and
+    by area, district, hukou, sex and disability, with intervals. Computed from the
+    store's records as they are now. Audited."""
+    return OutcomesOut(**read_outcomes(service, caller, batch_id))
 
 
 @router.get("/v1/monitoring", response_model=MonitoringOut, responses={404: {"model": ErrorOut}})

@@ -90,7 +90,7 @@ def write_batch(
         ``population``: no child of the store is in the model's population on ``as_of``.
         In either case no batch is written.
     """
-    histories = _histories(engine, deployment, as_of)
+    histories = store_case_histories(engine, deployment, as_of)
     reference = served.model.reference
     tally = Tally(reference) if reference is not None else None
     watch = tally.add if tally is not None else None
@@ -115,7 +115,7 @@ def write_batch(
     )
 
 
-def _histories(engine: Engine, deployment: Deployment, as_of: date) -> CaseHistories:
+def store_case_histories(engine: Engine, deployment: Deployment, as_of: date) -> CaseHistories:
     """The store's case histories up to its latest export, once ``as_of`` is known to be
     within it."""
     with engine.connect() as connection:

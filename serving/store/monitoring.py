@@ -108,8 +108,21 @@ def record_checks(
 
 
 def has_batch(connection: Connection, batch_id: int) -> bool:
-    found = connection.execute(select(BATCHES.c.id).where(BATCHES.c.id == batch_id)).first()
-    return found is not None
+    return batch_row(connection, batch_id) is not None
+
+
+def batch_row(connection: Connection, batch_id: int) -> dict[str, Any] | None:
+    found = connection.execute(select(BATCHES).where(BATCHES.c.id == batch_id)).mappings().first()
+    return dict(found) if found else None
+
+
+def batch_rows(connection: Connection, batch_id: int) -> pl.DataFrame:
+    """A batch's scored rows: child_id, probability, score_1_20, flagged."""
+    columns = (SCORES.c.child_id, SCORES.c.probability, SCORES.c.score_1_20, SCORES.c.flagged)
+    rows = connection.execute(select(*columns).where(SCORES.c.batch_id == batch_id)).all()
+    schema = {"child_id": pl.String, "probability": pl.Float64, "score_1_20": pl.Int64,
+              "flagged": pl.Boolean}  # fmt: skip
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 def checks_of(connection: Connection, batch_id: int) -> list[dict[str, Any]]:

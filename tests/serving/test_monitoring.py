@@ -133,3 +133,30 @@ def test_no_such_batch(api: Api) -> None:
         "/v1/monitoring", params={"batch_id": 999_999}, headers=api.headers("analyst")
     )
     assert response.status_code == 404
+
+
+def test_a_matured_batch_says_how_its_scores_turned_out(api: Api) -> None:
+    done = api.client.post(
+        "/v1/admin/batches", json={"as_of": "2025-03-01"}, headers=api.headers("admin")
+    )
+    assert done.status_code == 201, done.text
+    matured = int(done.json()["id"])
+    response = api.client.get(
+        "/v1/monitoring/outcomes", params={"batch_id": matured}, headers=api.headers("analyst")
+    )
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert found["n"] == sum(row["n"] for row in found["by_score"])
+    assert 0.5 < found["roc_auc"] <= 1
+    districts = [g for g in found["groups"] if g["attribute"] == "district"]
+    assert sum(g["n"] for g in districts) == found["n"]
+    assert all(g["small"] == (g["n"] < 100 or g["positives"] < 10) for g in found["groups"])
+    recent = _monitoring(api)["batches"][-1]["batch_id"]  # the fixture's, on 2025-12-01
+    early = api.client.get(
+        "/v1/monitoring/outcomes", params={"batch_id": recent}, headers=api.headers("analyst")
+    )
+    assert (early.status_code, early.json()["error"]) == (409, "not_matured")
+    refused = api.client.get(
+        "/v1/monitoring/outcomes", params={"batch_id": matured}, headers=api.headers("cw")
+    )
+    assert refused.status_code == 403
