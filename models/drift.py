@@ -60,10 +60,13 @@ class Binned:
             numbers = values.cast(pl.Float64).fill_null(0.0).to_numpy()
             found = np.searchsorted(np.array(self.edges), numbers, side="left")
         else:
-            position = {category: i for i, category in enumerate(self.categories)}
-            unseen = len(self.categories)
-            text = values.cast(pl.String).to_list()
-            found = np.array([position.get(v, unseen) for v in text], dtype=np.int64)
+            codes = values.cast(pl.String).replace_strict(
+                list(self.categories),
+                list(range(len(self.categories))),
+                default=len(self.categories),  # a category training never saw
+                return_dtype=pl.Int64,
+            )
+            found = codes.fill_null(0).to_numpy()
         return np.where(nulls, self.size - 1, found).astype(np.int64)
 
     def counts(self, values: pl.Series, weights: Float | None = None) -> Float:
