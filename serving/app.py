@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from features.deployment import load_deployment
 from features.linkage.policy import load_linkage_policy
 from models.flagging import load_flagging_policy
+from models.monitoring import load_monitoring_policy
 from serving import api, pages
 from serving.api import docs
 from serving.api import errors as api_errors
@@ -62,6 +63,7 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
         load_flagging_policy(settings.flagging_policy),
         load_deployment(settings.deployment),
         load_linkage_policy(settings.linkage_policy),
+        load_monitoring_policy(settings.monitoring_policy),
     )
     app = FastAPI(
         title="riskflag",

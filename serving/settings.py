@@ -49,6 +49,9 @@ class Settings(Locations):
     environment: Literal["development", "test", "production"] = "development"
     model_alias: str = Field("champion", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     flagging_policy: Path | None = None
+    # what counts as a problem in a batch's checks (models/default_monitoring.toml over
+    # which it is read); recorded with each batch's checks by its SHA-256
+    monitoring_policy: Path | None = None
     # the linkage policy `riskflag link --policy` linked the store's folders with: the
     # pages judge each record's link by its thresholds
     linkage_policy: Path | None = None

@@ -66,7 +66,13 @@ def batch(
     if day is None:
         raise ConflictError("the store holds no loaded export", code="no_data")
     summary = write_batch(
-        service.engine, served, service.flagging, service.deployment, day, caller.principal.name
+        service.engine,
+        served,
+        service.flagging,
+        service.deployment,
+        day,
+        caller.principal.name,
+        service.monitoring,
     )
     caller.audit.done(Action.BATCH_SCORE)
     return BatchOut(**summary.__dict__)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from features.console import fail
 from features.deployment import DeploymentError
 from models.flagging import FlaggingError
+from models.monitoring import MonitoringError
 from serving.errors import DomainError
 from serving.settings import SettingsError
 from serving.store.db import StoreError, make_engine, require_current
@@ -23,6 +24,7 @@ EXPECTED: Final[tuple[type[Exception], ...]] = (
     StoreError,
     DeploymentError,
     FlaggingError,
+    MonitoringError,
     SettingsError,
 )
 URL_HELP: Final = "Database URL (default: $RISKFLAG_DATABASE_URL, else sqlite:///riskflag.db)."

@@ -15,6 +15,7 @@ from features.console import fail
 from features.deployment import load_deployment
 from models.cli import TRACKING_HELP
 from models.flagging import load_flagging_policy
+from models.monitoring import load_monitoring_policy
 from serving.cli.common import Url, current_store, reported
 from serving.errors import ConflictError
 from serving.settings import DEFAULT_TRACKING_URI
@@ -33,6 +34,9 @@ def build_command(
         str, typer.Option(help="models:/riskflag-urgent/<version or @alias>.")
     ] = "models:/riskflag-urgent/@champion",
     flagging: Annotated[Path | None, typer.Option(help="Flagging policy TOML.")] = None,
+    monitoring: Annotated[
+        Path | None, typer.Option(help="Monitoring policy TOML (what counts as a problem).")
+    ] = None,
     deployment: Annotated[Path | None, typer.Option(help="Deployment TOML.")] = None,
     tracking_uri: Annotated[str, typer.Option(help=TRACKING_HELP)] = DEFAULT_TRACKING_URI,
     url: Url = DEFAULT_DATABASE_URL,
@@ -51,6 +55,7 @@ def build_command(
         raise fail(f"--as-of {as_of!r} is not a YYYY-MM-DD date") from exc
     with reported(RegistryError):
         policy, places = load_flagging_policy(flagging), load_deployment(deployment)
+        judged = load_monitoring_policy(monitoring)
         engine = current_store(url)
         holder = Champion(use_tracking(tracking_uri), model_uri.rsplit("/", 1)[1].lstrip("@"))
         if not holder.refresh() and not holder.ready:
@@ -63,7 +68,7 @@ def build_command(
             )
         day = day or until.date()  # type: ignore[union-attr]
         summary = write_batch(
-            engine, holder.current(), policy, places, day, by or getpass.getuser()
+            engine, holder.current(), policy, places, day, by or getpass.getuser(), judged
         )
     typer.echo(
         f"batch {summary.id}: scored {summary.children:,} children on {summary.as_of} with "

@@ -160,3 +160,34 @@ def test_a_matured_batch_says_how_its_scores_turned_out(api: Api) -> None:
         "/v1/monitoring/outcomes", params={"batch_id": matured}, headers=api.headers("cw")
     )
     assert refused.status_code == 403
+
+
+def test_the_service_judges_batches_by_its_own_monitoring_policy(
+    tmp_path_factory: pytest.TempPathFactory, trained: Trained
+) -> None:
+    """RISKFLAG_MONITORING_POLICY: an agency's thresholds judge its batches, and each
+    check records that policy's digest; a policy with a misspelt key stops the command
+    that would use it, naming the key."""
+    from typer.testing import CliRunner
+
+    from models.monitoring import load_monitoring_policy
+    from serving.cli import app
+
+    folder = tmp_path_factory.mktemp("strict")
+    strict = folder / "monitoring.toml"
+    strict.write_text("[drift]\nfeature_psi = 0.000001\nnotice_psi = 0.0000005\n", "utf-8")
+    for made in served("sqlite", tmp_path_factory, trained, monitoring_policy=strict):
+        _batch(made)
+        found = _monitoring(made)
+        assert found["policy_sha256"] == load_monitoring_policy(strict).digest()
+        shifted = [c for c in found["problems"] if c["kind"] == "drift"]
+        assert shifted, "no feature judged shifted under a threshold of one in a million"
+        wrong = folder / "wrong.toml"
+        wrong.write_text("[drift]\nfeature_pis = 0.3\n", "utf-8")
+        done = CliRunner().invoke(
+            app,
+            ["queue", "build", "--url", made.url, "--tracking-uri", trained.tracking_uri,
+             "--monitoring", str(wrong)],
+        )  # fmt: skip
+        assert done.exit_code != 0
+        assert "feature_pis" in done.output
