@@ -5,7 +5,7 @@ written with their batch (append-only, migration 0011)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -41,7 +41,9 @@ def checks_for_batch(
     features' drift (``tally``: None for a model trained before drift was watched), its
     scores, and per district the children reaching the flagging tier against the last
     batches."""
-    found = check_inputs(histories, as_of, policy.inputs, links_of_events(connection))
+    since = datetime(as_of.year, as_of.month, as_of.day) - timedelta(weeks=policy.inputs.weeks)
+    links = links_of_events(connection, since)
+    found = check_inputs(histories, as_of, policy.inputs, links)
     reaching_tiers = TIERS[TIERS.index(flagging.flag_from) :]
     reaching = scored.filter(pl.col("tier").cast(pl.String).is_in(reaching_tiers))
     now = {str(k): int(n) for k, n in reaching.group_by("district").len().iter_rows()}
@@ -56,20 +58,23 @@ def checks_for_batch(
     ]
 
 
-def links_of_events(connection: Connection) -> pl.DataFrame | None:
-    """Each linked record's event id and how it was linked (features.input_checks reads
-    it), or None where riskflag linked nothing in this store."""
-    rows = connection.execute(
-        select(EVENTS.c.event_id, LINKS.c.how).join(
+def links_of_events(connection: Connection, since: datetime) -> pl.DataFrame | None:
+    """How each record recorded since ``since`` was linked (event_id, how: what
+    features.input_checks reads of the weeks it compares), or None where riskflag linked
+    nothing in this store."""
+    query = (
+        select(EVENTS.c.event_id, LINKS.c.how)
+        .join(
             LINKS,
             and_(LINKS.c.source == EVENTS.c.source, LINKS.c.record_id == EVENTS.c.source_record_id),
         )
-    ).all()
+        .where(EVENTS.c.recorded_at >= since)
+    )
+    rows = connection.execute(query).all()
     if not rows:
         return None
-    return pl.DataFrame(
-        [tuple(r) for r in rows], schema={"event_id": pl.String, "how": pl.String}, orient="row"
-    )
+    schema = {"event_id": pl.String, "how": pl.String}
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 def reaching_before(
