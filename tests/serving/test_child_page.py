@@ -164,3 +164,33 @@ def test_the_tier_and_the_flag_are_said_as_they_apply(api: Api, caseworker: Test
     assert "Not flagged: the" in standing
     assert "went to children with higher rates" in standing
     assert f"can take {policy.per_district} flags" in standing
+
+
+def test_a_marking_without_association_features_says_it_changes_no_score(
+    api: Api, caseworker: TestClient
+) -> None:
+    """A household member marked apart while the model counts no household records: the
+    child page lists the marking and says the model in service does not use it."""
+    from sqlalchemy import text
+
+    with api.engine.connect() as connection:
+        child, member = connection.execute(
+            text(
+                "SELECT c.child_id, m.child_id FROM children c JOIN children m "
+                "ON m.household_id = c.household_id AND m.child_id <> c.child_id "
+                "WHERE c.district = :d ORDER BY c.child_id LIMIT 1"
+            ),
+            {"d": OWN},
+        ).one()
+    done = api.client.post(
+        f"/v1/children/{child}/separations",
+        json={"member_id": member, "kind": "no_contact", "since": "2021-01-01",
+              "reason": "no contact since the move"},
+        headers=api.headers("cw"),
+    )  # fmt: skip
+    assert done.status_code == 201, done.text
+    assert done.json()["score_before"] == done.json()["score_after"]
+    page = caseworker.get(f"/children/{child}").text
+    section = _section(page, "household-heading")
+    assert "counts no household member's records" in section
+    assert "no contact since the move" in section
