@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -156,3 +157,15 @@ def test_the_digest_is_order_free_and_sees_every_marking() -> None:
     a = _markings([("K0", "K1", "no_contact", GRID[0]), ("K1", "K0", "resumed", GRID[1])])
     assert fs.digest(a) == fs.digest(a.reverse())
     assert fs.digest(a) != fs.digest(a.head(1))
+
+
+def test_a_bad_markings_file_is_refused_naming_the_row(tmp_path: Path) -> None:
+    good = _markings([("K0", "K1", "no_contact", GRID[0])])
+    path = tmp_path / "separations.csv"
+    good.write_csv(path)
+    assert fs.read_file(path).equals(good)
+    good.with_columns(pl.lit("gone").alias("kind")).write_csv(path)
+    with pytest.raises(fs.SeparationError, match="row id 1"):
+        fs.read_file(path)
+    with pytest.raises(fs.SeparationError, match="not a household markings file"):
+        fs.read_file(tmp_path / "missing.csv")
