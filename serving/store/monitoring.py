@@ -47,7 +47,7 @@ def checks_for_batch(
     reaching_tiers = TIERS[TIERS.index(flagging.flag_from) :]
     reaching = scored.filter(pl.col("tier").cast(pl.String).is_in(reaching_tiers))
     now = {str(k): int(n) for k, n in reaching.group_by("district").len().iter_rows()}
-    before = reaching_before(connection, None, reaching_tiers, policy.flags.last_batches)
+    before = reaching_latest(connection, reaching_tiers, policy.flags.last_batches)
     return [
         *input_checks(found),
         score_check(
@@ -77,14 +77,12 @@ def links_of_events(connection: Connection, since: datetime) -> pl.DataFrame | N
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
-def reaching_before(
-    connection: Connection, before_id: int | None, tiers: Sequence[str], count: int
+def reaching_latest(
+    connection: Connection, tiers: Sequence[str], count: int
 ) -> list[dict[str, int]]:
-    """Per district, the children reaching ``tiers`` in each of the ``count`` batches
-    before batch ``before_id`` (all batches when None), newest first."""
+    """Per district, the children reaching ``tiers`` in each of the latest ``count``
+    batches (those before the one being written), newest first."""
     query = select(BATCHES.c.id).order_by(BATCHES.c.id.desc()).limit(count)
-    if before_id is not None:
-        query = query.where(BATCHES.c.id < before_id)
     ids = list(connection.execute(query).scalars())
     found: dict[int, dict[str, int]] = {batch: {} for batch in ids}
     rows = connection.execute(
