@@ -25,6 +25,7 @@ from serving.api.schemas import (
 from serving.audit import Action, entries
 from serving.errors import ConflictError, InvalidError
 from serving.limits import IDENTIFIER, query
+from serving.monitoring import judge_matured
 from serving.store.batch import write_batch
 from serving.store.children import exported_at
 from serving.vocabulary import Role
@@ -75,7 +76,8 @@ def batch(
         service.monitoring,
     )
     caller.audit.done(Action.BATCH_SCORE)
-    return BatchOut(**summary.__dict__)
+    judged = judge_matured(service.engine, service.deployment, service.champion.model_of)
+    return BatchOut(**summary.__dict__, outcomes_judged=judged)
 
 
 @router.post("/v1/admin/model/reload", response_model=ReloadOut)

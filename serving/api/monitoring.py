@@ -112,6 +112,10 @@ class OutcomesOut(BaseModel):
     recall_at_flags: float
     by_score: list[ScoreOutcomeOut]
     groups: list[GroupOutcomeOut]
+    judged_at: UtcDateTime | None = Field(
+        description="when the report was kept: the first batch written after the horizon "
+        "passed judges it; null: judged now, on asking (not kept)"
+    )
 
 
 @router.get(
@@ -128,8 +132,9 @@ def outcomes(
 ) -> OutcomesOut:
     """Supervisors, analysts and admins: once a batch's horizon has passed (409
     ``not_matured`` before), its AUC, precision at the flags and calibration, overall and
-    by area, district, hukou, sex and disability, with intervals. Computed from the
-    store's records as they are now. Audited."""
+    by area, district, hukou, sex and disability, with intervals. The report kept when the
+    batch was judged; a batch not judged yet is judged on asking from the store's records
+    as they are now. Audited."""
     return OutcomesOut(**read_outcomes(service, caller, batch_id))
 
 

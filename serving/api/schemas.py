@@ -297,6 +297,11 @@ class BatchOut(BaseModel):
     flagged: int
     created_at: UtcDateTime
     created_by: str
+    outcomes_judged: list[int] = Field(
+        default=[],
+        description="the earlier batches whose horizon had passed and whose outcomes this "
+        "batch's writing judged and kept (GET /v1/monitoring/outcomes)",
+    )
 
 
 class FlagPage(BaseModel):

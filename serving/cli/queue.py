@@ -45,6 +45,7 @@ def build_command(
     """Score every child in the store into a new batch: the caseworkers' queue."""
     from models.registry import MODEL_NAME, RegistryError, use_tracking
     from serving.champion import Champion
+    from serving.monitoring import judge_matured
     from serving.store.batch import write_batch
 
     if not model_uri.startswith(f"models:/{MODEL_NAME}/"):
@@ -70,7 +71,11 @@ def build_command(
         summary = write_batch(
             engine, holder.current(), policy, places, day, by or getpass.getuser(), judged
         )
+        matured = judge_matured(engine, places, holder.model_of)
     typer.echo(
         f"batch {summary.id}: scored {summary.children:,} children on {summary.as_of} with "
         f"version {summary.model_version}: {summary.flagged:,} flagged"
     )
+    if matured:
+        said = ", ".join(str(batch) for batch in matured)
+        typer.echo(f"outcomes judged and kept for the matured batches {said}")

@@ -8,8 +8,9 @@ from __future__ import annotations
 from alembic import op
 
 
-def append_only(table: str, postgresql: bool) -> None:
-    """Create ``table``'s guards (in the running migration)."""
+def append_only(table: str, postgresql: bool, key: str = "id") -> None:
+    """Create ``table``'s guards (in the running migration); ``key``: its primary key's
+    column, which a REPLACE would collide on (SQLite)."""
     if postgresql:
         op.execute(
             f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
@@ -28,6 +29,6 @@ def append_only(table: str, postgresql: bool) -> None:
         )
     op.execute(
         f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
-        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {key} = NEW.{key}) "
         f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
     )

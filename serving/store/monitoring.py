@@ -1,9 +1,11 @@
 """Monitoring in the store: what the checks of a batch read (the records' links, the
 children reaching the flagging tier in earlier batches) and the checks themselves,
-written with their batch (append-only, migration 0011)."""
+written with their batch (append-only, migration 0011); and the outcome reports of past
+batches, kept once judged (append-only, migration 0012)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,7 +27,7 @@ from models.monitoring import (
     input_checks,
     score_check,
 )
-from serving.store.tables import BATCH_CHECKS, BATCHES, EVENTS, LINKS, SCORES
+from serving.store.tables import BATCH_CHECKS, BATCH_OUTCOMES, BATCHES, EVENTS, LINKS, SCORES
 
 
 def checks_for_batch(
@@ -156,3 +158,50 @@ def problems_by_batch(connection: Connection, count: int) -> list[dict[str, Any]
          "checks": int(r[4]), "problems": int(r[5])}
         for r in rows
     ]  # fmt: skip
+
+
+def unjudged(connection: Connection) -> list[dict[str, Any]]:
+    """The batches whose outcomes are not kept yet, oldest first (they mature first)."""
+    query = (
+        select(BATCHES.c.id, BATCHES.c.as_of, BATCHES.c.model_version, BATCHES.c.model_sha256)
+        .where(BATCHES.c.id.not_in(select(BATCH_OUTCOMES.c.batch_id)))
+        .order_by(BATCHES.c.as_of, BATCHES.c.id)
+    )
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def record_outcome(
+    connection: Connection, batch_id: int, answer: dict[str, Any], judged_at: datetime
+) -> None:
+    """Keep a batch's outcome report (serving.monitoring's answer: aggregates only)."""
+    connection.execute(
+        insert(BATCH_OUTCOMES),
+        {"batch_id": batch_id, "model_version": str(answer["model_version"]),
+         "horizon_days": int(answer["horizon_days"]), "judged_at": judged_at,
+         "report": json.dumps(answer, default=str, allow_nan=False)},
+    )  # fmt: skip
+
+
+def outcomes_latest(connection: Connection, count: int) -> list[dict[str, Any]]:
+    """The kept outcome reports of the latest ``count`` batches judged, newest batch
+    first, each with its ``judged_at``."""
+    query = (
+        select(BATCH_OUTCOMES.c.report, BATCH_OUTCOMES.c.judged_at)
+        .join(BATCHES, BATCHES.c.id == BATCH_OUTCOMES.c.batch_id)
+        .order_by(BATCHES.c.as_of.desc(), BATCHES.c.id.desc())
+        .limit(count)
+    )
+    return [_report(row) for row in connection.execute(query).all()]
+
+
+def outcome_of(connection: Connection, batch_id: int) -> dict[str, Any] | None:
+    query = select(BATCH_OUTCOMES.c.report, BATCH_OUTCOMES.c.judged_at).where(
+        BATCH_OUTCOMES.c.batch_id == batch_id
+    )
+    row = connection.execute(query).first()
+    return _report(row) if row is not None else None
+
+
+def _report(row: Any) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(row[0])
+    return {**found, "judged_at": row[1]}

@@ -32,6 +32,7 @@ APPEND_ONLY: Final = (
     "corrections",
     "separations",
     "batch_checks",
+    "batch_outcomes",
 )
 
 # every table of the schema, with what the service may do to it (a table missing here is

@@ -399,6 +399,19 @@ class BatchCheck(Base):
     policy_sha256: Mapped[str] = mapped_column(String(64))
 
 
+class BatchOutcome(Base):
+    """How a past batch's scores turned out (models.outcomes), judged once its horizon
+    had passed: the report as JSON, aggregates only; append-only (migration 0012)."""
+
+    __tablename__ = "batch_outcomes"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    horizon_days: Mapped[int] = mapped_column(Integer)
+    judged_at: Mapped[datetime] = mapped_column(DateTime)
+    report: Mapped[str] = mapped_column(Text)
+
+
 def _core(model: type[Base]) -> Table:
     table: Table = model.__table__  # type: ignore[assignment]
     return table
@@ -422,3 +435,4 @@ ASSIGNMENTS: Final = _core(Assignment)
 CORRECTIONS: Final = _core(Correction)
 SEPARATIONS: Final = _core(Separation)
 BATCH_CHECKS: Final = _core(BatchCheck)
+BATCH_OUTCOMES: Final = _core(BatchOutcome)

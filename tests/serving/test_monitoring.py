@@ -143,6 +143,8 @@ def test_a_matured_batch_says_how_its_scores_turned_out(api: Api) -> None:
     )
     assert done.status_code == 201, done.text
     matured = int(done.json()["id"])
+    # written after its horizon had passed, the batch is judged at once, and kept
+    assert matured in done.json()["outcomes_judged"]
     response = api.client.get(
         "/v1/monitoring/outcomes", params={"batch_id": matured}, headers=api.headers("analyst")
     )
@@ -153,6 +155,15 @@ def test_a_matured_batch_says_how_its_scores_turned_out(api: Api) -> None:
     districts = [g for g in found["groups"] if g["attribute"] == "district"]
     assert sum(g["n"] for g in districts) == found["n"]
     assert all(g["small"] == (g["n"] < 100 or g["positives"] < 10) for g in found["groups"])
+    assert found["judged_at"] is not None
+    kept = _kept(api, matured)
+    assert {k: found[k] for k in ("n", "positives", "roc_auc", "flagged")} == {
+        k: kept[k] for k in ("n", "positives", "roc_auc", "flagged")
+    }
+    again = api.client.post(
+        "/v1/admin/batches", json={"as_of": DAY.isoformat()}, headers=api.headers("admin")
+    )
+    assert matured not in again.json()["outcomes_judged"]  # judged once, kept
     recent = _monitoring(api)["batches"][-1]["batch_id"]  # the fixture's, on 2025-12-01
     early = api.client.get(
         "/v1/monitoring/outcomes", params={"batch_id": recent}, headers=api.headers("analyst")
@@ -162,6 +173,18 @@ def test_a_matured_batch_says_how_its_scores_turned_out(api: Api) -> None:
         "/v1/monitoring/outcomes", params={"batch_id": matured}, headers=api.headers("cw")
     )
     assert refused.status_code == 403
+
+
+def _kept(api: Api, batch: int) -> dict[str, Any]:
+    """The outcome report kept for ``batch``, as stored (migration 0012)."""
+    import json
+
+    with api.engine.connect() as connection:
+        report = connection.execute(
+            text("SELECT report FROM batch_outcomes WHERE batch_id = :b"), {"b": batch}
+        ).scalar_one()
+    found: dict[str, Any] = json.loads(report)
+    return found
 
 
 def test_the_service_judges_batches_by_its_own_monitoring_policy(

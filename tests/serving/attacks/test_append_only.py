@@ -1,7 +1,7 @@
 """D3: the record tables (audit, decisions, batches, batch_scores, loads, pair_decisions,
-link_requests, child_changes, assignments, corrections, separations, batch_checks) refuse every
-statement form that edits or erases a row, on SQLite and PostgreSQL; on PostgreSQL the
-service's own role cannot even try."""
+link_requests, child_changes, assignments, corrections, separations, batch_checks,
+batch_outcomes) refuse every statement form that edits or erases a row, on SQLite and
+PostgreSQL; on PostgreSQL the service's own role cannot even try."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ ROWS = {  # one row per table, in an order that keeps the foreign keys
     "separations": f"(1, 'BJ1', 'BJ2', 'Chaoyang', 'no_contact', '2025-11-01', 'moved out', "
     f"'li', 'caseworker', {NOW}, '1', '2025-12-01', 17, 12, 0.2, 0.1, '[]')",
     "batch_checks": "(1, 1, 'volume', 'health', 0, 80, 'silent', 'abc')",
+    "batch_outcomes": f"(1, '1', 180, {NOW}, '{{}}')",
 }
 KEYS = {
     "loads": "id",
@@ -51,6 +52,7 @@ KEYS = {
     "corrections": "id",
     "separations": "id",
     "batch_checks": "id",
+    "batch_outcomes": "batch_id",
 }
 SET = {
     "loads": "source = 'x'",
@@ -65,6 +67,7 @@ SET = {
     "corrections": "kind = 'corrected'",
     "separations": "kind = 'resumed'",
     "batch_checks": "problem = NULL",
+    "batch_outcomes": "report = 'x'",
 }
 
 
