@@ -10,7 +10,7 @@ source and district, features' PSI, flags per district); each read is audited.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any, Final
 
@@ -147,6 +147,30 @@ def judge(
         "by_score": [asdict(row) for row in found.by_score],
         "groups": [asdict(group) for group in report.groups],
     }
+
+
+@dataclass(frozen=True)
+class OverTime:
+    """The recent batches (oldest first, with their checks and problem counts), their
+    charted checks (``values[(kind, subject)][batch_id]``: store.monitoring.
+    checks_over_time) and the outcome reports kept (oldest batch first)."""
+
+    batches: list[dict[str, Any]]
+    values: dict[tuple[str, str], dict[int, float]]
+    outcomes: list[dict[str, Any]]
+
+
+def read_over_time(service: Service, caller: Caller) -> OverTime:
+    """What the monitoring page charts over the last HISTORY batches; audited."""
+    with service.engine.begin() as connection:
+        batches = stored.problems_by_batch(connection, HISTORY)[::-1]
+        rows = stored.checks_over_time(connection, [b["batch_id"] for b in batches])
+        outcomes = stored.outcomes_latest(connection, HISTORY)[::-1]
+        caller.audit.allowed(connection, Action.READ_MONITORING)
+    values: dict[tuple[str, str], dict[int, float]] = {}
+    for row in rows:
+        values.setdefault((row["kind"], row["subject"]), {})[row["batch_id"]] = row["value"]
+    return OverTime(batches, values, outcomes)
 
 
 def latest_problems(service: Service) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ DISTRICT_ROLES: Final = (Role.CASEWORKER, Role.SUPERVISOR)  # scoped by district
 # scoped by district when given districts, city-wide when given none
 OPTIONAL_DISTRICT_ROLES: Final = (Role.RECORDS_OFFICER,)
 MODEL_PAGE_ROLES: Final = (Role.SUPERVISOR, Role.ANALYST)
+MONITORING_ROLES: Final = (Role.SUPERVISOR, Role.ANALYST, Role.ADMIN)  # no child's data
 REVIEW_ROLES: Final = (Role.RECORDS_OFFICER,)  # the linkage review queue
 
 
@@ -102,6 +103,7 @@ def literal(vocabulary: type[StrEnum]) -> Any:
 __all__ = [
     "DISTRICT_ROLES",
     "MODEL_PAGE_ROLES",
+    "MONITORING_ROLES",
     "OPTIONAL_DISTRICT_ROLES",
     "REVIEW_ROLES",
     "DecisionAction",

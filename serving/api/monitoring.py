@@ -15,7 +15,7 @@ from serving.api.deps import Svc, allow
 from serving.api.schemas import ErrorOut, UtcDateTime
 from serving.audit import Action
 from serving.monitoring import read_monitoring, read_outcomes
-from serving.vocabulary import Role
+from serving.vocabulary import MONITORING_ROLES
 
 router = APIRouter(tags=["monitoring"])
 
@@ -124,9 +124,7 @@ class OutcomesOut(BaseModel):
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
 def outcomes(
-    caller: Annotated[
-        Caller, allow(Action.READ_MONITORING, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN)
-    ],
+    caller: Annotated[Caller, allow(Action.READ_MONITORING, *MONITORING_ROLES)],
     service: Svc,
     batch_id: Annotated[int, Query(ge=1, le=2**31 - 1, description="a past batch")],
 ) -> OutcomesOut:
@@ -140,9 +138,7 @@ def outcomes(
 
 @router.get("/v1/monitoring", response_model=MonitoringOut, responses={404: {"model": ErrorOut}})
 def monitoring(
-    caller: Annotated[
-        Caller, allow(Action.READ_MONITORING, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN)
-    ],
+    caller: Annotated[Caller, allow(Action.READ_MONITORING, *MONITORING_ROLES)],
     service: Svc,
     batch_id: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="default: the latest batch")

@@ -5,7 +5,8 @@ and English, served by the service's own app.
 - queue: the queue; child: a child's page; decisions: recording a decision;
   corrections: correcting a record of the child's history; family: the family summary;
   household: marking a household member as apart from the child (household control);
-- model: the model page (supervisors, analysts);
+- model: the model page (supervisors, analysts); monitoring: the monitoring page
+  (supervisors, analysts, admins: an admin's home); charts: its charts, as SVG;
 - supervision: the supervisor's page (decisions by worker, assignments);
 - review: the linkage review queue (records officers) and caseworkers' link requests;
 - session: sessions and CSRF; render: templates, language, headers; errors: error pages;
@@ -32,6 +33,7 @@ from serving.pages import (
     family,
     household,
     model,
+    monitoring,
     queue,
     review,
     supervision,
@@ -48,7 +50,7 @@ def install(app: FastAPI) -> None:
         name="static",
     )
     rooms = (account, queue, child, decisions, corrections, family, household, model, review)
-    for room in (*rooms, supervision):
+    for room in (*rooms, monitoring, supervision):
         app.include_router(room.router)
 
     @app.exception_handler(SignInRequiredError)

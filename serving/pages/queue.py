@@ -24,7 +24,7 @@ from serving.pages.render import language_of, render
 from serving.pages.session import Session
 from serving.service import service_of
 from serving.store.queue import ORDERS
-from serving.vocabulary import DISTRICT_ROLES, MODEL_PAGE_ROLES
+from serving.vocabulary import DISTRICT_ROLES, MONITORING_ROLES
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE: Final = 25
@@ -76,7 +76,7 @@ def queue_page(
         more=f"/queue?{urlencode({**shown, 'cursor': following})}" if following else None,
         problems=latest_problems(service),
         subject=subject_words(language_of(request), served_registry(service)),
-        sees_model=caller.principal.role in MODEL_PAGE_ROLES,
+        sees_model=caller.principal.role in MONITORING_ROLES,
     )
 
 

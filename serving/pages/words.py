@@ -244,6 +244,37 @@ CHECK: Final = {  # models.monitoring.Check.kind: what the figures are
     "flags": N_("Children reaching the flagging tier (the usual: the last batches' mean)"),
     "drift": N_("A feature against the training population (PSI)"),
 }
+CHECK_MEANING: Final = {  # when a check is broken (models/default_monitoring.toml's defaults)
+    "volume": N_(
+        "A partner's records in the week before the batch, in all and in each district, "
+        "against the median of the eight weeks before: none is a source gone silent, half "
+        "or less halved, twice or more doubled, each only where chance would rarely do it."
+    ),
+    "late": N_(
+        "A partner's median days from an event to its record: twice its usual delay and a "
+        "week longer is recorded late."
+    ),
+    "missing": N_(
+        "The share of a kind of record without a value it should carry: twenty points above "
+        "its usual share is values missing."
+    ),
+    "linkage": N_(
+        "The share of a partner's records linked by ID number, by the matching model or "
+        "left single: fifteen points away from its usual share is linked differently."
+    ),
+    "scores": N_(
+        "How far the batch's 1-20 scores have moved from the training population's "
+        "(population stability index): 0.25 or more is shifted."
+    ),
+    "flags": N_(
+        "The children of a district reaching the flagging tier against that district's "
+        "mean over the last four batches: twice it or half it is rose or fell."
+    ),
+    "drift": N_(
+        "How far a feature has moved from the training population (population stability "
+        "index): under 0.1 stable, from 0.1 a moderate shift, from 0.25 shifted."
+    ),
+}
 PROBLEM: Final = {  # models.monitoring.Check.problem
     "silent": N_("gone silent"),
     "halved": N_("halved"),
@@ -256,6 +287,24 @@ PROBLEM: Final = {  # models.monitoring.Check.problem
     "rose": N_("rose"),
     "fell": N_("fell"),
     "no_reference": N_("not checked: the model keeps no record of its training population"),
+}
+CHART: Final = {  # the monitoring page's charts over time (serving.pages.monitoring)
+    "problems": N_("Checks broken, batch by batch"),
+    "problems_line": N_("Checks broken"),
+    "volume": N_("Records of each partner in the week before each batch"),
+    "scores": N_("The 1-20 scores against the training population, batch by batch"),
+    "scores_line": N_("Stability index of the scores"),
+    "drift": N_("The feature that moved most in each batch"),
+    "drift_line": N_("Largest stability index of a feature"),
+    "major": N_("major shift"),
+    "moderate": N_("moderate shift"),
+    "flags": N_("Children reaching the flagging tier, all districts together"),
+    "flags_line": N_("Children reaching the flagging tier"),
+    "outcomes": N_("How the scores of each matured batch turned out"),
+    "auc": N_("Ranking (area under the curve)"),
+    "precision": N_("Share of the flagged with the outcome"),
+    "observed": N_("Observed rate of the outcome"),
+    "predicted": N_("Mean predicted rate"),
 }
 
 SEPARATION: Final = {
@@ -279,6 +328,8 @@ catalogue: Final[dict[str, dict[str, str]]] = {
     "separation": {str(code): text for code, text in SEPARATION.items()},
     "check": dict(CHECK),
     "problem": dict(PROBLEM),
+    "check_meaning": dict(CHECK_MEANING),
+    "chart": dict(CHART),
     "comparison": dict(COMPARISON),
     "level": dict(LEVEL),
     "system": dict(SYSTEM),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 from sqlalchemy import and_, func, insert, select
@@ -205,3 +205,28 @@ def outcome_of(connection: Connection, batch_id: int) -> dict[str, Any] | None:
 def _report(row: Any) -> dict[str, Any]:
     found: dict[str, Any] = json.loads(row[0])
     return {**found, "judged_at": row[1]}
+
+
+OVER_TIME: Final = ("volume", "scores", "flags")  # the kinds whose every check is charted
+
+
+def checks_over_time(connection: Connection, batch_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """For the monitoring page's charts, per batch of ``batch_ids``: its checks of the
+    kinds in OVER_TIME, and its largest feature drift as one row (kind ``drift``,
+    subject ``largest``)."""
+    ids = list(batch_ids)
+    columns = (BATCH_CHECKS.c.batch_id, BATCH_CHECKS.c.kind, BATCH_CHECKS.c.subject)
+    rows = connection.execute(
+        select(*columns, BATCH_CHECKS.c.value).where(
+            BATCH_CHECKS.c.batch_id.in_(ids), BATCH_CHECKS.c.kind.in_(OVER_TIME)
+        )
+    ).all()
+    largest = connection.execute(
+        select(BATCH_CHECKS.c.batch_id, func.max(BATCH_CHECKS.c.value))
+        .where(BATCH_CHECKS.c.batch_id.in_(ids), BATCH_CHECKS.c.kind == "drift")
+        .group_by(BATCH_CHECKS.c.batch_id)
+    ).all()
+    found = [{"batch_id": r[0], "kind": r[1], "subject": r[2], "value": r[3]} for r in rows]
+    return found + [
+        {"batch_id": r[0], "kind": "drift", "subject": "largest", "value": r[1]} for r in largest
+    ]

@@ -89,7 +89,7 @@ def _labels(page: Any) -> list[str]:
 
 def test_the_language_switch_changes_every_visible_label(site: Site, page: Any) -> None:
     sign_in(page, site, "sup")
-    for path in ("/queue", "/model"):
+    for path in ("/queue", "/model", "/monitoring"):
         page.goto(site.url(path))
         english = _labels(page)
         page.get_by_role("link", name="简体中文").click()
@@ -150,13 +150,14 @@ def test_no_serious_accessibility_violation(site: Site, page: Any, language: str
     page.goto(site.url(f"/lang/{language}?next=/queue"))
     child = page.locator("table.queue tbody tr a").first.get_attribute("href")
     shots = os.environ.get("RISKFLAG_SCREENSHOTS")
-    for name, path in (("queue", "/queue"), ("child", child), ("model", "/model")):
+    pages = (("queue", "/queue"), ("child", child), ("model", "/model"))
+    for name, path in (*pages, ("monitoring", "/monitoring")):
         page.goto(site.url(path))
         if name == "child":
             page.locator("ul.factors details:has(table.records) summary").first.click()
         found = serious(axe(page))
         assert not found, f"{path} ({language}): {describe(found)}"
-        if shots and name == "model":  # the queue's and the child's: test_mornings
+        if shots and name in ("model", "monitoring"):  # the queue's and child's: test_mornings
             folder = Path(shots)
             folder.mkdir(parents=True, exist_ok=True)
             page.set_viewport_size({"width": 1280, "height": 900})

@@ -115,7 +115,7 @@ def _chinese(api: Api, name: str) -> TestClient:
             ],
         ),
         ("sup", ["/records/{record}/correct"]),
-        ("sup", ["/queue", "/model", "/supervision"]),
+        ("sup", ["/queue", "/model", "/supervision", "/monitoring"]),
         ("records", ["/review"]),
     ],
 )

@@ -119,7 +119,33 @@ def test_the_queue_warns_of_a_batch_with_problems(api: Api) -> None:
     page = client.get("/queue")
     assert page.status_code == 200
     assert "monitoring check" in page.text  # one check or several
-    assert 'href="/model#monitoring"' in page.text
+    assert 'href="/monitoring"' in page.text
+
+
+def test_the_monitoring_page_charts_the_batches_and_names_the_broken_checks(api: Api) -> None:
+    """Supervisors, analysts and admins (an admin's home) read a batch's checks and the
+    charts over time; a broken check is named on the page; another batch is chosen by
+    its id; a caseworker is refused, and an unknown batch is a page of its own."""
+    if not _monitoring(api)["problems"]:  # run alone: plant a doubled source here
+        week = f"recorded_at >= '{DAY - timedelta(days=7)}' AND recorded_at < '{DAY}'"
+        _add(api, _copies(api, "page", 2, f"event_type LIKE 'health.%' AND {week}"))
+        _batch(api)
+    found = _monitoring(api)
+    admin = _browser(api)
+    assert _sign_in(admin, "admin", password_of("admin")) == 303
+    assert admin.get("/", follow_redirects=False).headers["location"] == "/monitoring"
+    page = admin.get("/monitoring")
+    assert page.status_code == 200
+    assert f"Batch {found['batch_id']} broke" in page.text
+    assert page.text.count("<svg viewBox") >= 5  # problems, sources, scores, drift, flags
+    assert 'id="definitions"' in page.text
+    earliest = found["batches"][-1]["batch_id"]
+    chosen = admin.get("/monitoring", params={"batch_id": earliest})
+    assert f"Batch {earliest}" in chosen.text
+    assert admin.get("/monitoring", params={"batch_id": 999_999}).status_code == 404
+    caseworker = _browser(api)
+    assert _sign_in(caseworker, "cw", password_of("cw")) == 303
+    assert caseworker.get("/monitoring").status_code == 403
 
 
 def test_the_checks_hold_no_child_id(api: Api) -> None:

@@ -66,6 +66,7 @@ def test_page_refusals_are_audited(api: Api) -> None:
     assert sign_in(caseworker, "cw").status_code == 303
     assert caseworker.get(f"/queue?district={OTHER}").status_code == 403
     assert caseworker.get("/model").status_code == 403
+    assert caseworker.get("/monitoring").status_code == 403
     analyst = browser(api)
     assert sign_in(analyst, "analyst").status_code == 303
     assert analyst.get("/queue").status_code == 403
@@ -78,6 +79,7 @@ def test_page_refusals_are_audited(api: Api) -> None:
         ("cw", "sign_in", "allowed", None),
         ("cw", "read_queue", "denied", OTHER),
         ("cw", "read_model", "denied", None),
+        ("cw", "read_monitoring", "denied", None),
         ("analyst", "sign_in", "allowed", None),
         ("analyst", "read_queue", "denied", None),
         ("cw", "sign_out", "denied", None),
