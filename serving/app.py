@@ -26,13 +26,14 @@ from serving.api import errors as api_errors
 from serving.api.schemas import ErrorOut
 from serving.champion import Champion
 from serving.errors import DomainError
+from serving.metrics import Metrics
 from serving.middleware import AccessLog, BodyLimit, Contain
 from serving.pages import errors as page_errors
 from serving.service import Service
 from serving.settings import Settings
 from serving.store.db import make_engine, upgrade
 
-API_PATHS: Final = ("/v1/", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json")
+API_PATHS: Final = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 DESCRIPTION = (
     "Scores are calibrated rates of a recorded outcome (an urgent intervention "
     "recorded within the horizon) among past children whose records looked alike, "
@@ -76,6 +77,7 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.service = service
+    app.state.metrics = Metrics(service)
     api_errors.install(app)
     pages.install(app)
     docs.install(app)
@@ -84,7 +86,7 @@ def create_app(settings: Settings, champion: Champion | None = None) -> FastAPI:
         app.include_router(router)
     app.add_middleware(Contain)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, observe=app.state.metrics.observe)
     return app
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Final
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -109,10 +110,13 @@ class Contain:
 
 
 class AccessLog:
-    """One line per request: method, route template (never the path's ids), status, ms."""
+    """One line per request: method, route template (never the path's ids), status, ms;
+    and the same to ``observe`` (serving.metrics: Prometheus' request counts)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(
+        self, app: ASGIApp, observe: Callable[[str, str, int, float], None] | None = None
+    ) -> None:
+        self.app, self.observe = app, observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,10 +129,7 @@ class AccessLog:
             status = seen.status if seen.status is not None else 500
             route = scope.get("route")
             template = getattr(route, "path", "(no route)")
-            access_log.info(
-                "%s %s %d %.1fms",
-                scope.get("method"),
-                template,
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            seconds, method = time.perf_counter() - started, str(scope.get("method"))
+            access_log.info("%s %s %d %.1fms", method, template, status, seconds * 1000)
+            if self.observe is not None:
+                self.observe(method, template, status, seconds)

@@ -71,6 +71,9 @@ class Settings(Locations):
     failure_window_seconds: int = Field(900, ge=1, le=86_400)
     model_poll_seconds: float = Field(30.0, ge=0.0, le=86_400.0)
     page_size_max: int = Field(200, ge=1, le=10_000)
+    # Prometheus' bearer token for GET /metrics, as its SHA-256 in hex (`riskflag users
+    # metrics-token` makes one): the service keeps no secret in clear; none: no metrics
+    metrics_token_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

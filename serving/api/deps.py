@@ -10,6 +10,7 @@ lockout would only lock out).
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Query, Request
@@ -20,6 +21,8 @@ from serving.access import Caller, Principal, admit
 from serving.api.errors import UnauthorizedError
 from serving.audit import ANONYMOUS, Action, Audit, record
 from serving.clock import utc_now
+from serving.errors import NotFoundError
+from serving.hashing import digest
 from serving.i18n import Language
 from serving.limits import CURSOR, IDENTIFIER, USER_NAME, path, query
 from serving.service import Service, client_of, service_of
@@ -36,11 +39,37 @@ def _principal(
 ) -> Principal:
     """The caller a valid token names; anything else is refused, audited, throttled."""
     service = service_of(request)
-    given = credentials is not None and credentials.scheme.lower() == "bearer"
-    token = credentials.credentials if credentials is not None and given else None
+    token = _token(credentials)
     principal = authenticate(service.engine, token) if token else None
     if principal is not None:
         return principal
+    raise refused(request, token)
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    given = credentials is not None and credentials.scheme.lower() == "bearer"
+    return credentials.credentials if credentials is not None and given else None
+
+
+def scraper(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """Prometheus, for ``GET /metrics``: a bearer token whose SHA-256 is the setting
+    ``RISKFLAG_METRICS_TOKEN_SHA256``; no setting, no metrics (404); anything else is
+    refused, audited and throttled as a bad token is."""
+    expected = service_of(request).settings.metrics_token_sha256
+    if expected is None:
+        raise NotFoundError("metrics are off: set RISKFLAG_METRICS_TOKEN_SHA256")
+    token = _token(credentials)
+    if token is None or not hmac.compare_digest(digest(token), expected):
+        raise refused(request, token)
+
+
+def refused(request: Request, token: str | None) -> UnauthorizedError:
+    """A token refused: audited as a denied (or throttled) ``authenticate``, counted
+    against the client; the error to raise."""
+    service = service_of(request)
     client, limits, now = client_of(request), service.settings.failure_limits, utc_now()
     with service.engine.begin() as connection:
         wait = throttle.retry_after(connection, TOKENS, client, None, limits, now)
@@ -49,10 +78,10 @@ def _principal(
         outcome = "throttled" if wait is not None else "denied"
         record(connection, ANONYMOUS, Action.AUTHENTICATE, outcome, client=client)
     if wait is not None:
-        raise UnauthorizedError("too many failed tokens from here", retry_after=wait)
+        return UnauthorizedError("too many failed tokens from here", retry_after=wait)
     if token is None:
-        raise UnauthorizedError("a bearer token is required")
-    raise UnauthorizedError("the token is not valid (unknown, revoked or expired)")
+        return UnauthorizedError("a bearer token is required")
+    return UnauthorizedError("the token is not valid (unknown, revoked or expired)")
 
 
 def allow(action: Action, *roles: str) -> Any:

@@ -1,12 +1,17 @@
-"""Operations: is the process up, and is it ready to serve (store and model)."""
+"""Operations: is the process up, is it ready to serve (store and model), and its
+metrics for Prometheus (serving.metrics)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+import asyncio
+from typing import Annotated
 
-from serving.api.deps import Svc
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from serving.api.deps import Svc, scraper
 from serving.champion import ModelUnavailableError
+from serving.metrics import CONTENT_TYPE, Metrics
 from serving.store.db import StoreError, probe
 
 router = APIRouter(tags=["operations"])
@@ -37,3 +42,11 @@ def readyz(service: Svc) -> JSONResponse:
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
     )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, _: Annotated[None, Depends(scraper)]) -> Response:
+    """Prometheus' text format: requests by route template, the model, the latest batch
+    and its checks (serving.metrics); no child's data. Prometheus' bearer token only."""
+    found: Metrics = request.app.state.metrics
+    return Response(await asyncio.to_thread(found.exposition), media_type=CONTENT_TYPE)

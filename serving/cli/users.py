@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 from features.deployment import load_deployment
 from serving import users
 from serving.cli.common import Url, current_store, reported
+from serving.hashing import digest
 from serving.signin import set_password
 from serving.store import DEFAULT_DATABASE_URL
 from serving.vocabulary import Role, codes
@@ -101,3 +103,14 @@ def list_command(url: Url = DEFAULT_DATABASE_URL) -> None:
             f"{user['name']:20s} {user['role']:11s} {state:8s} "
             f"tokens {user['live_tokens']}  districts {districts}"
         )
+
+
+@app.command("metrics-token")
+def metrics_token_command() -> None:
+    """Make a bearer token for Prometheus' scrapes of GET /metrics: the token for
+    Prometheus' configuration, and the SHA-256 the service is given instead
+    (RISKFLAG_METRICS_TOKEN_SHA256). Nothing is stored."""
+    token = secrets.token_urlsafe(32)
+    typer.echo("token for Prometheus (shown once; give the service only its SHA-256):")
+    typer.echo(token)
+    typer.echo(f"RISKFLAG_METRICS_TOKEN_SHA256={digest(token)}")
