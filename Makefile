@@ -43,7 +43,8 @@ lock: | $(UV)
 
 ## demo: synthetic Beijing source exports -> link them into children (checked first; measured
 ## against the synthetic truth) -> validate -> features -> train -> promote -> score -> store -> users
-## of every role -> batch (the queue) -> serve the API (DEMO_SERVE=0 to stop before)
+## of every role -> batches (the queue; one after a planted input problem) -> serve the API
+## (DEMO_SERVE=0 to stop before)
 demo: $(STAMP)
 	@if [ -f $(DEMO_LINKED)/events.parquet ]; then \
 		echo "== $(DEMO_LINKED)/ exists: reusing it (delete $(DEMO_DATA)/ to regenerate)"; \
@@ -95,7 +96,19 @@ demo: $(STAMP)
 			--password-stdin >/dev/null; \
 		echo "$$name $$token $$password" >> $(DEMO_DATA)/tokens.txt; \
 	done; echo "user API-token page-password"; cat $(DEMO_DATA)/tokens.txt
-	@echo "== building the caseworkers' queue: every child of the store scored with the champion"
+	@echo "== building the caseworkers' queue: every child of the store scored with the champion, as"
+	@echo "   a division's weeks would: on 2025-06-01 (its horizon has passed by the export: how its"
+	@echo "   scores turned out is judged and kept) and on 2025-12-01, both checked and healthy"
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag queue build --by demo --as-of 2025-06-01 \
+		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag queue build --by demo --as-of 2025-12-01 \
+		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
+	@echo "== a planted problem: the hospitals' feed of the week before the export sent twice"
+	@echo "   (riskflag plant), loaded; the next batch names it on the monitoring page and the queue"
+	rm -rf $(DEMO_DATA)/resent
+	$(BIN)/riskflag plant $(DEMO_LINKED) --out $(DEMO_DATA)/resent --problem doubled \
+		--source health --as-of 2025-12-31
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag db load $(DEMO_DATA)/resent
 	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag queue build --by demo \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
 	@echo "== done. Features: $(DEMO_DATA)/features.parquet; scores: $(DEMO_DATA)/scores.csv;"
@@ -104,7 +117,8 @@ demo: $(STAMP)
 		T=$$(awk '$$1=="demo-caseworker"{print $$2}' $(DEMO_DATA)/tokens.txt); \
 		echo "== serving the pages and the API at http://127.0.0.1:$(DEMO_PORT) (Ctrl+C stops it)"; \
 		echo "   sign in with a user and page password above (demo-caseworker: the queue;"; \
-		echo "   demo-analyst: the model page); the API's docs are at /docs. Try:"; \
+		echo "   demo-analyst: the model page; demo-admin: the monitoring page, the planted"; \
+		echo "   problem in the latest batch); the API's docs are at /docs. Try:"; \
 		echo "   curl -H 'Authorization: Bearer $$T' http://127.0.0.1:$(DEMO_PORT)/v1/flags?limit=3"; \
 		RISKFLAG_DATABASE_URL=$(DEMO_STORE) RISKFLAG_TRACKING_URI=sqlite:///$(DEMO_DATA)/mlflow.db \
 		$(BIN)/riskflag serve --port $(DEMO_PORT); \

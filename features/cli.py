@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Protocol
@@ -15,6 +16,7 @@ from features.deployment import Deployment, DeploymentError, load_deployment
 from features.features_cli import app as features_app
 from features.linkage.cli import link
 from features.synth.cli import synth
+from features.synth.plant import Problem
 
 
 class OutputFormat(StrEnum):
@@ -81,10 +83,35 @@ def _report(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def plant(
+    folder: Annotated[Path, typer.Argument(help="Data folder (contract, Parquet).")],
+    out: Annotated[Path, typer.Option(help="The copy with the problem (new or empty).")],
+    problem: Annotated[Problem, typer.Option(help="What goes wrong.")],
+    source: Annotated[str, typer.Option(help="Whose records: a source, e.g. health.")],
+    as_of: Annotated[str, typer.Option(help="The batch's date: its week before goes wrong.")],
+) -> None:
+    """Copy a data folder with an input problem planted in one partner's records of the
+    week before a date: a fire drill for monitoring (features.synth.plant)."""
+    from features.contract.files import ReadError
+    from features.synth.plant import plant_folder
+
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError as exc:
+        raise fail(f"--as-of {as_of!r} is not a YYYY-MM-DD date") from exc
+    try:
+        before, after = plant_folder(folder, out, problem, source, day)
+    except ReadError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"{out}: {problem} planted in {source}'s records of the week before {day} "
+               f"({before:,} events before, {after:,} after)")  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the `riskflag` app."""
     app.command("validate")(validate)
     app.command("synth")(synth)
     app.command("validate-sources")(validate_sources)
     app.command("link")(link)
+    app.command("plant")(plant)
     app.add_typer(features_app, name="features")

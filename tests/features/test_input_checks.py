@@ -5,7 +5,7 @@ column left empty are each caught and named; linkage shares move when the links 
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import polars as pl
 import pytest
@@ -14,10 +14,9 @@ from features import schema as s
 from features.contract import CaseHistories, load_case_histories
 from features.input_checks import InputThresholds, check_inputs
 from features.synth import SynthConfig, generate
+from features.synth.plant import Problem, in_week, plant
 
 DAY = date(2025, 9, 1)
-WEEK_START = datetime(2025, 8, 25)
-WEEK_END = datetime(2025, 9, 1)
 THRESHOLDS = InputThresholds()
 
 
@@ -36,14 +35,6 @@ def _with(histories: CaseHistories, events: pl.DataFrame) -> CaseHistories:
     return dataclasses.replace(histories, events=events.lazy())
 
 
-def _this_week(source: str) -> pl.Expr:
-    return (
-        pl.col(s.EVENT_TYPE).cast(pl.String).str.starts_with(f"{source}.")
-        & (pl.col(s.RECORDED_AT) >= WEEK_START)
-        & (pl.col(s.RECORDED_AT) < WEEK_END)
-    )
-
-
 def _problems(histories: CaseHistories, day: date = DAY) -> set[tuple[str, str, str | None]]:
     return {
         (f.check, f.subject, f.problem)
@@ -59,36 +50,28 @@ def test_a_clean_batch_raises_nothing(histories: CaseHistories, day: date) -> No
     assert not [f for f in found if f.problem]
 
 
+def _planted(histories: CaseHistories, problem: Problem, source: str) -> CaseHistories:
+    return _with(histories, plant(_events(histories), problem, source, DAY))
+
+
 def test_a_silent_source_is_named(histories: CaseHistories) -> None:
-    events = _events(histories).filter(~_this_week("health"))
-    assert ("volume", "health", "silent") in _problems(_with(histories, events))
+    found = _problems(_planted(histories, Problem.SILENT, "health"))
+    assert ("volume", "health", "silent") in found
 
 
 def test_a_doubled_source_is_named(histories: CaseHistories) -> None:
-    events = _events(histories)
-    again = events.filter(_this_week("health")).with_columns(
-        (pl.col(s.EVENT_ID) + "-again").alias(s.EVENT_ID)
-    )
-    doubled = _problems(_with(histories, pl.concat([events, again])))
+    doubled = _problems(_planted(histories, Problem.DOUBLED, "health"))
     assert ("volume", "health", "doubled") in doubled
     assert all(check != "volume" or subject.startswith("health") for check, subject, _ in doubled)
 
 
 def test_a_source_recording_late_is_named(histories: CaseHistories) -> None:
-    events = _events(histories).with_columns(
-        pl.when(_this_week("welfare"))
-        .then(pl.col(s.RECORDED_AT) - timedelta(days=60))
-        .otherwise(pl.col(s.OCCURRED_AT))
-        .alias(s.OCCURRED_AT)
-    )
-    assert _problems(_with(histories, events)) == {("late", "welfare", "late")}
+    found = _problems(_planted(histories, Problem.LATE, "welfare"))
+    assert found == {("late", "welfare", "late")}
 
 
 def test_a_column_left_empty_is_named(histories: CaseHistories) -> None:
-    events = _events(histories).with_columns(
-        pl.when(_this_week("report")).then(None).otherwise(pl.col(s.SEVERITY)).alias(s.SEVERITY)
-    )
-    assert _problems(_with(histories, events)) == {
+    assert _problems(_planted(histories, Problem.EMPTIED, "report")) == {
         ("missing", "report.concern severity", "missing")
     }
 
@@ -108,7 +91,7 @@ def test_linkage_shares_move_when_the_links_do(histories: CaseHistories) -> None
     # the health partner stops sending ID numbers: its records are matched or left single
     lost = links.join(events.select(s.EVENT_ID, s.EVENT_TYPE, s.RECORDED_AT), on=s.EVENT_ID)
     lost = lost.with_columns(
-        pl.when(_this_week("health")).then(pl.lit("single")).otherwise(pl.col("how")).alias("how")
+        pl.when(in_week("health", DAY)).then(pl.lit("single")).otherwise(pl.col("how")).alias("how")
     ).select(s.EVENT_ID, "how")
     found = {(f.subject, f.problem) for f in check_inputs(histories, DAY, THRESHOLDS, lost)}
     assert ("health id_number", "linkage") in found
