@@ -157,7 +157,7 @@ def test_no_serious_accessibility_violation(site: Site, page: Any, language: str
             page.locator("ul.factors details:has(table.records) summary").first.click()
         found = serious(axe(page))
         assert not found, f"{path} ({language}): {describe(found)}"
-        if shots and name in ("model", "monitoring"):  # the queue's and child's: test_mornings
+        if shots and name == "model":  # others: test_mornings, test_monitoring_page
             folder = Path(shots)
             folder.mkdir(parents=True, exist_ok=True)
             page.set_viewport_size({"width": 1280, "height": 900})
