@@ -129,7 +129,8 @@ screenshots: $(STAMP) browser
 	RISKFLAG_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q \
 		tests/browser/test_mornings.py tests/browser/test_pages.py tests/browser/test_review_page.py \
 		tests/browser/test_corrections_flow.py tests/browser/test_household_flow.py \
-		-k "morning or phone or accessibility or decides_a_pair or corrects_a_record or household"
+		tests/browser/test_monitoring_page.py \
+		-k "morning or phone or accessibility or decides_a_pair or corrects_a_record or household or broken_check"
 
 ## notebooks: JupyterLab on notebooks/ with the demo data and its MLflow store ready
 notebooks: $(STAMP)
