@@ -19,9 +19,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api")]
 DAY = date(2025, 12, 1)
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Iterator[Api]:
-    yield from served("sqlite", tmp_path_factory, trained)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, trained: Trained
+) -> Iterator[Api]:
+    yield from served(request.param, tmp_path_factory, trained)
 
 
 def _monitoring(api: Api, user: str = "analyst", **params: Any) -> dict[str, Any]:
