@@ -38,6 +38,8 @@ from serving.store.queue import latest_batch
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 KINDS: Final = ("volume", "late", "missing", "linkage", "scores", "flags", "drift")
+# a client may send any method: others are counted as one, so no client grows the labels
+METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -62,6 +64,7 @@ class Metrics:
         self.registry.register(ServiceCollector(service))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "OTHER"
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 

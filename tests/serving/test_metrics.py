@@ -56,6 +56,14 @@ def test_prometheus_reads_requests_the_model_and_the_batch(api: Api) -> None:
     assert _value(body, "riskflag_scores_psi") < 0.25
 
 
+def test_no_client_grows_the_labels(api: Api) -> None:
+    for i in range(5):
+        api.client.request(f"INVENTED{i}", "/healthz")
+    body = _scrape(api).text
+    assert "INVENTED" not in body
+    assert _value(body, "riskflag_http_requests_total", method="OTHER") >= 1
+
+
 def test_a_wrong_token_is_refused_and_audited(api: Api) -> None:
     for token in ("wrong", api.tokens["admin"]):  # a user's token does not open it either
         assert _scrape(api, token).status_code == 401
