@@ -82,14 +82,6 @@ def read_outcomes(service: Service, caller: Caller, batch_id: int) -> dict[str, 
     return {**answer, "judged_at": None}
 
 
-def read_outcomes_kept(service: Service, caller: Caller) -> list[dict[str, Any]]:
-    """The kept outcome reports of the latest batches judged, newest first; audited."""
-    with service.engine.begin() as connection:
-        kept = stored.outcomes_latest(connection, HISTORY)
-        caller.audit.allowed(connection, Action.READ_MONITORING)
-    return kept
-
-
 def judge_matured(engine: Engine, deployment: Deployment, model_of: ModelOf) -> list[int]:
     """Judge and keep the outcomes of every batch whose horizon has passed by the store's
     latest export and whose outcomes are not kept yet (run after each new batch: labels
