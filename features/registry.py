@@ -41,6 +41,7 @@ FAMILY_OF_SOURCE: Final = {
     "education": "education",
     "health": "health",
     "police": "police",
+    "philanthropy": "poverty",  # charities' aid: like social aid, a marker of need
 }
 UNITS: Final = {
     "count": ("events", "次"),

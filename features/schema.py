@@ -1,4 +1,4 @@
-"""Case-history data contract, version 1: names, vocabularies and typed schemas.
+"""Case-history data contract, version 1.1: names, vocabularies and typed schemas.
 
 Everything that reads, writes or checks a data folder takes its column names, code
 lists and dtypes from here, so the contract lives in exactly one place
@@ -12,7 +12,8 @@ from typing import Final
 
 import polars as pl
 
-CONTRACT_VERSION: Final = 1
+CONTRACT_VERSION: Final = "1.1"
+CONTRACT_VERSIONS: Final = ("1", "1.1")  # what export.json's contract_version may say
 
 # ---- tables and columns -------------------------------------------------------------
 CHILDREN: Final = "children"
@@ -81,6 +82,9 @@ PARENT_STATUSES: Final = (
 )
 SCHOOL_LEVELS: Final = ("kindergarten", "primary", "secondary", "vocational")
 INJURY_KINDS: Final = ("accidental", "suspicious", "unknown")
+EMPLOYMENT_SUPPORT: Final = ("job_referral", "vocational_training", "wage_subsidy")
+HOUSING_SUPPORT: Final = ("rent_subsidy", "public_rental", "repair")
+PHILANTHROPY_AID: Final = ("basic_living", "medical", "education", "employment", "housing")
 DISABILITY_KINDS: Final = (
     "physical",
     "intellectual",
@@ -104,6 +108,7 @@ class EventKind:
     severity: tuple[int, int] | None = None
     uses_amount: bool = False
     details: tuple[str, ...] | None = None
+    since: str = "1"
 
     @property
     def source(self) -> str:
@@ -143,6 +148,12 @@ _KINDS: Final = (
     EventKind("police.street_child_found"),
     EventKind("police.domestic_violence_call", severity=(1, 3)),
     EventKind("police.rescue"),
+    # version 1.1 (appended, so version 1's kinds keep their positions)
+    EventKind(
+        "social_aid.employment_support", uses_amount=True, details=EMPLOYMENT_SUPPORT, since="1.1"
+    ),
+    EventKind("social_aid.housing_support", uses_amount=True, details=HOUSING_SUPPORT, since="1.1"),
+    EventKind("philanthropy.aid", uses_amount=True, details=PHILANTHROPY_AID, since="1.1"),
 )
 CATALOGUE: Final[dict[str, EventKind]] = {kind.event_type: kind for kind in _KINDS}
 EVENT_TYPES: Final = tuple(CATALOGUE)

@@ -38,6 +38,9 @@ EVENT_LABELS: Final[dict[str, Label]] = {
     "social_aid.dibao_start": Label("dibao (minimum living allowance) starts", "低保开始"),
     "social_aid.dibao_end": Label("dibao (minimum living allowance) ends", "低保终止"),
     "social_aid.temporary_assistance": Label("temporary assistance", "临时救助"),
+    "social_aid.employment_support": Label("employment support", "就业帮扶"),
+    "social_aid.housing_support": Label("housing support", "住房保障"),
+    "philanthropy.aid": Label("charitable aid", "慈善救助"),
     "education.enrolled": Label("school enrolments", "入学"),
     "education.absence": Label("school absences", "缺课"),
     "education.dropout": Label("school dropouts", "辍学"),
@@ -61,6 +64,7 @@ SOURCE_LABELS: Final[dict[str, Label]] = {
     "education": Label("school", "学校"),
     "health": Label("health", "卫生健康"),
     "police": Label("police", "公安"),
+    "philanthropy": Label("philanthropy", "慈善"),
 }
 
 DETAIL_LABELS: Final[dict[str, Label]] = {
@@ -113,6 +117,20 @@ DETAIL_LABELS: Final[dict[str, Label]] = {
     "speech": Label("speech", "言语"),
     "mental": Label("mental", "精神"),
     "multiple": Label("multiple", "多重"),
+    # employment support (contract 1.1)
+    "job_referral": Label("job referral", "就业推荐"),
+    "vocational_training": Label("vocational training", "职业技能培训"),
+    "wage_subsidy": Label("wage subsidy", "就业补贴"),
+    # housing support (contract 1.1)
+    "rent_subsidy": Label("rent subsidy", "租赁补贴"),
+    "public_rental": Label("public rental housing", "公租房"),
+    "repair": Label("home repair", "危房改造"),
+    # charitable aid (contract 1.1)
+    "basic_living": Label("basic living", "基本生活"),
+    "medical": Label("medical care", "医疗"),
+    "education": Label("education", "教育"),
+    "employment": Label("employment", "就业"),
+    "housing": Label("housing", "住房"),
 }
 
 

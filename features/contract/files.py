@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from features.schema import EXPORT_FILE, TABLE_COLUMNS
+from features.schema import CONTRACT_VERSION, CONTRACT_VERSIONS, EXPORT_FILE, TABLE_COLUMNS
 
 FORMATS = ("parquet", "csv")
 
@@ -179,6 +179,30 @@ def parse_exported_at(text: str, zone: ZoneInfo) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(zone).replace(tzinfo=None)
     return moment
+
+
+def read_contract_version(folder: Path) -> str:
+    """The contract version export.json declares: the current one when it says none."""
+    path = folder / EXPORT_FILE
+    if not path.exists():
+        return CONTRACT_VERSION
+    try:
+        return parse_contract_version(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{EXPORT_FILE}: not valid UTF-8 JSON ({exc})") from exc
+
+
+def parse_contract_version(text: str) -> str:
+    """export.json's ``contract_version`` ("1" or "1.1"; absent: the current version)."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReadError(f"{EXPORT_FILE}: not valid UTF-8 JSON ({exc})") from exc
+    value = raw.get("contract_version", CONTRACT_VERSION) if isinstance(raw, dict) else None
+    if value not in CONTRACT_VERSIONS:
+        allowed = " or ".join(f'"{v}"' for v in CONTRACT_VERSIONS)
+        raise ReadError(f"{EXPORT_FILE}: contract_version must be {allowed}, got {value!r:.40}")
+    return str(value)
 
 
 def _first_line(exc: BaseException, redact: bool = False) -> str:

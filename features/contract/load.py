@@ -18,7 +18,13 @@ import polars as pl
 from features import schema as s
 from features.contract.coerce import COLUMN_KINDS as COLUMN_KINDS  # noqa: PLC0414 (re-export)
 from features.contract.coerce import UNIQUE_COLUMNS, ColumnKind, coerce, repeated
-from features.contract.files import RawTable, ReadError, read_exported_at, read_table
+from features.contract.files import (
+    RawTable,
+    ReadError,
+    read_contract_version,
+    read_exported_at,
+    read_table,
+)
 from features.contract.report import (
     MAX_SAMPLES_PER_RULE,
     RuleResult,
@@ -174,8 +180,10 @@ def _check(
     problems: list[str] = []
     checked: dict[str, CheckedTable] = {}
     exported_at: datetime | None = None
+    version = s.CONTRACT_VERSION
     try:
         exported_at = read_exported_at(folder, deployment.zone)
+        version = read_contract_version(folder)
     except ReadError as problem:
         problems.append(str(problem))
     for name in (s.CHILDREN, s.EVENTS):
@@ -192,7 +200,7 @@ def _check(
         files = {name: table.raw.file for name, table in checked.items()}
         return ValidationReport(folder, tuple(problems), (), warnings, None, files), None, None
     source = "export.json" if exported_at is not None else None
-    return _checked(folder, checked, deployment, exported_at, source, now, warnings)
+    return _checked(folder, checked, deployment, exported_at, source, now, warnings, version)
 
 
 def _checked(
@@ -203,14 +211,16 @@ def _checked(
     export_source: str | None,
     now: datetime,
     warnings: tuple[str, ...],
+    version: str = s.CONTRACT_VERSION,
 ) -> tuple[ValidationReport, tuple[pl.DataFrame, pl.DataFrame] | None, datetime | None]:
-    """Every rule of the contract over tables already read and coerced."""
+    """Every rule of the contract over tables already read and coerced, for the contract
+    ``version`` the folder declares."""
     files = {name: table.raw.file for name, table in checked.items()}
     if exported_at is not None and (problem := export_after_now(exported_at, now, export_source)):
         return ValidationReport(folder, (problem,), (), warnings, None, files), None, None
     children, events = checked[s.CHILDREN], checked[s.EVENTS]
     exported_at = exported_at or latest_recorded(events.frame) or now
-    limits = Limits(exported_at=exported_at, now=now)
+    limits = Limits(exported_at=exported_at, now=now, contract_version=version)
     violations = apply_rules(children, children_rules(limits, deployment.districts))
     violations += apply_rules(events, events_rules(limits, children.frame[s.CHILD_ID]))
     if violations:

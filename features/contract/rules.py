@@ -54,6 +54,7 @@ class Limits:
 
     exported_at: datetime
     now: datetime
+    contract_version: str = s.CONTRACT_VERSION  # what the folder's export.json declares
 
     @property
     def export_date(self) -> date:
@@ -69,9 +70,10 @@ class Limits:
             else (day.replace(year=years_back))
         )
 
-    def values(self) -> dict[str, date | datetime]:
+    def values(self) -> dict[str, date | datetime | bool]:
         """Each limit by the name a rule's condition takes it as a param."""
         return {
+            VERSION_1: self.contract_version == "1",
             "exported_at": self.exported_at,
             "now": self.now,
             "export_date": self.export_date,
@@ -84,6 +86,7 @@ def limit_value(limits: Limits, name: str) -> Term:
     return param(name, limits.values()[name])
 
 
+VERSION_1 = "version_1"  # the param: the folder declares contract version 1
 CHILD_IDS = "child_ids"  # the param of the ids an event's owner must be one of
 
 
@@ -199,6 +202,11 @@ def _severity_hint(event_type: str | None) -> str | None:
     return f"{kind.event_type} allows {kind.severity[0]}-{kind.severity[1]}"
 
 
+def _version_hint(event_type: str | None) -> str | None:
+    kind = s.CATALOGUE.get(event_type or "")
+    return None if kind is None else f"{kind.event_type} came in contract version {kind.since}"
+
+
 def _detail_hint(event_type: str | None) -> str | None:
     kind = s.CATALOGUE.get(event_type or "")
     if kind is None:
@@ -260,6 +268,13 @@ def events_rules(
             s.EVENT_TYPE,
             "must be an event type of the catalogue (SOURCE.KIND)",
             col(KIND_INDEX).is_null(),
+        ),
+        Rule(
+            "event_type.version",
+            s.EVENT_TYPE,
+            "must be an event type of the contract version export.json declares",
+            _kind_lookup([k.since != "1" for k in _KINDS]) & limit_value(limits, VERSION_1),
+            _version_hint,
         ),
         *_timestamp_rules(s.OCCURRED_AT, limits),
         *_timestamp_rules(s.RECORDED_AT, limits),

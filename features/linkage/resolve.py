@@ -31,7 +31,10 @@ from features.linkage import records as r
 from features.linkage import schema as ls
 from features.linkage.graph import components
 
-PRECEDENCE = ("welfare", "community", "social_aid", "education", "health", "police", "reports")
+PRECEDENCE = (
+    "welfare", "community", "social_aid", "education", "health", "police", "philanthropy",
+    "reports",
+)  # fmt: skip
 PRECISION = ls.PRECISION
 HELD_BACK = ls.HELD_BACK
 

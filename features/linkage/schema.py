@@ -25,6 +25,7 @@ KNOWN_SOURCES: Final = {
     "education": "education",
     "health": "health",
     "police": "police",
+    "philanthropy": "philanthropy",  # contract 1.1: charities' aid, through the division
 }
 
 SOURCE: Final = "source"

@@ -39,7 +39,12 @@ import polars as pl
 
 from features import schema as s
 from features.contract.coerce import EXPECTED, ColumnKind, partial_date_bounds
-from features.contract.files import ReadError, read_exported_at, read_table
+from features.contract.files import (
+    ReadError,
+    read_contract_version,
+    read_exported_at,
+    read_table,
+)
 from features.contract.load import (
     COLUMN_KINDS,
     CheckedTable,
@@ -121,6 +126,7 @@ class _Read:
     warnings: tuple[str, ...]
     sources: tuple[_Source, ...]
     exported_at: datetime | None
+    version: str = s.CONTRACT_VERSION  # the contract version export.json declares
 
 
 def validate_sources(
@@ -170,7 +176,7 @@ def _check(
         export_source = "latest recorded_at"
         latest = [latest_recorded(source.events.frame) for source in read.sources]
         exported_at = max((moment for moment in latest if moment is not None), default=now)
-    limits = Limits(exported_at=exported_at, now=now)
+    limits = Limits(exported_at=exported_at, now=now, contract_version=read.version)
     violations: list[RuleResult] = []
     flagged: list[RuleResult] = []
     for source in read.sources:
@@ -200,9 +206,10 @@ def _read_folder(folder: Path, deployment: Deployment, known: Mapping[str, str])
     if not folder.is_dir():
         return _Read((f"{folder}: no such folder",), (), (), None)
     problems: list[str] = []
-    exported_at = None
+    exported_at, version = None, s.CONTRACT_VERSION
     try:
         exported_at = read_exported_at(folder, deployment.zone)
+        version = read_contract_version(folder)
     except ReadError as problem:
         problems.append(str(problem))
     subfolders = {path.name: path for path in folder.iterdir() if path.is_dir()}
@@ -224,7 +231,7 @@ def _read_folder(folder: Path, deployment: Deployment, known: Mapping[str, str])
         for table in (source.persons, source.events)
         for column in table.raw.unknown_columns
     )
-    return _Read(tuple(problems), warnings, tuple(sources), exported_at)
+    return _Read(tuple(problems), warnings, tuple(sources), exported_at, version)
 
 
 class _UnreadableSourceError(Exception):

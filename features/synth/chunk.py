@@ -34,9 +34,13 @@ from features.synth.recording import finalise
 from features.synth.schooling import schooling_blocks
 from features.synth.script import Script, draw_script, spell_matrix
 from features.synth.scripted_events import scripted_blocks
+from features.synth.support_events import merged, support_events
 from features.synth.weekly import run_weeks
 
-STREAMS = ("population", "script", "chain", "marks", "ordinary", "events", "finalise")
+# appended streams leave the earlier ones as they were ("support": contract 1.1's kinds)
+STREAMS = (
+    "population", "script", "chain", "marks", "ordinary", "events", "finalise", "support",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,8 @@ def simulate_chunk(config: SynthConfig, index: int, keep_latent: bool = False) -
     script = draw_script(params, pop, grid, rng["script"])
     latent = build_latent(params, grid, pop, script)
     latent, draws, removals = run_weeks(params, latent, rng["chain"], rng["marks"])
-    hits = draw_ordinary(params, pop, latent, registered_matrix(pop, script, grid), rng["ordinary"])
+    registered = registered_matrix(pop, script, grid)
+    hits = draw_ordinary(params, pop, latent, registered, rng["ordinary"])
     blocks, drop_child, drop_time = ordinary_blocks(params, hits, rng["events"])
     blocks.extend(scripted_blocks(params, pop, script, rng["events"]))
     blocks.extend(
@@ -85,6 +90,8 @@ def simulate_chunk(config: SynthConfig, index: int, keep_latent: bool = False) -
     )
     blocks.extend(outcome_blocks(params, draws, removals, pop.birth_s, rng["events"]))
     events = finalise(params, grid, blocks, pop.adult_s, rng["finalise"])
+    support = support_events(params, grid, pop, latent, registered, rng["support"])
+    events = merged(events, support)
     oracle = oracle_rows(config, grid, latent, events)
     return ChunkResult(
         index, pop, events, oracle, script if keep_latent else None, latent if keep_latent else None

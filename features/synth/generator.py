@@ -105,7 +105,13 @@ def generate(config: SynthConfig, out_dir: Path) -> SynthSummary:
             n_rows += frames.oracle.height
             positives += frames.positives
             probability_sum += frames.probability_sum
-        writer.write_json(s.EXPORT_FILE, {"exported_at": f"{config.end.isoformat()}T00:00:00"})
+        writer.write_json(
+            s.EXPORT_FILE,
+            {
+                "exported_at": f"{config.end.isoformat()}T00:00:00",
+                "contract_version": s.CONTRACT_VERSION,
+            },
+        )
         writer.write_json(SYNTH_FILE, synth_metadata(config))
         check_out_dir(out_dir)
         writer.commit()

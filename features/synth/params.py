@@ -134,6 +134,39 @@ def default_ordinary_kinds() -> tuple[OrdinaryKind, ...]:
     )  # fmt: skip
 
 
+# contract 1.1's support: (kind name, event type, detail, group, per week, crisis RR,
+# median yuan or None when no amount is recorded). Support follows registration (dibao,
+# left-behind, unattended) and, for charities' medical aid, a family's trouble.
+_EMPLOY, _HOUSE, _CHARITY = (
+    "social_aid.employment_support",
+    "social_aid.housing_support",
+    ("philanthropy.aid"),
+)
+_SUPPORT: Final = (
+    ("job_referral", _EMPLOY, "job_referral", "registered", 2e-3, 1.0, None),
+    ("vocational_training", _EMPLOY, "vocational_training", "registered", 1.5e-3, 1.0, 2000.0),
+    ("wage_subsidy", _EMPLOY, "wage_subsidy", "registered", 1.5e-3, 1.0, 1500.0),
+    ("rent_subsidy", _HOUSE, "rent_subsidy", "registered", 3e-3, 1.5, 1200.0),
+    ("public_rental", _HOUSE, "public_rental", "registered", 5e-4, 1.5, None),
+    ("repair", _HOUSE, "repair", "registered", 5e-4, 1.0, 8000.0),
+    ("charity_basic_living", _CHARITY, "basic_living", "registered", 5e-3, 2.0, 800.0),
+    ("charity_medical", _CHARITY, "medical", "trouble", 3e-5, 3.0, 3000.0),
+    ("charity_education", _CHARITY, "education", "registered", 3e-3, 1.0, 1000.0),
+    ("charity_employment", _CHARITY, "employment", "registered", 5e-4, 1.0, 1000.0),
+    ("charity_housing", _CHARITY, "housing", "registered", 5e-4, 1.5, 3000.0),
+)  # fmt: skip
+SUPPORT_YUAN: Final = {name: median for name, *_, median in _SUPPORT}  # None: no amount
+
+
+def default_support_kinds() -> tuple[OrdinaryKind, ...]:
+    """Contract 1.1's support kinds, drawn like ordinary events from their own stream."""
+    older: Band5 = (0.6, 0.8, 1.0, 1.2, 1.5)  # families of older children ask more often
+    return tuple(
+        _kind(name, event_type, group, per_week, older, crisis_rr, detail=detail)
+        for name, event_type, detail, group, per_week, crisis_rr, _ in _SUPPORT
+    )
+
+
 def district_populations() -> tuple[tuple[str, float], ...]:
     """Beijing's 16 districts with their 2020 census resident population, in 10 000s: the
     district weights of both generators."""
@@ -152,6 +185,7 @@ def _delays() -> tuple[tuple[str, float, float], ...]:
         ("home_visit", 0.0, 30.0), ("parent_status", 14.0, 240.0),
         ("registration", 7.0, 60.0), ("social_aid", 3.0, 30.0), ("education", 0.0, 14.0),
         ("health", 0.0, 3.0), ("disability", 7.0, 60.0), ("outcome", 0.0, 2.0),
+        ("philanthropy", 7.0, 45.0),
     )  # fmt: skip
 
 
@@ -243,6 +277,8 @@ class SynthParams:
 
     # ---- ordinary events ----------------------------------------------------------------
     ordinary_kinds: tuple[OrdinaryKind, ...] = field(default_factory=default_ordinary_kinds)
+    support_kinds: tuple[OrdinaryKind, ...] = field(default_factory=default_support_kinds)
+    support_yuan_sigma: float = 0.4  # log-normal spread of support amounts around the median
     trouble_stress_coef: float = 0.3  # log RR of "trouble" kinds per unit of family stress
     bias_outlying: float = 0.7  # schools/kindergartens/hospitals: outlying districts
     bias_nonlocal: float = 0.75  # ... nonlocal families

@@ -74,6 +74,7 @@ SYSTEM: Final = {
     "education": N_("Education"),
     "health": N_("Health"),
     "police": N_("Police"),
+    "philanthropy": N_("Philanthropy"),
 }
 # Beijing's districts (features.deployment.BEIJING_DISTRICTS; a test checks they match):
 # a deployment's own districts without words here are shown by their code, marked English

@@ -308,7 +308,10 @@ def test_source_systems_count_only_what_the_policy_allows() -> None:
     narrow = excluded["sources__distinct_90d"]
     assert narrow.family == everything.family == "sources"
     assert {t.partition(".")[0] for t in everything.sources} == set(s.SOURCES)
-    assert {t.partition(".")[0] for t in narrow.sources} == set(s.SOURCES) - {"social_aid"}
+    assert {t.partition(".")[0] for t in narrow.sources} == set(s.SOURCES) - {
+        "social_aid",
+        "philanthropy",
+    }
     assert "health.disability_certified" not in narrow.sources
     assert "social aid" in everything.description_en
     assert "social aid" not in narrow.description_en

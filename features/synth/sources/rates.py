@@ -44,6 +44,7 @@ class SourceNoise:
             social_aid=0.02,
             education=0.02,
             health=0.05,
+            philanthropy=0.02,
             police=0.08,
         )
     )
@@ -66,6 +67,7 @@ class SourceNoise:
             social_aid=0.02,
             education=0.03,
             health=0.10,
+            philanthropy=0.05,
             police=0.20,
         )
     )
@@ -83,6 +85,7 @@ class SourceNoise:
             social_aid=0.005,
             education=0.005,
             health=0.01,
+            philanthropy=0.01,
             police=0.05,
         )
     )
@@ -101,6 +104,7 @@ class SourceNoise:
             social_aid=0.01,
             education=0.005,
             health=0.005,
+            philanthropy=0.02,
             police=0.10,
         )
     )

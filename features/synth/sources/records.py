@@ -45,6 +45,7 @@ SOURCE_FORMATS = {
     "education": ("XJ", 10, "JZ"),
     "health": ("JK", 9, "JKH"),
     "police": ("JQ", 8, "HK"),
+    "philanthropy": ("CS", 8, "CSH"),
 }
 REGISTER_SOURCE = "health"  # every child has a record here, events or not
 
