@@ -58,6 +58,7 @@ class Action(StrEnum):
     CORRECT_RECORD = "correct_record"  # a record marked wrong, amended or expunged
     SEPARATE_MEMBER = "separate_member"  # a household member marked apart from a child
     READ_MONITORING = "read_monitoring"  # a batch's monitoring checks (no child data)
+    READ_STATISTICS = "read_statistics"  # the division's statistics (suppressed counts)
 
 
 class Actor(Protocol):

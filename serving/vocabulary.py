@@ -32,6 +32,7 @@ DISTRICT_ROLES: Final = (Role.CASEWORKER, Role.SUPERVISOR)  # scoped by district
 OPTIONAL_DISTRICT_ROLES: Final = (Role.RECORDS_OFFICER,)
 MODEL_PAGE_ROLES: Final = (Role.SUPERVISOR, Role.ANALYST)
 MONITORING_ROLES: Final = (Role.SUPERVISOR, Role.ANALYST, Role.ADMIN)  # no child's data
+STATISTICS_ROLES: Final = (Role.SUPERVISOR, Role.ANALYST)  # the division's statistics
 REVIEW_ROLES: Final = (Role.RECORDS_OFFICER,)  # the linkage review queue
 
 
@@ -106,6 +107,7 @@ __all__ = [
     "MONITORING_ROLES",
     "OPTIONAL_DISTRICT_ROLES",
     "REVIEW_ROLES",
+    "STATISTICS_ROLES",
     "DecisionAction",
     "Evidence",
     "LinkRequestKind",

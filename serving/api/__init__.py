@@ -28,6 +28,7 @@ from serving.api import (
     review,
     scores,
     separations,
+    statistics,
     supervision,
     whatif,
 )
@@ -46,5 +47,6 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     supervision.router,
     model.router,
     monitoring.router,
+    statistics.router,
     admin.router,
 )

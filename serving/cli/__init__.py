@@ -7,8 +7,8 @@ the store and the registry are (serving.settings, ``RISKFLAG_DATABASE_URL`` and
 ``--tracking-uri``: one setting, whichever command or package reads it.
 
 - serve: the service; queue: the caseworkers' queue; db: the store; users: users and
-  tokens; the features and models packages add theirs (validate, synth, features, train,
-  promote, score).
+  tokens; stats: the division's statistics; the features and models packages add theirs
+  (validate, synth, features, train, promote, score).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import typer
 
 from features import cli as features_cli
 from models import cli as models_cli
-from serving.cli import db, queue, serve, users
+from serving.cli import db, queue, serve, stats, users
 from serving.cli.common import reported
 from serving.settings import load_locations
 
@@ -59,3 +59,4 @@ app.command("serve")(serve.serve_command)
 app.add_typer(queue.app, name="queue")
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(stats.app, name="stats")

@@ -33,6 +33,7 @@ APPEND_ONLY: Final = (
     "separations",
     "batch_checks",
     "batch_outcomes",
+    "statistics",
 )
 
 # every table of the schema, with what the service may do to it (a table missing here is

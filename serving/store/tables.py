@@ -412,6 +412,21 @@ class BatchOutcome(Base):
     report: Mapped[str] = mapped_column(Text)
 
 
+class StatisticsRun(Base):
+    """The division's statistics of one export, counted and suppressed
+    (features.statistics) when published: the figures as JSON, no count under the
+    threshold and none that would reveal one; append-only (migration 0013)."""
+
+    __tablename__ = "statistics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    exported_at: Mapped[datetime] = mapped_column(DateTime)
+    published_at: Mapped[datetime] = mapped_column(DateTime)
+    published_by: Mapped[str] = mapped_column(String(64))
+    definitions_sha256: Mapped[str] = mapped_column(String(64))
+    figures: Mapped[str] = mapped_column(Text)
+
+
 def _core(model: type[Base]) -> Table:
     table: Table = model.__table__  # type: ignore[assignment]
     return table
@@ -436,3 +451,4 @@ CORRECTIONS: Final = _core(Correction)
 SEPARATIONS: Final = _core(Separation)
 BATCH_CHECKS: Final = _core(BatchCheck)
 BATCH_OUTCOMES: Final = _core(BatchOutcome)
+STATISTICS: Final = _core(StatisticsRun)

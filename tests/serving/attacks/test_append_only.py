@@ -1,7 +1,7 @@
 """D3: the record tables (audit, decisions, batches, batch_scores, loads, pair_decisions,
 link_requests, child_changes, assignments, corrections, separations, batch_checks,
-batch_outcomes) refuse every statement form that edits or erases a row, on SQLite and
-PostgreSQL; on PostgreSQL the service's own role cannot even try."""
+batch_outcomes, statistics) refuse every statement form that edits or erases a row, on
+SQLite and PostgreSQL; on PostgreSQL the service's own role cannot even try."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ ROWS = {  # one row per table, in an order that keeps the foreign keys
     f"'li', 'caseworker', {NOW}, '1', '2025-12-01', 17, 12, 0.2, 0.1, '[]')",
     "batch_checks": "(1, 1, 'volume', 'health', 0, 80, 'silent', 'abc')",
     "batch_outcomes": f"(1, '1', 180, {NOW}, '{{}}')",
+    "statistics": f"(1, {NOW}, {NOW}, 'li', 'abc', '{{}}')",
 }
 KEYS = {
     "loads": "id",
@@ -53,6 +54,7 @@ KEYS = {
     "separations": "id",
     "batch_checks": "id",
     "batch_outcomes": "batch_id",
+    "statistics": "id",
 }
 SET = {
     "loads": "source = 'x'",
@@ -68,6 +70,7 @@ SET = {
     "separations": "kind = 'resumed'",
     "batch_checks": "problem = NULL",
     "batch_outcomes": "report = 'x'",
+    "statistics": "figures = 'x'",
 }
 
 
