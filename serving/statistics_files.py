@@ -65,8 +65,6 @@ WORDS: Final = {
     "exported": N_("Counted from the export of %(when)s."),
     "definitions": N_("Definitions"),
     "about": N_("About"),
-    "counted_by": N_("Counted when"),
-    "support_kinds": N_("Records counted"),
     "chart_populations": N_("Children served in the whole city, at each month's end"),
     "chart_support": N_("Children supported in the whole city, each month"),
     "all_suppressed": N_("Every count here is suppressed: too few children to show."),

@@ -7,6 +7,7 @@ and English, served by the service's own app.
   household: marking a household member as apart from the child (household control);
 - model: the model page (supervisors, analysts); monitoring: the monitoring page
   (supervisors, analysts, admins: an admin's home); charts: its charts, as SVG;
+  statistics: the division's statistics (supervisors, analysts) and their files;
 - supervision: the supervisor's page (decisions by worker, assignments);
 - review: the linkage review queue (records officers) and caseworkers' link requests;
 - session: sessions and CSRF; render: templates, language, headers; errors: error pages;
@@ -36,6 +37,7 @@ from serving.pages import (
     monitoring,
     queue,
     review,
+    statistics,
     supervision,
 )
 from serving.pages.errors import PageError, SignInRequiredError, page_error
@@ -50,7 +52,7 @@ def install(app: FastAPI) -> None:
         name="static",
     )
     rooms = (account, queue, child, decisions, corrections, family, household, model, review)
-    for room in (*rooms, monitoring, supervision):
+    for room in (*rooms, monitoring, statistics, supervision):
         app.include_router(room.router)
 
     @app.exception_handler(SignInRequiredError)
