@@ -103,6 +103,11 @@ demo: $(STAMP)
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
 	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag queue build --by demo --as-of 2025-12-01 \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
+	@echo "== the division's statistics of the export: children served by population, district and"
+	@echo "   area per month and the support recorded, counted from the pipeline's statuses and"
+	@echo "   suppressed under 10 (the statistics page); the files an analyst hands on, both languages"
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag stats publish --by demo
+	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag stats export --out $(DEMO_DATA)/statistics
 	@echo "== a planted problem: the hospitals' feed of the week before the export sent twice"
 	@echo "   (riskflag plant), loaded; the next batch names it on the monitoring page and the queue"
 	rm -rf $(DEMO_DATA)/resent
@@ -112,13 +117,14 @@ demo: $(STAMP)
 	RISKFLAG_DATABASE_URL=$(DEMO_STORE) $(BIN)/riskflag queue build --by demo \
 		--tracking-uri sqlite:///$(DEMO_DATA)/mlflow.db
 	@echo "== done. Features: $(DEMO_DATA)/features.parquet; scores: $(DEMO_DATA)/scores.csv;"
+	@echo "   statistics (CSV, Excel, PNG; en and zh-CN): $(DEMO_DATA)/statistics/"
 	@echo "   runs, reports, model card: mlflow ui --backend-store-uri sqlite:///$(DEMO_DATA)/mlflow.db"
 	@if [ "$(DEMO_SERVE)" = "1" ]; then \
 		T=$$(awk '$$1=="demo-caseworker"{print $$2}' $(DEMO_DATA)/tokens.txt); \
 		echo "== serving the pages and the API at http://127.0.0.1:$(DEMO_PORT) (Ctrl+C stops it)"; \
 		echo "   sign in with a user and page password above (demo-caseworker: the queue;"; \
-		echo "   demo-analyst: the model page; demo-admin: the monitoring page, the planted"; \
-		echo "   problem in the latest batch); the API's docs are at /docs. Try:"; \
+		echo "   demo-analyst: the model and statistics pages; demo-admin: the monitoring page,"; \
+		echo "   the planted problem in the latest batch); the API's docs are at /docs. Try:"; \
 		echo "   curl -H 'Authorization: Bearer $$T' http://127.0.0.1:$(DEMO_PORT)/v1/flags?limit=3"; \
 		RISKFLAG_DATABASE_URL=$(DEMO_STORE) RISKFLAG_TRACKING_URI=sqlite:///$(DEMO_DATA)/mlflow.db \
 		$(BIN)/riskflag serve --port $(DEMO_PORT); \
@@ -129,8 +135,8 @@ screenshots: $(STAMP) browser
 	RISKFLAG_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q \
 		tests/browser/test_mornings.py tests/browser/test_pages.py tests/browser/test_review_page.py \
 		tests/browser/test_corrections_flow.py tests/browser/test_household_flow.py \
-		tests/browser/test_monitoring_page.py \
-		-k "morning or phone or accessibility or decides_a_pair or corrects_a_record or household or broken_check"
+		tests/browser/test_monitoring_page.py tests/browser/test_statistics_page.py \
+		-k "morning or phone or accessibility or decides_a_pair or corrects_a_record or household or broken_check or takes_the_file"
 
 ## notebooks: JupyterLab on notebooks/ with the demo data and its MLflow store ready
 notebooks: $(STAMP)

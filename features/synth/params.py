@@ -143,17 +143,17 @@ _EMPLOY, _HOUSE, _CHARITY = (
     ("philanthropy.aid"),
 )
 _SUPPORT: Final = (
-    ("job_referral", _EMPLOY, "job_referral", "registered", 2e-3, 1.0, None),
-    ("vocational_training", _EMPLOY, "vocational_training", "registered", 1.5e-3, 1.0, 2000.0),
-    ("wage_subsidy", _EMPLOY, "wage_subsidy", "registered", 1.5e-3, 1.0, 1500.0),
-    ("rent_subsidy", _HOUSE, "rent_subsidy", "registered", 3e-3, 1.5, 1200.0),
-    ("public_rental", _HOUSE, "public_rental", "registered", 5e-4, 1.5, None),
-    ("repair", _HOUSE, "repair", "registered", 5e-4, 1.0, 8000.0),
-    ("charity_basic_living", _CHARITY, "basic_living", "registered", 5e-3, 2.0, 800.0),
+    ("job_referral", _EMPLOY, "job_referral", "registered", 0.006, 1.0, None),
+    ("vocational_training", _EMPLOY, "vocational_training", "registered", 0.0045, 1.0, 2000.0),
+    ("wage_subsidy", _EMPLOY, "wage_subsidy", "registered", 0.0045, 1.0, 1500.0),
+    ("rent_subsidy", _HOUSE, "rent_subsidy", "registered", 0.009, 1.5, 1200.0),
+    ("public_rental", _HOUSE, "public_rental", "registered", 0.0015, 1.5, None),
+    ("repair", _HOUSE, "repair", "registered", 0.0015, 1.0, 8000.0),
+    ("charity_basic_living", _CHARITY, "basic_living", "registered", 0.015, 2.0, 800.0),
     ("charity_medical", _CHARITY, "medical", "trouble", 3e-5, 3.0, 3000.0),
-    ("charity_education", _CHARITY, "education", "registered", 3e-3, 1.0, 1000.0),
-    ("charity_employment", _CHARITY, "employment", "registered", 5e-4, 1.0, 1000.0),
-    ("charity_housing", _CHARITY, "housing", "registered", 5e-4, 1.5, 3000.0),
+    ("charity_education", _CHARITY, "education", "registered", 0.009, 1.0, 1000.0),
+    ("charity_employment", _CHARITY, "employment", "registered", 0.0015, 1.0, 1000.0),
+    ("charity_housing", _CHARITY, "housing", "registered", 0.0015, 1.5, 3000.0),
 )  # fmt: skip
 SUPPORT_YUAN: Final = {name: median for name, *_, median in _SUPPORT}  # None: no amount
 
