@@ -32,7 +32,7 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Report as 
 
 
 def validate(
-    folder: Annotated[Path, typer.Argument(help="Data folder: children and events, contract v1.")],
+    folder: Annotated[Path, typer.Argument(help="Data folder: children and events, contract 1.1.")],
     deployment: DeploymentOption = None,
     output: FormatOption = OutputFormat.text,
 ) -> None:

@@ -89,7 +89,7 @@ def _as_of_dates(
 
 @app.command("build")
 def build(
-    data: Annotated[str, typer.Option(help="Data folder (contract v1); a URI with Spark.")],
+    data: Annotated[str, typer.Option(help="Data folder (contract 1.1); a URI with Spark.")],
     out: Annotated[
         str, typer.Option(help="Table to write: a .parquet file; with Spark, a new folder.")
     ],

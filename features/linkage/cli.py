@@ -58,7 +58,7 @@ def link(
         Path | None, typer.Option(help="Deployment TOML (time zone, districts).")
     ] = None,
 ) -> None:
-    """Link the sources' person records into children: a contract v1 folder plus links,
+    """Link the sources' person records into children: a contract 1.1 folder plus links,
     identities (owner-readable only), review pairs and the change log."""
     # Splink and DuckDB load only for this command, not for every `riskflag` command
     from features.linkage import engines

@@ -110,7 +110,7 @@ def synth(
         ),
     ] = False,
 ) -> None:
-    """Write synthetic Beijing case histories (contract v1) with each child's true risk.
+    """Write synthetic Beijing case histories (contract 1.1) with each child's true risk.
 
     The output folder gets children and events tables, export.json, oracle.parquet (each
     child's true probability of the default outcome within the horizon) and synth.json.
