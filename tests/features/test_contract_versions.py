@@ -12,6 +12,8 @@ import pytest
 from features import schema as s
 from features.contract import check_tables, validate_folder
 from features.contract.files import ReadError, parse_contract_version
+from features.deployment import Deployment
+from features.linkage.sources import validate_sources
 from tests.features.contract_cases import (
     EXPORTED_AT,
     NOW,
@@ -19,6 +21,12 @@ from tests.features.contract_cases import (
     valid_children,
     valid_events,
     write_folder,
+)
+from tests.features.linkage.sources_cases import _event as source_event
+from tests.features.linkage.sources_cases import (
+    valid_sources,
+    welfare_persons,
+    write_sources_folder,
 )
 
 NEW_KINDS = [
@@ -131,3 +139,24 @@ def test_a_request_of_one_child_takes_the_new_kinds() -> None:
     histories = check_tables(children, events, now=NOW)
     kinds = set(histories.events.collect()[s.EVENT_TYPE].cast(str))
     assert {kind for kind, _, _ in NEW_KINDS} <= kinds
+
+
+@pytest.mark.parametrize(("version", "ok"), [("1", False), ("1.1", True)])
+def test_a_philanthropy_source_follows_the_declared_version(
+    tmp_path: Path, version: str, ok: bool
+) -> None:
+    sources = valid_sources()
+    person = {**welfare_persons()[0], "record_id": "CS00000001"}
+    sources["philanthropy"] = {
+        "persons": [person],
+        "events": [
+            source_event("P1", "CS00000001", "philanthropy.aid", "2024-06-01", "2024-06-03",
+                         None, "2000", "education"),
+        ],
+    }  # fmt: skip
+    folder = _with_version(write_sources_folder(tmp_path, sources), version)
+    report = validate_sources(folder, Deployment(), now=NOW)
+    assert report.ok == ok, report.format_text()
+    if not ok:
+        assert {r.rule for r in report.violations} == {"event_type.version"}
+        assert "philanthropy" in report.format_text()
