@@ -79,7 +79,7 @@ def statistics(
 
 
 @router.get(
-    "/v1/statistics/files/{name}",
+    "/v1/statistics/files/{file_name}",
     responses={
         404: {"model": ErrorOut},
         200: {"content": {t: {} for t in set(FILE_TYPES.values())}},
@@ -89,13 +89,16 @@ def statistics(
 def statistics_file(
     caller: Annotated[Caller, allow(Action.READ_STATISTICS, *STATISTICS_ROLES)],
     service: Svc,
-    name: Literal["statistics.csv", "statistics.xlsx", "populations.png", "support.png"],
+    file_name: Literal["statistics.csv", "statistics.xlsx", "populations.png", "support.png"],
     lang: Annotated[Literal["en", "zh-CN"], Query(description="the files' language")] = "en",
 ) -> Response:
     """The latest statistics as a file to hand on: CSV (UTF-8 with a byte-order mark),
     an Excel workbook, or the whole city's counts as a PNG chart; in English or Chinese.
     Audited."""
     found = read_statistics(service, caller)
-    return Response(file_bytes(found, name, lang), media_type=FILE_TYPES[name], headers={
-        "Content-Disposition": f'attachment; filename="{found["exported_at"][:10]}-{lang}-{name}"'
-    })  # fmt: skip
+    filename = f"{found['exported_at'][:10]}-{lang}-{file_name}"
+    return Response(
+        file_bytes(found, file_name, lang),
+        media_type=FILE_TYPES[file_name],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -84,22 +84,22 @@ def statistics_page(
     return render(request, "statistics.html", user=caller.principal, csrf=signed_in.csrf, **context)
 
 
-@router.get("/statistics/files/{name}")
-def statistics_file(request: Request, signed_in: Session, name: str) -> Response:
+@router.get("/statistics/files/{file_name}")
+def statistics_file(request: Request, signed_in: Session, file_name: str) -> Response:
     """One of the files (CSV, Excel, PNG) in the page's language; audited as a read."""
     caller = signed_in.caller
     admit(caller, Action.READ_STATISTICS, STATISTICS_ROLES)
-    if name not in FILE_TYPES:
+    if file_name not in FILE_TYPES:
         raise PageError(404, "file")
     try:
         report = read_statistics(service_of(request), caller)
     except NotFoundError as exc:
         raise PageError(404, "statistics") from exc
     language = language_of(request)
-    filename = f"{report['exported_at'][:10]}-{language}-{name}"
+    filename = f"{report['exported_at'][:10]}-{language}-{file_name}"
     return Response(
-        file_bytes(report, name, language),
-        media_type=FILE_TYPES[name],
+        file_bytes(report, file_name, language),
+        media_type=FILE_TYPES[file_name],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

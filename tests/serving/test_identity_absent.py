@@ -61,7 +61,16 @@ def _identities(api: Api) -> list[str]:
 
 def _path_values(api: Api) -> dict[str, str]:
     """A real value for each path parameter the routes use (a child of OWN, a review pair,
-    a link request, a user, a language); any other parameter gets ``1``."""
+    a link request, a user, a language, a statistics file: the statistics published
+    first); any other parameter gets ``1``."""
+    from features.deployment import Deployment
+    from serving.statistics import publish_statistics
+    from serving.store.statistics import latest_statistics
+
+    with api.engine.connect() as connection:
+        published = latest_statistics(connection) is not None
+    if not published:
+        publish_statistics(api.engine, Deployment(), "tests")
     with api.engine.connect() as connection:
         child = connection.execute(
             select(SCORES.c.child_id).where(SCORES.c.district == OWN).limit(1)
@@ -74,6 +83,7 @@ def _path_values(api: Api) -> dict[str, str]:
         "request_id": str(request or 1),
         "name": "cw",
         "language": "en",
+        "file_name": "statistics.csv",
     }
 
 
