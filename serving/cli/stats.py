@@ -13,9 +13,8 @@ from typing import Annotated, Any, Final
 import typer
 
 from features.console import fail
-from features.contract import ContractError, load_case_histories
-from features.contract.files import ReadError
 from features.deployment import load_deployment
+from features.features_cli import histories_or_exit
 from features.statistics.definitions import StatisticsConfigError, load_definitions
 from serving.cli.common import Url, current_store, reported
 from serving.errors import NotFoundError
@@ -66,9 +65,9 @@ def export_command(
     languages = tuple(lang or LANGUAGES)
     if unknown := [x for x in languages if x not in LANGUAGES]:
         raise fail(f"--lang {unknown[0]!r}: expected one of {', '.join(LANGUAGES)}")
-    with reported(StatisticsConfigError, ContractError, ReadError):
+    with reported(StatisticsConfigError):
         if data is not None:
-            histories = load_case_histories(data, load_deployment(deployment))
+            histories = histories_or_exit(data, load_deployment(deployment))
             report = statistics_report(histories, load_definitions(definitions))
         else:
             with current_store(url).connect() as connection:
