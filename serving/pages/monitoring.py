@@ -49,7 +49,7 @@ def monitoring_page(
             raise PageError(404, "batch") from exc
         found = None
     language = language_of(request)
-    over = read_over_time(service, caller)
+    over = read_over_time(service)
     gettext = translations(language).gettext
     return render(
         request,

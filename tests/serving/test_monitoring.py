@@ -136,8 +136,10 @@ def test_the_monitoring_page_charts_the_batches_and_names_the_broken_checks(api:
     admin = _browser(api)
     assert _sign_in(admin, "admin", password_of("admin")) == 303
     assert admin.get("/", follow_redirects=False).headers["location"] == "/monitoring"
+    before = _monitoring_reads(api)
     page = admin.get("/monitoring")
     assert page.status_code == 200
+    assert _monitoring_reads(api) == before + 1  # one page, one audit record
     assert f"Batch {found['batch_id']} broke" in page.text
     assert page.text.count("<svg viewBox") >= 5  # problems, sources, scores, drift, flags
     assert 'id="definitions"' in page.text
@@ -148,6 +150,13 @@ def test_the_monitoring_page_charts_the_batches_and_names_the_broken_checks(api:
     caseworker = _browser(api)
     assert _sign_in(caseworker, "cw", password_of("cw")) == 303
     assert caseworker.get("/monitoring").status_code == 403
+
+
+def _monitoring_reads(api: Api) -> int:
+    with api.engine.connect() as connection:
+        query = "SELECT COUNT(*) FROM audit WHERE action = 'read_monitoring'"
+        found: int = connection.execute(text(query)).scalar_one()
+    return found
 
 
 def test_the_checks_hold_no_child_id(api: Api) -> None:
