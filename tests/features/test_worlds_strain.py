@@ -16,9 +16,15 @@ from features.build import build_features
 from features.config import load_feature_config, load_policy
 from features.contract import load_case_histories, validate_folder
 from features.synth import default_as_of_dates
-from features.synth.arrays import DAY
+from features.synth.arrays import DAY, TYPE_CODE
 from features.synth.checks import read_table, with_labels
-from features.worlds.strain import OutputFolderError, StrainParams, build_world, generate_strain
+from features.worlds.strain import (
+    OutputFolderError,
+    StrainParams,
+    build_world,
+    generate_strain,
+    support,
+)
 from features.worlds.strain.generate import START
 from features.worlds.strain.hazard import outcome_rate
 from features.worlds.strain.oracle import (
@@ -214,3 +220,19 @@ def test_features_build_on_the_world_with_positive_labels(small: Path) -> None:
     oracle = pl.read_parquet(small / "oracle.parquet")
     joined = frame.select(s.CHILD_ID, "as_of").join(oracle, on=[s.CHILD_ID, "as_of"], how="left")
     assert joined["probability"].null_count() == 0  # every scored row has its oracle
+
+
+def test_the_world_holds_contract_1_1_support_and_leaves_the_rest_as_it_was(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new = ("social_aid.employment_support", "social_aid.housing_support", "philanthropy.aid")
+    events = pl.read_parquet(small / "events.parquet")
+    assert set(new) <= set(events[s.EVENT_TYPE].cast(pl.String))
+    assert '"contract_version": "1.1"' in (small / s.EXPORT_FILE).read_text()
+    full = build_world(800, 3, StrainParams()).events
+    monkeypatch.setattr(support, "default_support_kinds", lambda: ())
+    bare = build_world(800, 3, StrainParams()).events
+    old = ~np.isin(full.etype, [TYPE_CODE[kind] for kind in new])
+    assert (~old).any()
+    for name in ("child", "etype", "occurred", "recorded", "severity", "detail"):
+        assert np.array_equal(getattr(full, name)[old], getattr(bare, name)), name

@@ -56,7 +56,9 @@ def generate_strain(
         writer.append(s.CHILDREN, children_frame(params, world))
         writer.append(s.EVENTS, events_frame(world))
         writer.append(ORACLE_FILE, oracle_frame(world))
-        writer.write_json(s.EXPORT_FILE, {"exported_at": f"{END.isoformat()}T00:00:00"})
+        export = {"exported_at": f"{END.isoformat()}T00:00:00"}
+        export["contract_version"] = s.CONTRACT_VERSION
+        writer.write_json(s.EXPORT_FILE, export)
         writer.write_json(META_FILE, metadata(children, seed, params))
         check_out_dir(out)
         writer.commit()

@@ -118,7 +118,7 @@ def _lags() -> tuple[tuple[str, float, float], ...]:
         ("report", 0.3, 1.3), ("police", 0.2, 1.0), ("welfare", 2.0, 0.9),
         ("community", 5.0, 1.2), ("status", 30.0, 1.0), ("registration", 20.0, 0.8),
         ("social_aid", 7.0, 0.8), ("education", 4.0, 1.0), ("health", 0.5, 1.3),
-        ("disability", 20.0, 0.8), ("outcome", 0.5, 1.0),
+        ("disability", 20.0, 0.8), ("outcome", 0.5, 1.0), ("philanthropy", 14.0, 0.8),
     )  # fmt: skip
 
 

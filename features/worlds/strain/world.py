@@ -27,12 +27,14 @@ from features.worlds.strain.population import Population, draw_population
 from features.worlds.strain.recording import finalise, recorder
 from features.worlds.strain.school import absence_blocks, enrolment_blocks, school_plan
 from features.worlds.strain.signals import child_signals, strain_at_home
+from features.worlds.strain.support import support_blocks
 from features.worlds.strain.visits import draw_household_hits, household_signal_blocks
 from features.worlds.strain.weeks import Latent, run_weeks
 
+# appended streams leave the earlier ones as they were ("support": contract 1.1's kinds)
 STREAMS = (
     "population", "chain", "marks", "recording", "school", "signals", "households",
-    "visits", "followup",
+    "visits", "followup", "support",
 )  # fmt: skip
 ORACLE_BLOCK = 16_384
 
@@ -89,6 +91,7 @@ def simulate_world(
     blocks.extend(outcome_blocks(params, drawn, removals, rec, rng["followup"]))
     blocks.extend(enrolment_blocks(plan, grid, signals.dropout_s, rec))
     blocks.extend(absence_blocks(params, plan, strain, signals.dropout_s, rec, rng["school"]))
+    blocks.extend(support_blocks(params, records.registered, latent.levels, home, rng["support"]))
     events = finalise(grid, blocks, latent.birth_s, latent.adult_s)
     oracle = oracle_rows(params, latent, grid, as_of_dates, horizon_days)
     return World(grid, pop, latent, events, oracle, as_of_dates)
