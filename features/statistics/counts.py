@@ -81,27 +81,7 @@ def population_counts(
 ) -> pl.DataFrame:
     """Total, new and ended of each population, month and district (district rows only)."""
     days = [*months, _shift(months[-1], 1)]
-    policy = replace(load_policy(), exclude=(), association=False)
-    table = build_features(histories, definitions.feature_config(), policy, days).frame
-    frame = table.collect()
-    for population in definitions.populations:
-        missing = [c.feature for c in population.any if c.feature not in frame.columns]
-        if missing:
-            raise StatisticsConfigError(
-                f"population {population.key!r}: {missing[0]!r} is not a feature of the pipeline"
-            )
-    keys = [p.key for p in definitions.populations]
-    index = {day: i for i, day in enumerate(days)}
-    member = (
-        frame.select(
-            s.CHILD_ID,
-            pl.col("as_of").replace_strict(index, return_dtype=pl.Int32).alias("__at"),
-            *[p.expr().alias(p.key) for p in definitions.populations],
-        )
-        .unpivot(index=[s.CHILD_ID, "__at"], on=keys, variable_name=GROUP, value_name="__in")
-        .filter(pl.col("__in"))
-        .drop("__in")
-    )
+    member = memberships(histories, definitions, days)
     end = member.filter(pl.col("__at") >= 1).with_columns(pl.lit(True).alias("__end"))
     start = member.filter(pl.col("__at") < len(months)).with_columns(
         (pl.col("__at") + 1).alias("__at"), pl.lit(True).alias("__start")
@@ -113,7 +93,39 @@ def population_counts(
         (in_end & ~in_start).alias("new"),
         (in_start & ~in_end).alias("ended"),
     )
+    keys = [p.key for p in definitions.populations]
     return _by_district(flags, histories, months, POPULATION_MEASURES, keys)
+
+
+def memberships(
+    histories: CaseHistories, definitions: Definitions, days: list[date]
+) -> pl.DataFrame:
+    """(child, ``__at``: the index of the day in ``days``, group) for every child in a
+    population on a day, from the feature table of those days (the pipeline's statuses)."""
+    policy = replace(load_policy(), exclude=(), association=False)
+    frame = build_features(histories, definitions.feature_config(), policy, days).frame.collect()
+    for population in definitions.populations:
+        missing = [c.feature for c in population.any if c.feature not in frame.columns]
+        if missing:
+            raise StatisticsConfigError(
+                f"population {population.key!r}: {missing[0]!r} is not a feature of the pipeline"
+            )
+    index = {day: i for i, day in enumerate(days)}
+    return (
+        frame.select(
+            s.CHILD_ID,
+            pl.col("as_of").replace_strict(index, return_dtype=pl.Int32).alias("__at"),
+            *[p.expr().alias(p.key) for p in definitions.populations],
+        )
+        .unpivot(
+            index=[s.CHILD_ID, "__at"],
+            on=[p.key for p in definitions.populations],
+            variable_name=GROUP,
+            value_name="__in",
+        )
+        .filter(pl.col("__in"))
+        .drop("__in")
+    )
 
 
 def _by_district(

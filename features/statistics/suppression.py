@@ -39,6 +39,7 @@ from features.statistics.counts import (
 )
 
 SUPPRESSED: Final = "suppressed"
+WITH_CHILDREN: Final = ("records", "yuan")  # support's measures shown or hidden with children
 Key = tuple[date, str, str, str]  # month, group, measure, place
 
 
@@ -55,15 +56,15 @@ class Figures:
 
 def suppress(counts: Counts, below: int) -> Figures:
     """The counts with every rule of this module applied (see the module's docstring)."""
-    populations = _apply(counts.populations, below, "total", flows=True)
-    support = _apply(counts.support, below, "children", flows=False)
+    populations = _apply(counts.populations, below, flows=True)
+    support = _apply(counts.support, below, flows=False)
     return Figures(counts.months, counts.exported_at, below, populations, support)
 
 
-def _apply(frame: pl.DataFrame, below: int, primary: str, flows: bool) -> pl.DataFrame:
+def _apply(frame: pl.DataFrame, below: int, flows: bool) -> pl.DataFrame:
     rows = frame.to_dicts()
     value = {_key(r): r[COUNT] for r in rows}
-    people = {k for k in value if k[2] != "records" and k[2] != "yuan"}
+    people = {k for k in value if k[2] not in WITH_CHILDREN}
     hidden = {k for k in people if value[k] < below}
     families = _families(rows)
     while True:
@@ -73,8 +74,8 @@ def _apply(frame: pl.DataFrame, below: int, primary: str, flows: bool) -> pl.Dat
             hidden |= _flows(value, hidden)
         if len(hidden) == before:
             break
-    if primary == "children":  # records and yuan go with the children they are of
-        hidden |= {(m, g, measure, p) for (m, g, x, p) in hidden for measure in ("records", "yuan")}
+    # a support area's records and yuan go with the children they are of
+    hidden |= {(m, g, other, p) for (m, g, _, p) in hidden for other in WITH_CHILDREN}
     return frame.with_columns(
         pl.Series(SUPPRESSED, [_key(r) in hidden for r in rows], dtype=pl.Boolean)
     ).with_columns(pl.when(pl.col(SUPPRESSED)).then(None).otherwise(pl.col(COUNT)).alias(COUNT))
@@ -89,7 +90,7 @@ def _families(rows: list[dict[str, object]]) -> list[tuple[Key, list[Key]]]:
     parts: dict[Key, list[Key]] = defaultdict(list)
     for row in rows:
         month, group, measure = row[MONTH], row[GROUP], row[MEASURE]
-        if row[MEASURE] in ("records", "yuan"):
+        if row[MEASURE] in WITH_CHILDREN:
             continue
         if row[LEVEL] == "district":
             parts[(month, group, measure, row[AREA])].append(_key(row))  # type: ignore[index]

@@ -79,7 +79,6 @@ def statistics_page(
             "support": _table(report, "support", shown, words, "children"),
             "charts": _charts(report, words),
             "definitions": _definitions(report, language),
-            "files": list(FILE_TYPES),
         }
     return render(request, "statistics.html", user=caller.principal, csrf=signed_in.csrf, **context)
 
