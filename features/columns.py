@@ -30,7 +30,8 @@ from features.plan import (
     source_columns,
     trend_names,
 )
-from features.registry import TREND_RECENT_DAYS, TREND_SPAN_DAYS, FeatureSpec, group_of
+from features.registry import TREND_RECENT_DAYS, TREND_SPAN_DAYS, FeatureSpec
+from features.status_specs import group_of
 from features.statuses import Categorical, latest_is, status_columns
 
 UINT16_MAX = 65_535

@@ -26,8 +26,9 @@ from features.contract import CaseHistories
 from features.events import Events, events_of
 from features.kernel import Bool, Grid, Int, expand, pack
 from features.plan import NOT_IN, PACK_SEVERITY, counted_codes, latest_row, matching
-from features.registry import AWAY_STATUSES, FeatureSpec, group_of
+from features.registry import FeatureSpec
 from features.separations import apart
+from features.status_specs import AWAY_STATUSES, group_of
 from features.statuses import LATEST_OF
 
 FOR = "for_child"  # whose feature value the record is behind (a sibling's, for association)

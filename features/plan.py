@@ -23,7 +23,6 @@ from features import schema as s
 from features.config import FeatureConfig, Policy, Window
 from features.kernel import Bool, Int
 from features.registry import (
-    AWAY_STATUSES,
     HOUSEHOLD_SOURCES,
     TREND_RECENT_DAYS,
     TREND_SPAN_DAYS,
@@ -34,6 +33,7 @@ from features.registry import (
     stem,
     window_suffix,
 )
+from features.status_specs import AWAY_STATUSES
 from features.statuses import LATEST_OF
 
 STRIDE: Final = len(s.DETAIL_CODES) + 1  # detail index + 1; 0: no detail

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from features import schema as s
 from features.kernel import NONE, Int, packed_code
-from features.registry import AWAY_STATUSES
+from features.status_specs import AWAY_STATUSES
 
 # status groups for running maxima: name -> {(event_type, detail or None): code}
 LATEST_OF: dict[str, dict[tuple[str, str | None], int]] = {

@@ -22,7 +22,8 @@ from typing import Any, Final
 
 from features import schema as s
 from features.config import Policy
-from features.registry import STATUS_DAYS, FeatureSpec, status_specs
+from features.registry import FeatureSpec
+from features.status_specs import STATUS_DAYS, status_specs
 from features.vocabulary import CATEGORY_LABELS, CATEGORY_NAMES, Label, subject, window_words
 from serving.i18n import Formats, Language
 

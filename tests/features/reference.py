@@ -13,7 +13,8 @@ from typing import Any
 
 from features import schema as s
 from features.config import FeatureConfig, Policy
-from features.registry import AWAY_STATUSES, FeatureSpec, Registry
+from features.registry import FeatureSpec, Registry
+from features.status_specs import AWAY_STATUSES
 
 
 @dataclass(frozen=True)
